@@ -1,0 +1,205 @@
+"""Context model: per-coefficient (mean, Laplace scale) for subbands coded in
+Z-scan order (LL, then HL/LH/HH per level, coarse to fine), components in
+order (later ones conditioned on earlier ones).
+
+* Long-range context: a small convolutional LSTM reads every coded subband
+  (all components) and carries its state to the next; at a level change its
+  state is upsampled x2.
+* Within-subband context: 2x2 four-phase. A subband is split into its four
+  polyphase components (space-to-depth); phase p is predicted from phases
+  < p of the same component, all phases of earlier components, and the LSTM
+  state. One batched network call per (subband, component, phase): the
+  decoder never calls a network per coefficient.
+
+Everything runs at the quarter-resolution phase grid. In float64 every layer
+is exact (entropy.exact), so encoder and decoder derive identical integer
+(mean, scale index) pairs on any machine. `walk` is the single procedure
+used by the encoder, the decoder and training, so they cannot drift apart.
+"""
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from entropy.exact import (A_FRAC, A_MAX, Conv, act, hard_sigmoid, hard_tanh,
+                           is_exact, quantise, round_half_up)
+from entropy.tables import MAX_SCALE_INDEX, SCALE_STEPS_PER_OCTAVE, ZERO_INDEX
+
+PHASES = ((0, 0), (1, 1), (0, 1), (1, 0))   # (dy, dx) of the four polyphase components
+MAX_COMPONENTS = 3
+LOG2_SIGMA_MIN = -4.0
+
+
+def band_level(b, levels):
+    """Decomposition level of band b (levels = coarsest; 0 is LL's own level)."""
+    return levels if b == 0 else levels - (b - 1) // 3
+
+
+def input_shift(b, bit_depth):
+    """Values are fed to the networks as v * 2**-shift (LL is larger)."""
+    return max(bit_depth - 8, 0) + (5 if b == 0 else 3)
+
+
+def to_phases(x):
+    """(B, h, w) -> (B, 4, ceil(h/2), ceil(w/2)); missing samples are zeros."""
+    b, h, w = x.shape
+    qh, qw = (h + 1) // 2, (w + 1) // 2
+    out = x.new_zeros((b, 4, qh, qw))
+    for p, (dy, dx) in enumerate(PHASES):
+        s = x[:, dy::2, dx::2]
+        out[:, p, :s.shape[1], :s.shape[2]] = s
+    return out
+
+
+def phase_size(h, w, p):
+    dy, dx = PHASES[p]
+    return (h - dy + 1) // 2, (w - dx + 1) // 2
+
+
+def from_phases(q, h, w):
+    x = q.new_zeros((q.shape[0], h, w))
+    for p, (dy, dx) in enumerate(PHASES):
+        ph, pw = phase_size(h, w, p)
+        x[:, dy::2, dx::2] = q[:, p, :ph, :pw]
+    return x
+
+
+def _fit(t, qh, qw):
+    """Crop or edge-pad a (B, C, H, W) state to (qh, qw)."""
+    t = t[..., :qh, :qw]
+    ph, pw = qh - t.shape[-2], qw - t.shape[-1]
+    if ph or pw:
+        if t.shape[-2] == 0 or t.shape[-1] == 0:
+            return t.new_zeros(t.shape[:2] + (qh, qw))
+        t = F.pad(t, (0, pw, 0, ph), mode="replicate")
+    return t
+
+
+class Embedding(nn.Module):
+    """A learned bias per (subband, phase): conditions a layer at zero MAC cost."""
+
+    def __init__(self, n, dim):
+        super().__init__()
+        self.table = nn.Parameter(torch.zeros(n, dim))
+
+    def forward(self, i, like):
+        v = self.table[i]
+        if is_exact(like):
+            v = quantise(v.double(), A_FRAC, A_MAX)
+        return v.to(like.dtype).view(1, -1, 1, 1)
+
+
+class PhaseNet(nn.Module):
+    """Predicts (mean, log2 scale) of one phase of one component."""
+
+    def __init__(self, cin, width, n_bands):
+        super().__init__()
+        self.spatial = Conv(cin, cin, 3, groups=cin)
+        self.mix = Conv(cin, width, 1)
+        self.cond = Embedding(n_bands * 4, width)
+        self.hidden = Conv(width, width, 1)
+        self.out = Conv(width, 2, 1)
+
+    def forward(self, x, cond_index):
+        y = act(F.relu(self.mix(self.spatial(x)) + self.cond(cond_index, x)))
+        y = act(F.relu(self.hidden(y)))
+        return self.out(y)
+
+
+class ConvLSTM(nn.Module):
+    """Convolutional LSTM cell with exact (piecewise-linear) gates."""
+
+    def __init__(self, cin, hidden, n_bands):
+        super().__init__()
+        c = cin + hidden
+        self.hidden = hidden
+        self.spatial = Conv(c, c, 3, groups=c)
+        self.gates = Conv(c, 4 * hidden, 1)
+        self.cond = Embedding(n_bands, 4 * hidden)
+
+    def forward(self, x, state, band):
+        h, c = state
+        g = self.gates(self.spatial(torch.cat([x, h], 1))) + self.cond(band, x)
+        i, f, o, u = torch.split(g, self.hidden, 1)
+        c = act(act(hard_sigmoid(f) * c) + act(hard_sigmoid(i) * hard_tanh(u)))
+        h = act(hard_sigmoid(o) * hard_tanh(c))
+        return h, c
+
+
+class ContextModel(nn.Module):
+    def __init__(self, levels=4, width=8, lstm_hidden=4):
+        super().__init__()
+        self.levels = levels
+        self.n_bands = 1 + 3 * levels
+        self.lstm_hidden = lstm_hidden
+        self.lstm = ConvLSTM(4 * MAX_COMPONENTS, lstm_hidden, self.n_bands)
+        self.phase_nets = nn.ModuleList(
+            PhaseNet(4 * (c + 1) + lstm_hidden, width, self.n_bands)
+            for c in range(MAX_COMPONENTS))
+
+    def walk(self, shapes, n_comp, batch, bit_depth, emit, dtype=torch.float64):
+        """Run the model over subbands of the given shapes in coding order.
+
+        For each (band, component, phase), `emit(band, comp, phase, mean,
+        log2_scale)` receives float tensors (batch, ph, pw) for the samples of
+        that phase and returns their true integer values (encoder, training)
+        or decoded values (decoder) as a tensor of the same shape. Returns the
+        subbands as (batch, n_comp, h, w) tensors.
+        """
+        if n_comp > MAX_COMPONENTS:
+            raise ValueError("too many components for one context walk")
+        bands = []
+        state = None
+        for b, (h, w) in enumerate(shapes):
+            qh, qw = (h + 1) // 2, (w + 1) // 2
+            if state is None:
+                z = torch.zeros((batch, self.lstm_hidden, qh, qw), dtype=dtype)
+                state = (z, z)
+            elif b > 1 and band_level(b, self.levels) != band_level(b - 1, self.levels):
+                state = tuple(t.repeat_interleave(2, -2).repeat_interleave(2, -1) for t in state)
+            state = tuple(_fit(t, qh, qw) for t in state)
+            shift = 2.0 ** -input_shift(b, bit_depth)
+            coded = [torch.zeros((batch, 4, qh, qw), dtype=dtype) for _ in range(n_comp)]
+            for c in range(n_comp):
+                earlier = [act(coded[e] * shift) for e in range(c)]
+                for p in range(4):
+                    ph, pw = phase_size(h, w, p)
+                    x = torch.cat([act(coded[c] * shift)] + earlier + [state[0]], 1)
+                    out = self.phase_nets[c](x, b * 4 + p)[:, :, :ph, :pw]
+                    mean = out[:, 0] / shift
+                    log2_scale = out[:, 1] - input_shift(b, bit_depth)
+                    v = emit(b, c, p, mean, log2_scale)
+                    coded[c] = coded[c].clone() if not is_exact(coded[c]) else coded[c]
+                    coded[c][:, p, :ph, :pw] = v.to(dtype)
+            allc = coded + [torch.zeros_like(coded[0])] * (MAX_COMPONENTS - n_comp)
+            x = torch.cat([act(t * shift) for t in allc], 1)
+            if b + 1 < len(shapes):
+                state = self.lstm(x, state, b)
+            bands.append(torch.stack([from_phases(t, h, w) for t in coded], 1))
+        return bands
+
+
+def coding_parameters(mean, log2_scale):
+    """Exact (float64) model outputs -> integer mean and scale-table index.
+
+    mean and log2_scale are dyadic rationals here, so both roundings below are
+    exact and give the same integers on every machine."""
+    m = torch.floor(mean + 0.5)
+    k = torch.floor(log2_scale * SCALE_STEPS_PER_OCTAVE + 0.5) + ZERO_INDEX
+    return m.to(torch.int64), k.clamp(0, MAX_SCALE_INDEX).to(torch.int64)
+
+
+def laplace_bits(values, mean, log2_scale):
+    """Differentiable bits of integer `values` under the coding model (the mean
+    rounded and the scale snapped to the table grid, with straight-through
+    gradients), for training."""
+    m = round_half_up(mean)
+    ls = round_half_up(log2_scale * SCALE_STEPS_PER_OCTAVE) / SCALE_STEPS_PER_OCTAVE
+    sigma = torch.exp2(ls.clamp(min=LOG2_SIGMA_MIN))
+    a = (values - m).abs()
+    lower = (-a - 0.5) / sigma
+    upper = (-a + 0.5) / sigma
+    # a >= 1: P = 0.5 * (e^upper - e^lower) ; a = 0: P = 1 - e^(-0.5/sigma)
+    log_p_tail = torch.log(torch.tensor(0.5)) + lower + torch.log(torch.expm1(1.0 / sigma))
+    log_p_zero = torch.log(-torch.expm1(-0.5 / sigma))
+    log_p = torch.where(a < 0.5, log_p_zero, log_p_tail)
+    return -log_p.clamp(min=-16 * 0.6931471805599453) / 0.6931471805599453

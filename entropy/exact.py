@@ -1,0 +1,71 @@
+"""Layers whose float64 evaluation is exact, hence identical on every machine.
+
+Weights are rounded to multiples of 2**-W_FRAC and activations to multiples of
+2**-A_FRAC, and both are clamped, so every product and every partial sum is a
+multiple of 2**-(A_FRAC + W_FRAC) below 2**53: float64 adds and multiplies them
+without rounding, in any order, with or without FMA, on any thread count or
+instruction set. Non-linearities are piecewise linear with dyadic slopes
+(ReLU, hard tanh, hard sigmoid with slope 1/4) so they stay exact too.
+
+In float32 (training) the same modules run unquantised, with a
+straight-through estimator where they round.
+"""
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+W_FRAC = 12
+A_FRAC = 10
+W_MAX = 8.0                  # |weight| <= 8      -> integer part <= 2**15
+A_MAX = 2048.0               # |activation| <= 2**11 -> integer part <= 2**21
+MAX_FAN_IN = 1024            # 2**21 * 2**15 * 2**10 = 2**46 < 2**53
+
+
+def is_exact(x: torch.Tensor) -> bool:
+    return x.dtype == torch.float64
+
+
+def round_half_up(x: torch.Tensor) -> torch.Tensor:
+    """floor(x + 0.5): exact in float64; straight-through gradient otherwise."""
+    r = torch.floor(x + 0.5)
+    return r if is_exact(x) else x + (r - x).detach()
+
+
+def quantise(x: torch.Tensor, frac: int, bound: float) -> torch.Tensor:
+    x = x.clamp(-bound, bound)
+    if not is_exact(x):
+        return x
+    s = float(1 << frac)
+    return torch.floor(x * s + 0.5) / s
+
+
+def act(x: torch.Tensor) -> torch.Tensor:
+    """Requantise an activation to the A_FRAC grid (exact mode) and bound it."""
+    return quantise(x, A_FRAC, A_MAX)
+
+
+def hard_sigmoid(x):
+    return (0.25 * x + 0.5).clamp(0.0, 1.0)
+
+
+def hard_tanh(x):
+    return x.clamp(-1.0, 1.0)
+
+
+class Conv(nn.Conv2d):
+    """Conv2d with exact float64 evaluation; output is requantised by `act`."""
+
+    def __init__(self, cin, cout, k=1, groups=1, bias=True):
+        super().__init__(cin, cout, k, padding=k // 2, groups=groups, bias=bias)
+        assert (cin // groups) * k * k <= MAX_FAN_IN
+
+    def forward(self, x):
+        w, b = self.weight, self.bias
+        if is_exact(x):
+            w = quantise(w.double(), W_FRAC, W_MAX)
+            b = None if b is None else quantise(b.double(), A_FRAC, A_MAX)
+        if x.numel() == 0:
+            shape = (x.shape[0], self.out_channels) + tuple(x.shape[2:])
+            return x.new_zeros(shape)
+        return act(F.conv2d(x, w.to(x.dtype), None if b is None else b.to(x.dtype),
+                            padding=self.padding, groups=self.groups))

@@ -1,0 +1,185 @@
+"""Code integer arrays under discretised Laplace models given per value as
+(mean, scale index): the constriction-style batch API the codec uses.
+
+Per value, residual r = v - mean:
+* scale index k below NUM_TABLES: r is a symbol of table k;
+* above: the low `b` bits of r are sent raw and r >> b goes through table
+  k - 6b, so tables stay small even for 16-bit data;
+* |symbol| beyond the table's radius: the escape symbol, then an
+  Elias-gamma-like payload of raw bits, so no input can break coding.
+"""
+import numba as nb
+import numpy as np
+
+from entropy.range_coder import rans_advance, rans_encode, rans_init, rans_peek
+from entropy.tables import (MAX_SCALE_INDEX, NUM_TABLES, PROB_BITS,
+                            SCALE_STEPS_PER_OCTAVE, load_tables)
+
+MAX_RESIDUAL_BITS = 48    # |residual| < 2**47 covers any 32-bit image coefficient
+
+
+class EntropyError(ValueError):
+    """The stream cannot be decoded (truncated or corrupt)."""
+
+
+@nb.njit(cache=True, inline="always")
+def _split(k):
+    if k < NUM_TABLES:
+        return k, 0
+    b = (k - (NUM_TABLES - 1) + SCALE_STEPS_PER_OCTAVE - 1) // SCALE_STEPS_PER_OCTAVE
+    return k - SCALE_STEPS_PER_OCTAVE * b, b
+
+
+@nb.njit(cache=True)
+def _ops_for_values(values, means, scales, cum, radius, start, freq, bits, n_ops):
+    """Append the coder operations for a batch of values; returns the new count."""
+    for i in range(values.shape[0]):
+        k = min(max(scales[i], 0), MAX_SCALE_INDEX)
+        t, b = _split(k)
+        r = values[i] - means[i]
+        q = r >> b
+        low = r - (q << b)
+        rad = radius[t]
+        if -rad <= q <= rad:
+            s = q + rad
+            start[n_ops] = cum[t, s]
+            freq[n_ops] = cum[t, s + 1] - cum[t, s]
+            bits[n_ops] = PROB_BITS
+            n_ops += 1
+        else:
+            s = 2 * rad + 1
+            start[n_ops] = cum[t, s]
+            freq[n_ops] = cum[t, s + 1] - cum[t, s]
+            bits[n_ops] = PROB_BITS
+            n_ops += 1
+            z = 2 * q if q >= 0 else -2 * q - 1          # zigzag
+            nbits = 0
+            while (z >> nbits) > 0:
+                nbits += 1
+            start[n_ops] = nbits                        # 6 raw bits: payload length
+            freq[n_ops] = 1
+            bits[n_ops] = 6
+            n_ops += 1
+            n_ops = _raw(z, nbits, start, freq, bits, n_ops)
+        n_ops = _raw(low, b, start, freq, bits, n_ops)
+    return n_ops
+
+
+@nb.njit(cache=True, inline="always")
+def _raw(v, nbits, start, freq, bits, n_ops):
+    done = 0
+    while done < nbits:
+        take = min(16, nbits - done)
+        start[n_ops] = (v >> done) & ((1 << take) - 1)
+        freq[n_ops] = 1
+        bits[n_ops] = take
+        n_ops += 1
+        done += take
+    return n_ops
+
+
+@nb.njit(cache=True)
+def _decode_raw(buf, pos, x, nbits):
+    v = np.int64(0)
+    done = 0
+    while done < nbits:
+        take = min(16, nbits - done)
+        piece = rans_peek(x, take)
+        x, pos = rans_advance(buf, pos, x, piece, 1, take)
+        v |= piece << done
+        done += take
+    return v, x, pos
+
+
+@nb.njit(cache=True)
+def _decode_values(buf, pos, x, means, scales, cum, radius, out):
+    """Decode len(out) values. Returns (state, position, ok)."""
+    for i in range(out.shape[0]):
+        k = min(max(scales[i], 0), MAX_SCALE_INDEX)
+        t, b = _split(k)
+        rad = radius[t]
+        c = rans_peek(x, PROB_BITS)
+        lo, hi = 0, 2 * rad + 2                      # find s with cum[s] <= c < cum[s+1]
+        while hi - lo > 1:
+            mid = (lo + hi) >> 1
+            if cum[t, mid] <= c:
+                lo = mid
+            else:
+                hi = mid
+        s = lo
+        x, pos = rans_advance(buf, pos, x, cum[t, s], cum[t, s + 1] - cum[t, s], PROB_BITS)
+        if s <= 2 * rad:
+            q = np.int64(s - rad)
+        else:
+            nbits = rans_peek(x, 6)
+            x, pos = rans_advance(buf, pos, x, nbits, 1, 6)
+            if nbits > MAX_RESIDUAL_BITS:
+                return x, pos, False
+            z, x, pos = _decode_raw(buf, pos, x, nbits)
+            q = z >> 1 if (z & 1) == 0 else -(z >> 1) - 1
+        low, x, pos = _decode_raw(buf, pos, x, b)
+        out[i] = means[i] + (q << b) + low
+        if pos > buf.shape[0] + 4:
+            return x, pos, False
+    return x, pos, True
+
+
+def _as_i64(a):
+    return np.ascontiguousarray(np.asarray(a).reshape(-1), dtype=np.int64)
+
+
+class ValueEncoder:
+    """Collects (values, means, scale indices) batches; `finish()` returns bytes.
+
+    Batches are decoded in the same order they were added."""
+
+    def __init__(self):
+        self._batches = []
+
+    def add(self, values, means, scales):
+        v, m, s = _as_i64(values), _as_i64(means), _as_i64(scales)
+        if not (v.shape == m.shape == s.shape):
+            raise ValueError("values, means and scales must have the same size")
+        if v.size and np.abs(v - m).max() >= 1 << (MAX_RESIDUAL_BITS - 1):
+            raise ValueError("residual too large to code")
+        self._batches.append((v, m, s))
+
+    def finish(self) -> bytes:
+        cum, radius = load_tables()
+        n = sum(b[0].size for b in self._batches)
+        cap = n * (2 + 3 + 3 + 3) + 1        # symbol, length, payload, low bits
+        start = np.empty(cap, np.int64)
+        freq = np.empty(cap, np.int64)
+        bits = np.empty(cap, np.int64)
+        n_ops = 0
+        for v, m, s in self._batches:
+            n_ops = _ops_for_values(v, m, s, cum, radius, start, freq, bits, n_ops)
+        return rans_encode(start[:n_ops], freq[:n_ops], bits[:n_ops]).tobytes()
+
+
+class ValueDecoder:
+    """Decodes batches from bytes made by ValueEncoder, given the same means and
+    scale indices the encoder used for each batch."""
+
+    def __init__(self, data: bytes):
+        self._buf = np.frombuffer(data, dtype=np.uint8)
+        self._x, self._pos = rans_init(self._buf)
+        if self._pos < 0:
+            raise EntropyError("entropy-coded data is truncated")
+        self._cum, self._radius = load_tables()
+
+    def decode(self, means, scales):
+        m, s = _as_i64(means), _as_i64(scales)
+        out = np.empty(m.shape[0], np.int64)
+        self._x, self._pos, ok = _decode_values(self._buf, self._pos, self._x, m, s,
+                                                self._cum, self._radius, out)
+        if not ok:
+            raise EntropyError("entropy-coded data is truncated or corrupt")
+        return out
+
+    def check_end(self):
+        """After the last batch the decoder must be back at the encoder's initial
+        state with every byte consumed; anything else means corruption."""
+        from entropy.range_coder import RANS_L
+        if self._pos != self._buf.shape[0] or int(self._x) != RANS_L:
+            raise EntropyError("entropy-coded data is corrupt (stream does not end cleanly)")

@@ -1,0 +1,115 @@
+"""The .iwv container: a CRC-protected header followed by CRC-protected chunks.
+The layout is documented in docs/bitstream.md; keep the two in step."""
+import struct
+import zlib
+from dataclasses import dataclass, field
+
+from iwave.errors import IWaveError
+
+MAGIC = b"IWAV"
+VERSION = 1
+MODE_LOSSLESS, MODE_LOSSY = 0, 1
+COLOUR_NONE, COLOUR_YCOCG_R = 0, 1
+MAX_CHUNKS = 8
+DEFAULT_MAX_PIXELS = 200_000_000     # refuse headers claiming more (about 24 GB of work memory)
+
+# width, height, components, bit depth, colour, alpha, mode, levels, step,
+# weights id (8 bytes), pixel CRC-32, number of chunks
+_FIXED = struct.Struct("<IIBBBBBBd8sIB")
+
+
+@dataclass
+class Header:
+    width: int
+    height: int
+    components: int          # total, alpha included
+    bit_depth: int           # 8 or 16
+    colour: int              # COLOUR_NONE or COLOUR_YCOCG_R
+    has_alpha: bool
+    mode: int                # MODE_LOSSLESS or MODE_LOSSY
+    levels: int
+    step: float
+    weights_id: str          # 16 hex digits
+    pixel_crc: int = 0       # CRC-32 of the original pixels (lossless only)
+    chunk_lengths: list = field(default_factory=list)
+
+    def to_dict(self):
+        return {"width": self.width, "height": self.height, "components": self.components,
+                "bit_depth": self.bit_depth,
+                "colour": "YCoCg-R" if self.colour == COLOUR_YCOCG_R else "none",
+                "alpha": bool(self.has_alpha),
+                "mode": "lossless" if self.mode == MODE_LOSSLESS else "lossy",
+                "levels": self.levels, "step": self.step, "weights_id": self.weights_id,
+                "pixel_crc32": f"{self.pixel_crc:08x}", "chunks": list(self.chunk_lengths)}
+
+
+def write(header: Header, chunks) -> bytes:
+    header.chunk_lengths = [len(c) for c in chunks]
+    body = _FIXED.pack(header.width, header.height, header.components, header.bit_depth,
+                       header.colour, int(header.has_alpha), header.mode, header.levels,
+                       header.step, bytes.fromhex(header.weights_id), header.pixel_crc,
+                       len(chunks))
+    body += struct.pack(f"<{len(chunks)}I", *header.chunk_lengths)
+    head = MAGIC + bytes([VERSION]) + struct.pack("<H", len(body)) + body
+    out = [head, struct.pack("<I", zlib.crc32(head))]
+    for c in chunks:
+        out += [c, struct.pack("<I", zlib.crc32(c))]
+    return b"".join(out)
+
+
+def read(data: bytes, max_pixels=DEFAULT_MAX_PIXELS):
+    """Parse and verify a file. Returns (Header, [chunk bytes])."""
+    if len(data) < 7 or data[:4] != MAGIC:
+        raise IWaveError("not an iwave file (bad magic number)")
+    if data[4] != VERSION:
+        raise IWaveError(f"unsupported iwave file version {data[4]} (this build reads version {VERSION})")
+    (body_len,) = struct.unpack_from("<H", data, 5)
+    end = 7 + body_len
+    if len(data) < end + 4:
+        raise IWaveError("file is truncated (incomplete header)")
+    (crc,) = struct.unpack_from("<I", data, end)
+    if crc != zlib.crc32(data[:end]):
+        raise IWaveError("file is corrupt (header checksum mismatch)")
+    if body_len < _FIXED.size:
+        raise IWaveError("file is corrupt (header too short)")
+    f = _FIXED.unpack_from(data, 7)
+    n_chunks = f[11]
+    if not 1 <= n_chunks <= MAX_CHUNKS or body_len != _FIXED.size + 4 * n_chunks:
+        raise IWaveError("file is corrupt (bad chunk count)")
+    lengths = list(struct.unpack_from(f"<{n_chunks}I", data, 7 + _FIXED.size))
+    h = Header(width=f[0], height=f[1], components=f[2], bit_depth=f[3], colour=f[4],
+               has_alpha=bool(f[5]), mode=f[6], levels=f[7], step=f[8],
+               weights_id=f[9].hex(), pixel_crc=f[10], chunk_lengths=lengths)
+    _check(h, max_pixels)
+    chunks, pos = [], end + 4
+    for i, n in enumerate(lengths):
+        if pos + n + 4 > len(data):
+            raise IWaveError("file is truncated (chunk data missing)")
+        c = data[pos:pos + n]
+        (crc,) = struct.unpack_from("<I", data, pos + n)
+        if crc != zlib.crc32(c):
+            raise IWaveError(f"file is corrupt (checksum mismatch in chunk {i})")
+        chunks.append(c)
+        pos += n + 4
+    if pos != len(data):
+        raise IWaveError("file is corrupt (unexpected data after the last chunk)")
+    return h, chunks
+
+
+def _check(h: Header, max_pixels):
+    if h.width < 1 or h.height < 1:
+        raise IWaveError("file is corrupt (zero image size)")
+    if h.width * h.height > max_pixels:
+        raise IWaveError(f"image is {h.width}x{h.height}, more than the limit of "
+                         f"{max_pixels} pixels (raise it with --max-pixels)")
+    if h.bit_depth not in (8, 16):
+        raise IWaveError(f"file is corrupt (bit depth {h.bit_depth})")
+    if not 1 <= h.components <= 4 or h.colour not in (COLOUR_NONE, COLOUR_YCOCG_R):
+        raise IWaveError("file is corrupt (bad component layout)")
+    colour = h.components - int(h.has_alpha)
+    if colour not in (1, 3) or (h.colour == COLOUR_YCOCG_R) != (colour == 3):
+        raise IWaveError("file is corrupt (bad component layout)")
+    if h.mode not in (MODE_LOSSLESS, MODE_LOSSY) or not 0 <= h.levels <= 8:
+        raise IWaveError("file is corrupt (bad mode or levels)")
+    if not (h.step >= 0.1 and h.step <= 1e6) or (h.mode == MODE_LOSSLESS and h.step != 1.0):
+        raise IWaveError("file is corrupt (bad quantisation step)")

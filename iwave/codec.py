@@ -1,0 +1,222 @@
+"""Compress and decompress images: colour -> transform -> quantise -> context
+model -> range coder -> bitstream, and back."""
+import math
+import zlib
+
+import numpy as np
+import torch
+
+from entropy import EntropyError, ValueDecoder, ValueEncoder
+from entropy.context_model import PHASES, coding_parameters
+from iwave import bitstream
+from iwave.colour import rgb_to_ycocg, ycocg_to_rgb
+from iwave.errors import IWaveError
+from iwave.imageio import validate_array
+from iwave.lifting import subband_shapes
+from iwave.model import IWaveModel, resolve_model_path
+
+MIN_STEP, MAX_STEP = 0.1, 1e6
+
+
+def quality_to_step(quality: float) -> float:
+    """--quality 1..100 -> step: 100 gives step 0.5, every 10 points down doubles it."""
+    if not 1 <= quality <= 100:
+        raise IWaveError("quality must be between 1 and 100")
+    return 0.5 * 2.0 ** ((100.0 - quality) / 10.0)
+
+
+def pixel_crc(a: np.ndarray) -> int:
+    return zlib.crc32(np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<")).tobytes())
+
+
+def _groups(a):
+    """Split an image into component groups coded together: colour (1 or 3
+    components) and, separately, alpha. Returns [(int64 array (n, H, W), colour)]."""
+    x = a.astype(np.int64)
+    if x.ndim == 2:
+        return [(x[None], bitstream.COLOUR_NONE)]
+    c = x.shape[2]
+    colour = x[:, :, :3] if c >= 3 else x[:, :, :1]
+    out = [(np.moveaxis(rgb_to_ycocg(colour), -1, 0), bitstream.COLOUR_YCOCG_R) if c >= 3
+           else (colour.transpose(2, 0, 1), bitstream.COLOUR_NONE)]
+    if c in (2, 4):
+        out.append((x[:, :, -1][None], bitstream.COLOUR_NONE))
+    return out
+
+
+class Codec:
+    """Keeps a model loaded for compressing and decompressing many images."""
+
+    def __init__(self, model=None, max_pixels=bitstream.DEFAULT_MAX_PIXELS):
+        if isinstance(model, IWaveModel):
+            self.model = model
+        else:
+            self.model = IWaveModel.load(resolve_model_path(model))
+        self.model.eval()
+        self.max_pixels = max_pixels
+        self.weights_id = self.model.identifier()
+
+    # ---------------------------------------------------------------- encode
+    def compress(self, image, *, step=None, quality=None, bpp=None) -> bytes:
+        a = validate_array(image)
+        h, w = a.shape[:2]
+        if h * w > self.max_pixels:
+            raise IWaveError(f"image is {w}x{h}, more than the limit of {self.max_pixels} pixels")
+        given = [o for o in (step, quality, bpp) if o is not None]
+        if len(given) > 1:
+            raise IWaveError("give only one of step, quality and bpp")
+        lossy = bool(given)
+        bit_depth = 16 if a.dtype == np.uint16 else 8
+        if lossy and bit_depth == 16:
+            raise IWaveError("lossy mode supports 8-bit images only; 16-bit images are coded losslessly")
+        if quality is not None:
+            step = quality_to_step(quality)
+        if step is not None and not (MIN_STEP <= step <= MAX_STEP) or (step is not None and math.isnan(step)):
+            raise IWaveError(f"step must be between {MIN_STEP} and {MAX_STEP:g}")
+        if bpp is not None and not (0 < bpp < 64):
+            raise IWaveError("bpp must be a positive number of bits per pixel (below 64)")
+        bands = self._analyse(a, bit_depth)
+        if bpp is not None:
+            return self._search_bpp(a, bands, bit_depth, bpp)
+        return self._code(a, bands, bit_depth, step if lossy else None)
+
+    def _analyse(self, a, bit_depth):
+        with torch.no_grad():
+            return [(self.model.transform(torch.from_numpy(x).double()[:, None], bit_depth), col)
+                    for x, col in _groups(a)]
+
+    def _code(self, a, groups, bit_depth, step):
+        h, w = a.shape[:2]
+        chunks = []
+        for gi, (bands, colour) in enumerate(groups):
+            quantised = step is not None and gi == 0        # alpha is always lossless
+            if quantised:
+                bands = [torch.floor(b / (step * wt) + 0.5)
+                         for b, wt in zip(bands, self.model.band_weights)]
+            chunks += self._encode_group(bands, bit_depth if not quantised else 8)
+        header = bitstream.Header(
+            width=w, height=h, components=1 if a.ndim == 2 else a.shape[2], bit_depth=bit_depth,
+            colour=groups[0][1], has_alpha=a.ndim == 3 and a.shape[2] in (2, 4),
+            mode=bitstream.MODE_LOSSLESS if step is None else bitstream.MODE_LOSSY,
+            levels=self.model.levels, step=1.0 if step is None else float(step),
+            weights_id=self.weights_id, pixel_crc=pixel_crc(a) if step is None else 0)
+        return bitstream.write(header, chunks)
+
+    def _encode_group(self, bands, bit_depth):
+        n = bands[0].shape[0]
+        encoders = [ValueEncoder() for _ in range(n)]
+
+        def emit(b, c, p, mean, log2_scale):
+            dy, dx = PHASES[p]
+            v = bands[b][c:c + 1, 0, dy::2, dx::2]
+            m, k = coding_parameters(mean, log2_scale)
+            encoders[c].add(v.to(torch.int64).numpy(), m.numpy(), k.numpy())
+            return v
+
+        with torch.no_grad():
+            self.model.context.walk([tuple(t.shape[-2:]) for t in bands], n, 1, bit_depth, emit)
+        return [e.finish() for e in encoders]
+
+    def _search_bpp(self, a, bands, bit_depth, target):
+        """Bisect log(step) for the largest file not above the target rate."""
+        pixels = a.shape[0] * a.shape[1]
+        lo, hi = math.log(MIN_STEP), math.log(4096.0)
+        best = None
+        for _ in range(12):
+            mid = 0.5 * (lo + hi)
+            data = self._code(a, bands, bit_depth, math.exp(mid))
+            if len(data) * 8 / pixels <= target:
+                best, hi = data, mid
+            else:
+                lo = mid
+        if best is None:
+            best = self._code(a, bands, bit_depth, math.exp(hi))
+        return best
+
+    # ---------------------------------------------------------------- decode
+    def decompress(self, data: bytes) -> np.ndarray:
+        header, chunks = bitstream.read(bytes(data), self.max_pixels)
+        if header.weights_id != self.weights_id:
+            raise IWaveError(f"file was made with model {header.weights_id}, but the loaded model "
+                             f"is {self.weights_id}; decode it with the model that made it (--model)")
+        if header.levels != self.model.levels:
+            raise IWaveError("file is corrupt (levels do not match the model)")
+        n_colour = header.components - int(header.has_alpha)
+        sizes = [n_colour] + ([1] if header.has_alpha else [])
+        if len(chunks) != sum(sizes):
+            raise IWaveError("file is corrupt (wrong number of chunks)")
+        lossy = header.mode == bitstream.MODE_LOSSY
+        comps, start = [], 0
+        for gi, n in enumerate(sizes):
+            quantised = lossy and gi == 0
+            bands = self._decode_group(chunks[start:start + n], header, quantised)
+            start += n
+            with torch.no_grad():
+                if quantised:
+                    bands = [b * (header.step * wt) for b, wt in zip(bands, self.model.band_weights)]
+                x = self.model.transform.inverse(bands, header.bit_depth)
+            comps.append(torch.floor(x[:, 0] + 0.5).to(torch.int64).numpy())
+        return self._assemble(comps, header)
+
+    def _decode_group(self, chunks, header, quantised):
+        n = len(chunks)
+        try:
+            decoders = [ValueDecoder(c) for c in chunks]
+        except EntropyError as e:
+            raise IWaveError(f"file is corrupt ({e})") from None
+        shapes = subband_shapes(header.height, header.width, header.levels)
+
+        def emit(b, c, p, mean, log2_scale):
+            m, k = coding_parameters(mean, log2_scale)
+            try:
+                v = decoders[c].decode(m.numpy(), k.numpy())
+            except EntropyError as e:
+                raise IWaveError(f"file is corrupt ({e})") from None
+            return torch.from_numpy(v).double().view(m.shape)
+
+        with torch.no_grad():
+            bands = self.model.context.walk(shapes, n, 1, 8 if quantised else header.bit_depth, emit)
+        for d in decoders:
+            try:
+                d.check_end()
+            except EntropyError as e:
+                raise IWaveError(f"file is corrupt ({e})") from None
+        return [b[0][:, None] for b in bands]
+
+    def _assemble(self, comps, header):
+        hi = (1 << header.bit_depth) - 1
+        dtype = np.uint16 if header.bit_depth == 16 else np.uint8
+        colour = comps[0]
+        if header.colour == bitstream.COLOUR_YCOCG_R:
+            colour = np.moveaxis(ycocg_to_rgb(np.moveaxis(colour, 0, -1)), -1, 0)
+        planes = list(colour) + ([comps[1][0]] if header.has_alpha else [])
+        lossless = header.mode == bitstream.MODE_LOSSLESS
+        if lossless and any(p.min() < 0 or p.max() > hi for p in planes):
+            raise IWaveError("file is corrupt (decoded pixels out of range)")
+        out = np.stack([np.clip(p, 0, hi) for p in planes], -1).astype(dtype)
+        if out.shape[2] == 1:
+            out = out[:, :, 0]
+        if lossless and pixel_crc(out) != header.pixel_crc:
+            raise IWaveError("decoded pixels do not match the file's checksum: the file is corrupt")
+        return out
+
+
+_default_codec = None
+
+
+def _codec():
+    global _default_codec
+    if _default_codec is None:
+        _default_codec = Codec()
+    return _default_codec
+
+
+def compress(image, *, step=None, quality=None, bpp=None) -> bytes:
+    """Compress an image (numpy array or PIL image). Lossless unless a rate
+    option is given."""
+    return _codec().compress(image, step=step, quality=quality, bpp=bpp)
+
+
+def decompress(data: bytes) -> np.ndarray:
+    """Decode iwave bytes to an array with the original dtype and shape."""
+    return _codec().decompress(data)

@@ -1,0 +1,145 @@
+"""Integer-to-integer 2-D lifting wavelet transform with learned corrections.
+
+One 1-D stage splits a signal into even/odd samples and applies four lifting
+steps in CDF 9/7 order (P1, U1, P2, U2). Each step adds to one half
+    round(linear(other half) + DAMPING * cnn(linear(other half)))
+where `linear` is the fixed two-tap 9/7 (or 5/3) filter and `cnn` a tiny 2-D
+CNN. Because every step only adds a rounded function of the *other* half, the
+inverse subtracts the same value and the transform is exactly invertible for
+any weights and any size. In float64 the CNN is exact (entropy.exact), so the
+inverse computes bit-identical corrections on any machine.
+
+Tensors are (components, 1, H, W); a level transforms rows, then columns of
+both halves. Subbands per level are ordered HL (high along x), LH, HH.
+"""
+import torch
+from torch import nn
+
+from entropy.exact import Conv, act, hard_tanh, round_half_up
+
+# Lifting coefficients, rounded to multiples of 2**-12 so the linear path is exact.
+WAVELETS = {
+    "cdf97": (-1.586134342, -0.052980118, 0.882911075, 0.443506852),
+    "cdf53": (-0.5, 0.25, 0.0, 0.0),
+}
+DAMPING_SHIFT = 3            # CNN corrections are scaled by 2**-3 (about 0.1)
+INPUT_SHIFT = 4              # CNN inputs are scaled by 2**-(4 + bit_depth - 8)
+
+
+def _q12(c):
+    return round(c * 4096) / 4096
+
+
+class StepCNN(nn.Module):
+    """Correction for one lifting step: 3x3 conv 1->h, hard tanh, 1x1 h->1."""
+
+    def __init__(self, hidden=2):
+        super().__init__()
+        self.conv1 = Conv(1, hidden, 3)
+        self.conv2 = Conv(hidden, 1, 1)
+        nn.init.zeros_(self.conv2.weight)     # zero output: starts as the plain transform
+        nn.init.zeros_(self.conv2.bias)
+
+    def forward(self, x):
+        return self.conv2(act(hard_tanh(self.conv1(x))))
+
+
+class LiftingTransform(nn.Module):
+    def __init__(self, levels=4, wavelet="cdf97", hidden=2):
+        super().__init__()
+        self.levels = levels
+        self.wavelet = wavelet
+        self.coeffs = tuple(_q12(c) for c in WAVELETS[wavelet])
+        self.steps = nn.ModuleList(StepCNN(hidden) for _ in range(4))
+        self._linear_only = False
+
+    # -- one lifting step -------------------------------------------------
+    def _delta(self, i, src, predict, n_dst, shift):
+        """Rounded value added to the destination half (length n_dst along x)."""
+        n_src = src.shape[-1]
+        if predict:    # odd[n] from even[n], even[n+1]; mirror at the right edge
+            nxt = src[..., 1:n_dst + 1]
+            if nxt.shape[-1] < n_dst:
+                nxt = torch.cat([nxt, src[..., n_src - 1:]], dim=-1)
+            pair = src[..., :n_dst] + nxt
+        else:          # even[n] from odd[n-1], odd[n]; mirror at both edges
+            prev = torch.cat([src[..., :1], src[..., :n_dst - 1]], dim=-1)
+            cur = src[..., :n_dst]
+            if cur.shape[-1] < n_dst:
+                cur = torch.cat([cur, src[..., n_src - 1:]], dim=-1)
+            pair = prev + cur
+        lin = self.coeffs[i] * pair
+        if self._linear_only:
+            return lin
+        scale = 2.0 ** shift
+        corr = self.steps[i](act(lin / scale)) * (scale / 2 ** DAMPING_SHIFT)
+        return round_half_up(lin + corr)
+
+    def _forward_1d(self, x, shift):
+        even, odd = x[..., 0::2], x[..., 1::2]
+        ne, no = even.shape[-1], odd.shape[-1]
+        if no == 0:
+            return even, odd
+        odd = odd + self._delta(0, even, True, no, shift)
+        even = even + self._delta(1, odd, False, ne, shift)
+        odd = odd + self._delta(2, even, True, no, shift)
+        even = even + self._delta(3, odd, False, ne, shift)
+        return even, odd
+
+    def _inverse_1d(self, even, odd, shift):
+        ne, no = even.shape[-1], odd.shape[-1]
+        if no > 0:
+            even = even - self._delta(3, odd, False, ne, shift)
+            odd = odd - self._delta(2, even, True, no, shift)
+            even = even - self._delta(1, odd, False, ne, shift)
+            odd = odd - self._delta(0, even, True, no, shift)
+        x = even.new_empty(even.shape[:-1] + (ne + no,))
+        x[..., 0::2] = even
+        x[..., 1::2] = odd
+        return x
+
+    # -- 2-D, multi-level --------------------------------------------------
+    def forward(self, x, bit_depth=8):
+        """x: (C, 1, H, W) integer-valued tensor -> [LL, (HL, LH, HH) coarse..fine]."""
+        shift = INPUT_SHIFT + max(bit_depth - 8, 0)
+        details = []
+        low = x
+        for _ in range(self.levels):
+            lo_x, hi_x = self._forward_1d(low, shift)
+            ll, lh = (t.transpose(-1, -2) for t in self._forward_1d(lo_x.transpose(-1, -2), shift))
+            hl, hh = (t.transpose(-1, -2) for t in self._forward_1d(hi_x.transpose(-1, -2), shift))
+            details.append((hl, lh, hh))
+            low = ll
+        return [low] + [b for level in reversed(details) for b in level]
+
+    def inverse(self, bands, bit_depth=8):
+        shift = INPUT_SHIFT + max(bit_depth - 8, 0)
+        low = bands[0]
+        for j in range(self.levels):
+            hl, lh, hh = bands[1 + 3 * j: 4 + 3 * j]
+            t = lambda a: a.transpose(-1, -2)
+            lo_x = t(self._inverse_1d(t(low), t(lh), shift))
+            hi_x = t(self._inverse_1d(t(hl), t(hh), shift))
+            low = self._inverse_1d(lo_x, hi_x, shift)
+        return low
+
+
+    def linear_inverse(self, bands):
+        """Inverse of the linear path alone (no rounding, no CNN): the real
+        wavelet's synthesis, used to measure subband gains."""
+        self._linear_only = True
+        try:
+            return self.inverse(bands)
+        finally:
+            self._linear_only = False
+
+
+def subband_shapes(h, w, levels):
+    """Shapes of [LL, HL, LH, HH (coarse) ... HL, LH, HH (fine)] for an h x w input."""
+    shapes = []
+    for _ in range(levels):
+        lw, hw = (w + 1) // 2, w // 2
+        lh, hh = (h + 1) // 2, h // 2
+        shapes.append(((lh, hw), (hh, lw), (hh, hw)))
+        h, w = lh, lw
+    return [(h, w)] + [s for level in reversed(shapes) for s in level]

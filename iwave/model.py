@@ -1,0 +1,108 @@
+"""The iwave model: lifting transform + context model + per-subband weights,
+saved as a plain .npz (no pickle) and identified by a hash of its content."""
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from entropy.context_model import ContextModel
+from iwave.errors import IWaveError
+from iwave.lifting import LiftingTransform
+
+DEFAULT_CONFIG = {"levels": 4, "wavelet": "cdf97", "lift_hidden": 2,
+                  "ctx_width": 8, "lstm_hidden": 4}
+DEFAULT_MODEL_NAME = "iwave-default"
+
+
+def weights_dirs():
+    here = Path(__file__).resolve().parent.parent / "weights"
+    return [here, Path(sys.prefix) / "share" / "iwave" / "weights"]
+
+
+def resolve_model_path(name_or_path=None) -> Path:
+    """A path, or the name of a shipped model (default: iwave-default)."""
+    name = name_or_path or os.environ.get("IWAVE_MODEL") or DEFAULT_MODEL_NAME
+    p = Path(name)
+    if p.suffix == ".npz" or p.exists():
+        if not p.is_file():
+            raise IWaveError(f"model file not found: {p}")
+        return p
+    for d in weights_dirs():
+        if (d / f"{name}.npz").is_file():
+            return d / f"{name}.npz"
+    raise IWaveError(f"no model named '{name}' (looked in {', '.join(map(str, weights_dirs()))})")
+
+
+def synthesis_gains(transform: LiftingTransform, size=128):
+    """Energy of each subband's synthesis basis function (linear path), used to
+    weight quantisation steps so every band adds comparable distortion."""
+    with torch.no_grad():
+        zero = transform(torch.zeros((1, 1, size, size), dtype=torch.float64))
+        gains = []
+        for b, band in enumerate(zero):
+            h, w = band.shape[-2:]
+            bands = [t.clone() for t in zero]
+            bands[b][..., h // 2, w // 2] = 1.0
+            y = transform.linear_inverse(bands)
+            gains.append(float((y ** 2).sum()))
+    return gains
+
+
+class IWaveModel(nn.Module):
+    def __init__(self, config=None, band_weights=None):
+        super().__init__()
+        self.config = dict(DEFAULT_CONFIG, **(config or {}))
+        c = self.config
+        self.transform = LiftingTransform(c["levels"], c["wavelet"], c["lift_hidden"])
+        self.context = ContextModel(c["levels"], c["ctx_width"], c["lstm_hidden"])
+        if band_weights is None:
+            gains = synthesis_gains(self.transform)
+            band_weights = [1.0 / float(np.sqrt(g)) for g in gains]
+            band_weights = [w / band_weights[-1] for w in band_weights]   # finest HH = 1
+        self.band_weights = [float(w) for w in band_weights]
+
+    @property
+    def levels(self):
+        return self.config["levels"]
+
+    def identifier(self) -> str:
+        """16 hex digits identifying config + weights; stored in every file."""
+        h = hashlib.sha256(json.dumps(self._meta(), sort_keys=True).encode())
+        for name, t in sorted(self.state_dict().items()):
+            h.update(name.encode())
+            h.update(t.detach().to(torch.float32).contiguous().numpy().tobytes())
+        return h.hexdigest()[:16]
+
+    def _meta(self):
+        return {"config": self.config, "band_weights": self.band_weights}
+
+    def save(self, path, card=None):
+        arrays = {f"param/{k}": v.detach().to(torch.float32).numpy()
+                  for k, v in self.state_dict().items()}
+        meta = dict(self._meta(), card=card or {})
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        tmp = Path(str(path) + ".tmp")
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path):
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                meta = json.loads(bytes(f["meta"]).decode())
+                state = {k[6:]: torch.from_numpy(f[k].copy()) for k in f.files
+                         if k.startswith("param/")}
+            model = cls(meta["config"], meta["band_weights"])
+            model.load_state_dict(state)
+        except IWaveError:
+            raise
+        except Exception as e:
+            raise IWaveError(f"cannot load model {path}: {e}") from None
+        model.eval()
+        return model
