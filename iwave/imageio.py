@@ -147,17 +147,15 @@ def _read_pnm(path):
 
 
 def encode_png(a: np.ndarray) -> bytes:
-    """PNG bytes for an image array (16-bit colour through pypng)."""
+    """PNG bytes for an image array (16-bit through pypng, which Pillow cannot
+    write for colour images)."""
     buf = io.BytesIO()
-    if a.dtype == np.uint16 and a.ndim == 3:
+    if a.dtype == np.uint16:
         import png
-        h, w, c = a.shape
+        h, w = a.shape[:2]
+        c = 1 if a.ndim == 2 else a.shape[2]
         png.Writer(w, h, greyscale=c <= 2, alpha=c in (2, 4), bitdepth=16,
                    compression=6).write(buf, a.reshape(h, w * c))
-    elif a.dtype == np.uint16:
-        Image.fromarray(a.astype("<u2"), mode="I;16").save(buf, format="PNG")
     else:
-        mode = {2: "L", 3: {2: "LA", 3: "RGB", 4: "RGBA"}}[a.ndim]
-        mode = mode if a.ndim == 2 else mode[a.shape[2]]
-        Image.fromarray(a, mode=mode).save(buf, format="PNG")
+        Image.fromarray(a).save(buf, format="PNG")     # L, LA, RGB or RGBA from the shape
     return buf.getvalue()

@@ -1,0 +1,231 @@
+"""The `iwave` command: compress, decompress, info, eval, demo."""
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from iwave.errors import IWaveError
+
+EXTENSION = ".iwv"
+
+
+def _positive_float(name):
+    def parse(s):
+        try:
+            v = float(s)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, not '{s}'") from None
+        if not v > 0 or v != v or v == float("inf"):
+            raise argparse.ArgumentTypeError(f"{name} must be a positive number")
+        return v
+    return parse
+
+
+def _output_path(inp: Path, out, suffix, force):
+    path = Path(out) if out else inp.with_suffix(suffix)
+    if path.resolve() == inp.resolve():
+        raise IWaveError(f"output {path} would overwrite the input; choose another name with -o")
+    if path.exists() and not force:
+        raise IWaveError(f"{path} already exists (use --force to overwrite)")
+    if not path.parent.exists():
+        raise IWaveError(f"output folder {path.parent} does not exist")
+    return path
+
+
+def _codec(args):
+    from iwave.codec import Codec
+    return Codec(args.model, max_pixels=args.max_pixels)
+
+
+def compress_file(codec, inp, out, step=None, quality=None, bpp=None):
+    from iwave.imageio import atomic_write, read_image
+    image = read_image(inp, codec.max_pixels)
+    data = codec.compress(image, step=step, quality=quality, bpp=bpp)
+    atomic_write(out, data)
+    return image, data
+
+
+def decompress_file(codec, inp, out):
+    from iwave.imageio import atomic_write, encode_png
+    data = _read_bytes(inp)
+    image = codec.decompress(data)
+    atomic_write(out, encode_png(image))
+    return image
+
+
+def _read_bytes(path):
+    path = Path(path)
+    if not path.is_file():
+        raise IWaveError(f"{path}: no such file")
+    return path.read_bytes()
+
+
+def cmd_compress(args):
+    inp = Path(args.input)
+    out = _output_path(inp, args.output, EXTENSION, args.force)
+    t = time.perf_counter()
+    image, data = compress_file(_codec(args), inp, out, args.step, args.quality, args.bpp)
+    pixels = image.shape[0] * image.shape[1]
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    mode = "lossless" if args.step is args.quality is args.bpp is None else "lossy"
+    print(f"{inp} -> {out}: {len(data)} bytes, {len(data) * 8 / pixels:.4f} bpp "
+          f"({len(data) * 8 / pixels / channels:.4f} bpsp), {mode}, "
+          f"{time.perf_counter() - t:.2f} s")
+
+
+def cmd_decompress(args):
+    inp = Path(args.input)
+    out = _output_path(inp, args.output, ".png", args.force)
+    t = time.perf_counter()
+    image = decompress_file(_codec(args), inp, out)
+    print(f"{inp} -> {out}: {image.shape[1]}x{image.shape[0]}, {image.dtype}, "
+          f"{time.perf_counter() - t:.2f} s")
+
+
+def cmd_info(args):
+    result = {}
+    if args.file:
+        from iwave import bitstream
+        data = _read_bytes(args.file)
+        header, _ = bitstream.read(data, args.max_pixels)
+        result = header.to_dict()
+        result["file_bytes"] = len(data)
+        result["bpp"] = len(data) * 8 / (header.width * header.height)
+    if args.complexity:
+        from iwave.complexity import macs_per_pixel
+        codec = _codec(args)
+        result["complexity_mac_per_pixel"] = macs_per_pixel(codec.model)
+        result["model"] = codec.weights_id
+    if not result:
+        raise IWaveError("give a FILE, --complexity, or both")
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    for k, v in result.items():
+        if isinstance(v, dict):
+            print(f"{k}:")
+            for k2, v2 in v.items():
+                print(f"  {k2}: " + (", ".join(f"{a} {b:.0f}" for a, b in v2.items())
+                                     if isinstance(v2, dict) else f"{v2}"))
+        else:
+            print(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}")
+
+
+def cmd_eval(args):
+    from iwave.evaluate import evaluate_folder
+    report = evaluate_folder(_codec(args), args.folder, step=args.step, quality=args.quality,
+                             progress=not args.json)
+    print(json.dumps(report, indent=2) if args.json else report["summary_text"])
+    if report["mismatches"]:
+        raise IWaveError(f"{len(report['mismatches'])} image(s) did not round-trip exactly")
+
+
+def cmd_demo(args):
+    from iwave.evaluate import demo
+    demo(_codec(args), args.image, args.step)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one plain line (and exit status 2), like every other error."""
+
+    def error(self, message):
+        print(f"iwave: error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser():
+    p = _Parser(prog="iwave", description="Learned wavelet-lifting image codec: "
+                                "lossless by default, lossy with --step, --quality or --bpp.")
+    p.add_argument("--version", action="version", version="iwave 0.1.0")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def common(sp):
+        sp.add_argument("--model", help="model name in weights/ or path to a .npz "
+                        "(default: iwave-default, or $IWAVE_MODEL)")
+        sp.add_argument("--max-pixels", type=int, default=200_000_000, metavar="N",
+                        help="refuse images larger than N pixels (default 200,000,000)")
+
+    c = sub.add_parser("compress", help="compress an image to .iwv",
+                       description="Compress an image (PNG, PPM/PGM, TIFF, BMP, JPEG; 8 or 16 bit; "
+                       "grey, RGB or RGBA). Lossless unless a rate option is given.")
+    c.add_argument("input", help="image file")
+    c.add_argument("-o", "--output", help="output file (default: INPUT with .iwv)")
+    rate = c.add_mutually_exclusive_group()
+    rate.add_argument("--step", type=_positive_float("step"),
+                      help="lossy: quantisation step (0.1 and up; larger = smaller file)")
+    rate.add_argument("--quality", type=_positive_float("quality"),
+                      help="lossy: quality 1-100 (100 = step 0.5; every 10 points down doubles the step)")
+    rate.add_argument("--bpp", type=_positive_float("bpp"),
+                      help="lossy: target bits per pixel; searches the step for the largest file not above it")
+    c.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
+    common(c)
+    c.set_defaults(func=cmd_compress)
+
+    d = sub.add_parser("decompress", help="decompress .iwv to PNG",
+                       description="Decode an .iwv file to PNG (16-bit PNG for 16-bit images).")
+    d.add_argument("input", help=".iwv file")
+    d.add_argument("-o", "--output", help="output PNG (default: INPUT with .png)")
+    d.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
+    common(d)
+    d.set_defaults(func=cmd_decompress)
+
+    i = sub.add_parser("info", help="show an .iwv header and/or the model's complexity")
+    i.add_argument("file", nargs="?", help=".iwv file")
+    i.add_argument("--json", action="store_true", help="print JSON")
+    i.add_argument("--complexity", action="store_true",
+                   help="print encoder/decoder multiply-accumulates per pixel (768x512 RGB)")
+    common(i)
+    i.set_defaults(func=cmd_info)
+
+    e = sub.add_parser("eval", help="round-trip every image of a folder and report rates",
+                       description="Compress and decompress every image in FOLDER through files, "
+                       "verify lossless round trips, and report bpp, bpsp, PSNR and timings.")
+    e.add_argument("folder")
+    rate = e.add_mutually_exclusive_group()
+    rate.add_argument("--step", type=_positive_float("step"), help="lossy step (default lossless)")
+    rate.add_argument("--quality", type=_positive_float("quality"), help="lossy quality 1-100")
+    e.add_argument("--json", action="store_true", help="print the full report as JSON")
+    common(e)
+    e.set_defaults(func=cmd_eval)
+
+    m = sub.add_parser("demo", help="compress the shipped sample losslessly and lossily, verify, report")
+    m.add_argument("--image", help="image to use instead of the shipped sample")
+    m.add_argument("--step", type=_positive_float("step"), default=8.0, help="lossy step (default 8)")
+    common(m)
+    m.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        args.func(args)
+    except IWaveError as e:
+        print(f"iwave: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("iwave: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("iwave: error: out of memory (try a smaller image)", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"iwave: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1
+    except Exception as e:   # a bug: one line unless IWAVE_DEBUG is set
+        if os.environ.get("IWAVE_DEBUG"):
+            raise
+        print(f"iwave: internal error: {type(e).__name__}: {e} (set IWAVE_DEBUG=1 for details; "
+              "please report it)", file=sys.stderr)
+        return 70
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from entropy import EntropyError, ValueDecoder, ValueEncoder
+from entropy.tables import MAX_SCALE_INDEX, NUM_TABLES
+
+
+def roundtrip(values, means, scales, batches=1):
+    enc = ValueEncoder()
+    parts = np.array_split(np.arange(len(values)), batches)
+    for idx in parts:
+        enc.add(values[idx], means[idx], scales[idx])
+    data = enc.finish()
+    dec = ValueDecoder(data)
+    out = np.concatenate([dec.decode(means[idx], scales[idx]) for idx in parts])
+    dec.check_end()
+    np.testing.assert_array_equal(out, values)
+    return data
+
+
+def test_all_mass_on_one_symbol():
+    n = 100_000
+    v = np.zeros(n, np.int64)
+    data = roundtrip(v, v, np.zeros(n, np.int64))
+    assert len(data) < n * 0.01 / 8 + 64          # ~0.0005 bits per value
+
+
+def test_uniform_and_large_scales():
+    rng = np.random.default_rng(1)
+    v = rng.integers(-2**20, 2**20, 50_000)
+    scales = np.full(v.size, MAX_SCALE_INDEX)
+    roundtrip(v, np.zeros_like(v), scales)
+    roundtrip(v, np.zeros_like(v), np.full(v.size, NUM_TABLES + 70), batches=3)
+
+
+def test_extremely_peaked_with_far_outliers():
+    rng = np.random.default_rng(2)
+    v = np.zeros(20_000, np.int64)
+    v[rng.integers(0, v.size, 50)] = rng.choice([-1, 1], 50) * rng.integers(1, 2**45, 50)
+    roundtrip(v, np.zeros_like(v), np.zeros_like(v), batches=4)
+
+
+def test_means_far_from_values_and_out_of_range_scale_indices():
+    rng = np.random.default_rng(3)
+    v = rng.integers(-1000, 1000, 10_000)
+    means = rng.integers(-10**6, 10**6, v.size)
+    scales = rng.integers(-50, MAX_SCALE_INDEX + 100, v.size)   # clamped identically on both sides
+    roundtrip(v, means, scales)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(-2**40, 2**40), st.integers(-2**20, 2**20),
+                          st.integers(-5, MAX_SCALE_INDEX + 5)), min_size=0, max_size=300),
+       st.integers(1, 4))
+def test_random_streams_roundtrip(triples, batches):
+    a = np.array(triples, dtype=np.int64).reshape(-1, 3)
+    roundtrip(a[:, 0], a[:, 1], a[:, 2], batches=batches)
+
+
+def test_empty_stream():
+    data = ValueEncoder().finish()
+    dec = ValueDecoder(data)
+    assert dec.decode(np.zeros(0), np.zeros(0)).size == 0
+    dec.check_end()
+
+
+def test_corrupt_stream_is_detected_not_hung():
+    rng = np.random.default_rng(4)
+    v = np.round(rng.laplace(0, 4, 5_000)).astype(np.int64)
+    s = np.full(v.size, 30)
+    enc = ValueEncoder()
+    enc.add(v, np.zeros_like(v), s)
+    data = bytearray(enc.finish())
+    detected = 0
+    for i in range(0, len(data), max(1, len(data) // 40)):
+        bad = bytearray(data)
+        bad[i] ^= 0x5A
+        try:
+            dec = ValueDecoder(bytes(bad))
+            out = dec.decode(np.zeros_like(v), s)
+            dec.check_end()
+            detected += int(not np.array_equal(out, v))
+        except EntropyError:
+            detected += 1
+    assert detected > 0
+    with pytest.raises(EntropyError):
+        ValueDecoder(b"\x01\x02")
+
+
+def test_residual_too_large_is_refused():
+    with pytest.raises(ValueError):
+        ValueEncoder().add(np.array([2**50]), np.array([0]), np.array([0]))

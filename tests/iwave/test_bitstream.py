@@ -1,0 +1,67 @@
+import struct
+import zlib
+
+import pytest
+
+from iwave import bitstream
+from iwave.errors import IWaveError
+
+
+def make(**kw):
+    h = dict(width=5, height=7, components=3, bit_depth=8, colour=bitstream.COLOUR_YCOCG_R,
+             has_alpha=False, mode=bitstream.MODE_LOSSLESS, levels=4, step=1.0,
+             weights_id="0123456789abcdef", pixel_crc=1234)
+    h.update(kw)
+    return bitstream.Header(**h)
+
+
+def test_roundtrip_header_and_chunks():
+    chunks = [b"abc", b"", b"\x00" * 100]
+    data = bitstream.write(make(), chunks)
+    h, c = bitstream.read(data)
+    assert c == chunks and h.width == 5 and h.height == 7 and h.weights_id == "0123456789abcdef"
+    assert h.to_dict()["mode"] == "lossless"
+
+
+def test_unknown_version_and_bad_magic():
+    data = bytearray(bitstream.write(make(), [b"x"]))
+    data[4] = 99
+    with pytest.raises(IWaveError, match="version 99"):
+        bitstream.read(bytes(data))
+    with pytest.raises(IWaveError, match="not an iwave file"):
+        bitstream.read(b"PNG....")
+
+
+def test_every_truncation_is_an_error():
+    data = bitstream.write(make(), [b"hello", b"world"])
+    for n in range(len(data)):
+        with pytest.raises(IWaveError):
+            bitstream.read(data[:n])
+
+
+def test_every_bit_flip_is_an_error():
+    data = bitstream.write(make(), [b"hello", b"world"])
+    for i in range(len(data)):
+        for bit in (0, 7):
+            bad = bytearray(data)
+            bad[i] ^= 1 << bit
+            with pytest.raises(IWaveError):
+                bitstream.read(bytes(bad))
+
+
+def test_absurd_size_is_refused_before_allocation():
+    body = bytearray(bitstream.write(make(width=100_000, height=100_000), [b"x"]))
+    with pytest.raises(IWaveError, match="limit"):
+        bitstream.read(bytes(body))
+
+
+def test_appended_junk_is_an_error():
+    with pytest.raises(IWaveError, match="after the last chunk"):
+        bitstream.read(bitstream.write(make(), [b"x"]) + b"junk")
+
+
+def test_inconsistent_fields_are_refused_even_with_valid_crc():
+    for kw in [dict(bit_depth=12), dict(components=2, has_alpha=False), dict(mode=7),
+               dict(step=0.0), dict(mode=bitstream.MODE_LOSSLESS, step=3.0), dict(width=0)]:
+        with pytest.raises(IWaveError):
+            bitstream.read(bitstream.write(make(**kw), [b"x"]))

@@ -1,0 +1,132 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from iwave.cli import main
+from iwave.imageio import read_image
+from tests.conftest import ROOT, photo_like
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code, err):
+    assert code != 0
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("iwave: error:"), err
+    assert "Traceback" not in err
+
+
+@pytest.fixture
+def png(tmp_path):
+    p = tmp_path / "x.png"
+    Image.fromarray(photo_like(40, 56, 3)).save(p)
+    return p
+
+
+def test_default_names_and_no_silent_overwrite(capsys, png, tmp_path):
+    code, out, _ = run(capsys, "compress", png)
+    assert code == 0 and (tmp_path / "x.iwv").exists() and "bpp" in out
+    # x.iwv -> x.png would overwrite the original: refused without --force
+    code, _, err = run(capsys, "decompress", tmp_path / "x.iwv")
+    assert_one_line_error(code, err)
+    assert "--force" in err
+    code, _, err = run(capsys, "compress", png)
+    assert_one_line_error(code, err)
+    code, _, _ = run(capsys, "decompress", tmp_path / "x.iwv", "-o", tmp_path / "y.png")
+    assert code == 0
+    np.testing.assert_array_equal(read_image(tmp_path / "y.png"), read_image(png))
+    code, _, _ = run(capsys, "decompress", tmp_path / "x.iwv", "-o", tmp_path / "y.png", "--force")
+    assert code == 0
+    assert not list(tmp_path.glob("*.part"))        # no temporary leftovers
+
+
+def test_sixteen_bit_png_roundtrip_through_files(capsys, tmp_path):
+    import png as pypng
+    a = photo_like(20, 30, 3, dtype=np.uint16)
+    with open(tmp_path / "deep.png", "wb") as f:
+        pypng.Writer(30, 20, greyscale=False, bitdepth=16).write(f, a.reshape(20, -1))
+    assert run(capsys, "compress", tmp_path / "deep.png")[0] == 0
+    assert run(capsys, "decompress", tmp_path / "deep.iwv", "-o", tmp_path / "back.png")[0] == 0
+    back = read_image(tmp_path / "back.png")
+    assert back.dtype == np.uint16
+    np.testing.assert_array_equal(back, a)
+    g = photo_like(9, 11, 1, dtype=np.uint16)
+    Image.fromarray(g).save(tmp_path / "grey16.png")
+    assert run(capsys, "compress", tmp_path / "grey16.png")[0] == 0
+    assert run(capsys, "decompress", tmp_path / "grey16.iwv", "-o", tmp_path / "g.png")[0] == 0
+    np.testing.assert_array_equal(read_image(tmp_path / "g.png"), g)
+
+
+def test_lossy_options(capsys, png, tmp_path):
+    for i, opt in enumerate([["--step", "6"], ["--quality", "60"], ["--bpp", "2"]]):
+        assert run(capsys, "compress", png, "-o", tmp_path / f"l{i}.iwv", *opt)[0] == 0
+        code, out, _ = run(capsys, "info", tmp_path / f"l{i}.iwv")
+        assert code == 0 and "lossy" in out
+
+
+def test_info_json(capsys, png, tmp_path):
+    import json
+    run(capsys, "compress", png)
+    code, out, _ = run(capsys, "info", tmp_path / "x.iwv", "--json")
+    info = json.loads(out)
+    assert code == 0 and info["width"] == 56 and info["height"] == 40 and info["mode"] == "lossless"
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "random", "empty"])
+def test_damaged_files_give_one_line_errors(capsys, png, tmp_path, damage):
+    run(capsys, "compress", png)
+    data = bytearray((tmp_path / "x.iwv").read_bytes())
+    if damage == "truncate":
+        data = data[:len(data) * 2 // 3]
+    elif damage == "flip":
+        data[len(data) // 2] ^= 0x10
+    elif damage == "random":
+        data = np.random.default_rng(0).integers(0, 256, 400, dtype=np.uint8).tobytes()
+    else:
+        data = b""
+    (tmp_path / "bad.iwv").write_bytes(bytes(data))
+    code, _, err = run(capsys, "decompress", tmp_path / "bad.iwv")
+    assert_one_line_error(code, err)
+    assert not (tmp_path / "bad.png").exists()
+
+
+def test_non_image_and_missing_inputs(capsys, tmp_path):
+    (tmp_path / "notes.txt").write_text("hello, not an image")
+    code, _, err = run(capsys, "compress", tmp_path / "notes.txt")
+    assert_one_line_error(code, err)
+    assert "not an image" in err
+    code, _, err = run(capsys, "compress", tmp_path / "missing.png")
+    assert_one_line_error(code, err)
+    (tmp_path / "cut.png").write_bytes((ROOT / "iwave" / "data" / "sample.png").read_bytes()[:3000])
+    code, _, err = run(capsys, "compress", tmp_path / "cut.png")
+    assert_one_line_error(code, err)
+
+
+@pytest.mark.parametrize("args", [["compress", "x.png", "--step", "-1"],
+                                  ["compress", "x.png", "--quality", "abc"],
+                                  ["compress", "x.png", "--step", "2", "--quality", "5"],
+                                  ["compress", "x.png", "--quality", "500"],
+                                  ["compress", "x.png", "--bogus"],
+                                  ["frobnicate"]])
+def test_wrong_options_give_one_line_errors(capsys, png, tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main(args)
+    except SystemExit as e:
+        code = e.code
+    assert_one_line_error(code, capsys.readouterr().err)
+
+
+def test_console_script_subprocess_has_no_traceback(tmp_path):
+    (tmp_path / "bad.iwv").write_bytes(b"IWAV\x01garbage")
+    r = subprocess.run([sys.executable, "-m", "iwave.cli", "decompress", str(tmp_path / "bad.iwv")],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.count("\n") == 1

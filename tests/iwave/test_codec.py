@@ -1,0 +1,146 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from PIL import Image
+
+import iwave
+from iwave.errors import IWaveError
+from tests.conftest import ROOT, photo_like
+
+
+@settings(max_examples=15, deadline=None)
+@given(h=st.integers(1, 24), w=st.integers(1, 24), channels=st.sampled_from([1, 2, 3, 4]),
+       sixteen=st.booleans(), seed=st.integers(0, 1000))
+def test_lossless_roundtrip_any_layout(codec, h, w, channels, sixteen, seed):
+    rng = np.random.default_rng(seed)
+    dtype = np.uint16 if sixteen else np.uint8
+    a = rng.integers(0, np.iinfo(dtype).max + 1, (h, w, channels) if channels > 1 else (h, w),
+                     dtype=np.int64).astype(dtype)
+    out = codec.decompress(codec.compress(a))
+    assert out.dtype == a.dtype and out.shape == a.shape
+    np.testing.assert_array_equal(out, a)
+
+
+@pytest.mark.parametrize("channels,dtype", [(1, np.uint8), (1, np.uint16), (3, np.uint8),
+                                            (3, np.uint16), (4, np.uint8), (4, np.uint16)])
+def test_lossless_photo_like(codec, channels, dtype):
+    a = photo_like(61, 90, channels, dtype=dtype)
+    data = codec.compress(a)
+    np.testing.assert_array_equal(codec.decompress(data), a)
+    raw_bits = a.size * (16 if dtype == np.uint16 else 8)
+    assert len(data) * 8 < raw_bits          # it compresses
+
+
+def test_lossy_rate_falls_and_error_grows_with_step(codec, sample):
+    sizes, errors = [], []
+    for step in (2, 8, 32):
+        data = codec.compress(sample, step=step)
+        out = codec.decompress(data)
+        assert out.shape == sample.shape and out.dtype == np.uint8
+        sizes.append(len(data))
+        errors.append(np.mean((out.astype(float) - sample) ** 2))
+    assert sizes[0] > sizes[1] > sizes[2]
+    assert errors[0] < errors[1] < errors[2]
+
+
+def test_rgba_lossy_keeps_alpha_exact(codec):
+    a = photo_like(40, 33, 4)
+    out = codec.decompress(codec.compress(a, step=10))
+    np.testing.assert_array_equal(out[..., 3], a[..., 3])
+
+
+def test_quality_and_bpp_options(codec, sample):
+    hi = codec.compress(sample, quality=90)
+    lo = codec.compress(sample, quality=30)
+    assert len(hi) > len(lo)
+    data = codec.compress(sample, bpp=1.0)
+    bpp = len(data) * 8 / (sample.shape[0] * sample.shape[1])
+    assert 0.8 < bpp <= 1.0
+
+
+def test_bad_options_are_clear_errors(codec, sample):
+    for kw in [dict(step=0), dict(step=-3), dict(step=float("nan")), dict(quality=0),
+               dict(quality=101), dict(bpp=-1), dict(step=2, quality=50)]:
+        with pytest.raises(IWaveError):
+            codec.compress(sample, **kw)
+    with pytest.raises(IWaveError, match="8-bit"):
+        codec.compress(photo_like(8, 8, 3, dtype=np.uint16), step=4)
+    for bad in [np.zeros((4, 4), np.float32), np.zeros((4, 4, 5), np.uint8), np.zeros((0, 3), np.uint8),
+                np.full((3, 3), -1)]:
+        with pytest.raises(IWaveError):
+            codec.compress(bad)
+
+
+def test_pil_input_and_module_api(codec, sample):
+    img = Image.fromarray(sample)
+    np.testing.assert_array_equal(codec.decompress(codec.compress(img)), sample)
+    np.testing.assert_array_equal(iwave.decompress(iwave.compress(sample[:16, :16])), sample[:16, :16])
+
+
+def test_palette_image_is_converted(codec):
+    img = Image.fromarray(photo_like(20, 20, 3)).convert("P")
+    out = codec.decompress(codec.compress(img))
+    np.testing.assert_array_equal(out, np.asarray(img.convert("RGB")))
+
+
+def test_corrupt_data_never_gives_a_wrong_image(codec, sample):
+    data = codec.compress(sample[:32, :48])
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        bad = bytearray(data)
+        i = int(rng.integers(len(bad)))
+        bad[i] ^= int(rng.integers(1, 256))
+        with pytest.raises(IWaveError):
+            codec.decompress(bytes(bad))
+    for n in (0, 5, len(data) // 2, len(data) - 1):
+        with pytest.raises(IWaveError):
+            codec.decompress(data[:n])
+    with pytest.raises(IWaveError):
+        codec.decompress(rng.integers(0, 256, 500, dtype=np.uint8).tobytes())
+
+
+def test_other_weights_are_a_clear_error(codec, sample):
+    from iwave.codec import Codec
+    from iwave.model import IWaveModel
+    other = IWaveModel(codec.model.config)
+    with pytest.raises(IWaveError, match="model"):
+        Codec(other).decompress(codec.compress(sample[:8, :8]))
+
+
+DECODE = """
+import sys, numpy as np, torch
+torch.set_num_threads(int(sys.argv[1]))
+from iwave import Codec
+c = Codec()
+data = open(sys.argv[2], 'rb').read()
+np.save(sys.argv[3], c.decompress(data))
+"""
+ENCODE = """
+import sys, numpy as np, torch
+torch.set_num_threads(int(sys.argv[1]))
+from iwave import Codec
+a = np.load(sys.argv[2])
+step = float(sys.argv[4]) if len(sys.argv) > 4 else None
+open(sys.argv[3], 'wb').write(Codec().compress(a, step=step))
+"""
+
+
+@pytest.mark.parametrize("step", [None, 6.0])
+def test_identical_across_threads_and_processes(tmp_path, sample, step):
+    """Encode with 1 thread in one process, decode with 1 and 2 threads in
+    fresh processes: the same bytes decode to the same pixels everywhere."""
+    np.save(tmp_path / "a.npy", sample)
+    extra = [] if step is None else [str(step)]
+    run = lambda *args: subprocess.run([sys.executable, "-c", *args], check=True, cwd=ROOT)
+    run(ENCODE, "1", str(tmp_path / "a.npy"), str(tmp_path / "x.iwv"), *extra)
+    run(ENCODE, "2", str(tmp_path / "a.npy"), str(tmp_path / "y.iwv"), *extra)
+    assert (tmp_path / "x.iwv").read_bytes() == (tmp_path / "y.iwv").read_bytes()
+    run(DECODE, "1", str(tmp_path / "x.iwv"), str(tmp_path / "d1.npy"))
+    run(DECODE, "2", str(tmp_path / "x.iwv"), str(tmp_path / "d2.npy"))
+    d1, d2 = np.load(tmp_path / "d1.npy"), np.load(tmp_path / "d2.npy")
+    np.testing.assert_array_equal(d1, d2)
+    if step is None:
+        np.testing.assert_array_equal(d1, sample)

@@ -1,0 +1,55 @@
+import torch
+from hypothesis import given, settings, strategies as st
+
+from iwave.lifting import LiftingTransform, subband_shapes
+
+
+def random_transform(seed, std, wavelet="cdf97", levels=4):
+    t = LiftingTransform(levels=levels, wavelet=wavelet)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in t.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * std)
+    return t
+
+
+@settings(max_examples=40, deadline=None)
+@given(h=st.integers(1, 40), w=st.integers(1, 40), seed=st.integers(0, 2**31),
+       std=st.sampled_from([0.0, 0.3, 3.0]), bit_depth=st.sampled_from([8, 16]),
+       wavelet=st.sampled_from(["cdf97", "cdf53"]), levels=st.integers(1, 5))
+def test_inverse_is_exact_for_any_size_and_weights(h, w, seed, std, bit_depth, wavelet, levels):
+    t = random_transform(seed, std, wavelet, levels)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, 2 ** bit_depth, (3, 1, h, w), generator=g).double()
+    with torch.no_grad():
+        bands = t(x, bit_depth)
+        assert [tuple(b.shape[-2:]) for b in bands] == subband_shapes(h, w, levels)
+        for b in bands:                                   # integer-to-integer
+            assert torch.equal(b, torch.floor(b))
+        assert torch.equal(t.inverse(bands, bit_depth), x)
+
+
+def test_one_by_one_and_strips():
+    t = random_transform(1, 0.5)
+    with torch.no_grad():
+        for shape in [(1, 1), (1, 97), (64, 1), (2, 2)]:
+            x = torch.randint(0, 256, (1, 1) + shape).double()
+            assert torch.equal(t.inverse(t(x)), x)
+
+
+def test_large_image_4000x3000():
+    t = random_transform(2, 0.5)
+    x = torch.randint(0, 256, (1, 1, 3000, 4000)).double()
+    with torch.no_grad():
+        assert torch.equal(t.inverse(t(x)), x)
+
+
+def test_zero_cnn_is_plain_integer_wavelet():
+    """With zero CNN weights the transform is the integer 9/7 lifting: a
+    constant image has (almost) no detail energy."""
+    t = LiftingTransform()
+    with torch.no_grad():
+        for p in t.parameters():
+            p.zero_()
+        bands = t(torch.full((1, 1, 32, 32), 100.0, dtype=torch.float64))
+    assert all(b.abs().max() <= 1 for b in bands[1:])

@@ -1,0 +1,1 @@
+"""Training tools for iwave models: `python -m train --help`."""

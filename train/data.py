@@ -1,0 +1,56 @@
+"""Random crops with flips from a folder of images (8-bit RGB)."""
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+EXTENSIONS = {".png", ".ppm", ".bmp", ".tif", ".tiff", ".jpg", ".jpeg"}
+
+
+def list_images(folder, part="all", holdout_every=0):
+    """Sorted image files; with holdout_every=N, every Nth file is held out
+    for validation (part="val") and the rest are for training (part="train")."""
+    files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in EXTENSIONS)
+    if not files:
+        raise SystemExit(f"no images found in {folder}")
+    if holdout_every and part != "all":
+        keep = (lambda i: i % holdout_every == 0) if part == "val" else (lambda i: i % holdout_every)
+        files = [f for i, f in enumerate(files) if keep(i)]
+    return files
+
+
+class CropDataset:
+    """Loads every image once (RGB uint8) and serves random crops."""
+
+    def __init__(self, folder, crop, part="all", holdout_every=0):
+        self.images = []
+        for p in list_images(folder, part, holdout_every):
+            a = np.asarray(Image.open(p).convert("RGB"))
+            if min(a.shape[:2]) >= crop:
+                self.images.append(a)
+        if not self.images:
+            raise SystemExit(f"no image in {folder} is at least {crop} px on each side")
+        self.crop = crop
+
+    def batch(self, rng: np.random.Generator, size):
+        out = np.empty((size, self.crop, self.crop, 3), np.uint8)
+        for i in range(size):
+            a = self.images[rng.integers(len(self.images))]
+            y = rng.integers(a.shape[0] - self.crop + 1)
+            x = rng.integers(a.shape[1] - self.crop + 1)
+            c = a[y:y + self.crop, x:x + self.crop]
+            if rng.random() < 0.5:
+                c = c[:, ::-1]
+            if rng.random() < 0.5:
+                c = c[::-1]
+            out[i] = c
+        return torch.from_numpy(out)
+
+    def fixed_crops(self, size):
+        """Deterministic centre crops for validation."""
+        crops = []
+        for a in self.images[:size]:
+            y, x = (a.shape[0] - self.crop) // 2, (a.shape[1] - self.crop) // 2
+            crops.append(a[y:y + self.crop, x:x + self.crop])
+        return torch.from_numpy(np.stack(crops))

@@ -1,0 +1,206 @@
+"""Training loop: config file + overrides, fixed seeds, CSV log, periodic
+validation, checkpoints every few minutes with exact resume, export."""
+import copy
+import csv
+import json
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from iwave.model import IWaveModel
+from train.data import CropDataset
+from train.losses import analyse, bits_per_subpixel, quantise
+
+DEFAULT_CONFIG_PATH = Path(__file__).parent / "configs" / "default.json"
+
+
+def load_config(path, overrides):
+    with open(path) as f:
+        cfg = json.load(f)
+    for item in overrides:
+        key, _, value = item.partition("=")
+        node = cfg
+        *parents, leaf = key.split(".")
+        for k in parents:
+            node = node.setdefault(k, {})
+        try:
+            node[leaf] = json.loads(value)
+        except json.JSONDecodeError:
+            node[leaf] = value
+    return cfg
+
+
+def learning_rate(cfg, step):
+    t = min(step / max(cfg["steps"], 1), 1.0)
+    return cfg["lr_final"] + 0.5 * (cfg["lr"] - cfg["lr_final"]) * (1 + math.cos(math.pi * t))
+
+
+def _save_checkpoint(path, model, opt, step, rng, elapsed, cfg):
+    tmp = path.with_suffix(".tmp")
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
+                "rng": rng.bit_generator.state, "elapsed": elapsed, "config": cfg,
+                "band_weights": model.band_weights}, tmp)
+    os.replace(tmp, path)
+
+
+def validate(model, val_bands):
+    model.eval()
+    with torch.no_grad():
+        lossless = bits_per_subpixel(model, val_bands).item()
+    model.train()
+    return lossless
+
+
+def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None):
+    """Train (resuming from out_dir/checkpoint.pt if present). `stop_after`
+    ends this invocation after that many steps, as an interruption would."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt = out / "checkpoint.pt"
+    torch.manual_seed(cfg["seed"])
+    rng = np.random.default_rng(cfg["seed"])
+    model = IWaveModel(cfg["model"])
+    # Stage 1 of the recipe: the entropy model learns on the fixed transform.
+    params = list(model.context.parameters())
+    opt = torch.optim.Adam(params, lr=cfg["lr"])
+    step, elapsed = 0, 0.0
+    if ckpt.exists():
+        state = torch.load(ckpt, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        rng.bit_generator.state = state["rng"]
+        step, elapsed = state["step"], state["elapsed"]
+        print(f"resumed from {ckpt} at step {step}", flush=True)
+    (out / "config.json").write_text(json.dumps(cfg, indent=2))
+
+    if val_dir:
+        data = CropDataset(data_dir, cfg["crop"])
+        val = CropDataset(val_dir, cfg["crop"])
+    else:   # hold out every Nth image of the training folder
+        n = cfg["holdout_every"]
+        data = CropDataset(data_dir, cfg["crop"], "train", n)
+        val = CropDataset(data_dir, cfg["crop"], "val", n)
+    val_bands = analyse(model, val.fixed_crops(cfg["validation_images"])) if val else None
+
+    log_path = out / "log.csv"
+    new_log = not log_path.exists() or step == 0
+    if not new_log:   # drop rows logged after the checkpoint we resumed from
+        header, *rows = log_path.read_text().splitlines(keepends=True)
+        kept = [r for r in rows if int(r.split(",")[0]) <= step]
+        log_path.write_text(header + "".join(kept))
+    log = open(log_path, "w" if new_log else "a", newline="")
+    writer = csv.writer(log)
+    if new_log:
+        writer.writerow(["step", "seconds", "lr", "mode", "step_size", "train_bits", "val_bpsp"])
+    model.train()
+    last_ckpt = time.time()
+    t0 = time.time() - elapsed
+    first = step
+    while step < cfg["steps"] and (stop_after is None or step - first < stop_after):
+        lr = learning_rate(cfg, step)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        bands = analyse(model, data.batch(rng, cfg["batch"]))
+        lossy = rng.random() < cfg["lossy_fraction"]
+        q = 1.0
+        if lossy:
+            lo, hi = cfg["step_range"]
+            q = float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+            bands = quantise(model, bands, q)
+        loss = bits_per_subpixel(model, bands)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, cfg["grad_clip"])
+        opt.step()
+        step += 1
+        val_bits = ""
+        if val_bands is not None and (step % cfg["validate_every"] == 0 or step == cfg["steps"]):
+            val_bits = f"{validate(model, val_bands):.4f}"
+        writer.writerow([step, f"{time.time() - t0:.1f}", f"{lr:.2e}", "lossy" if lossy else "lossless",
+                         f"{q:.3f}", f"{loss.item():.4f}", val_bits])
+        if progress and (step % 10 == 0 or val_bits):
+            print(f"\rstep {step}/{cfg['steps']}  loss {loss.item():.3f} bits  "
+                  f"{'val ' + val_bits + ' bpsp  ' if val_bits else ''}"
+                  f"{(time.time() - t0) / 60:.1f} min", end="\n" if val_bits else "", flush=True)
+        if (time.time() - last_ckpt > 60 * cfg["checkpoint_minutes"] or step == cfg["steps"]
+                or step - first == stop_after):
+            log.flush()
+            _save_checkpoint(ckpt, model, opt, step, rng, time.time() - t0, cfg)
+            last_ckpt = time.time()
+    log.close()
+    print()
+    return model, {"steps": step, "seconds": time.time() - t0,
+                   "val_bpsp": validate(model, val_bands) if val_bands is not None else None}
+
+
+def export(model, summary, cfg, path, data_dir, val_dir, command):
+    """Write weights/<name>.npz and its card <name>.md."""
+    path = Path(path)
+    card = {"data": str(data_dir),
+            "validation": str(val_dir) if val_dir else f"every {cfg['holdout_every']}th image of the data, held out", "steps": summary["steps"],
+            "wall_seconds": round(summary["seconds"]), "machine": f"{platform.machine()}, "
+            f"{os.cpu_count()} CPU threads, torch {torch.__version__}",
+            "val_bpsp_lossless": summary["val_bpsp"], "command": command, "config": cfg}
+    model.save(path, card)
+    path.with_suffix(".md").write_text(card_markdown(path.stem, card))
+    return card
+
+
+def card_markdown(name, card):
+    val = card["val_bpsp_lossless"]
+    return f"""# {name}
+
+Made by `{card['command']}`.
+
+| | |
+|---|---|
+| training data | `{card['data']}` (random {card['config']['crop']} px crops with flips) |
+| validation | {card['validation']} |
+| steps | {card['steps']} (batch {card['config']['batch']}) |
+| wall time | {card['wall_seconds'] / 60:.0f} min |
+| machine | {card['machine']} |
+| validation, lossless | {'n/a' if val is None else f'{val:.4f}'} bits per sub-pixel (model estimate) |
+
+Architecture and training settings: the `config` entry below and inside the .npz
+(`meta.card`). Measured codec results (whole files) are added below by the
+commands shown with them.
+
+```json
+{json.dumps(card['config'], indent=2)}
+```
+"""
+
+
+def main_args(argv=None):
+    import argparse
+    p = argparse.ArgumentParser(prog="python -m train",
+                                description="Train an iwave model on a folder of images.")
+    p.add_argument("data", help="folder of training images (RGB, at least --crop px)")
+    p.add_argument("--val", help="folder of validation images (default: every Nth training "
+                                 "image is held out, N = config holdout_every)")
+    p.add_argument("--out", default="runs/default", help="run folder: checkpoint, log.csv, config")
+    p.add_argument("--config", default=str(DEFAULT_CONFIG_PATH),
+                   help="JSON config file (default: train/configs/default.json)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config entry, e.g. --set steps=500 --set model.ctx_width=12")
+    p.add_argument("--export", metavar="PATH.npz", help="write the trained model here when done")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = main_args(argv)
+    cfg = load_config(args.config, args.set)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    model, summary = train(cfg, args.data, args.out, args.val)
+    print(f"finished {summary['steps']} steps in {summary['seconds'] / 60:.1f} min; "
+          f"validation {summary['val_bpsp']} bpsp (lossless)")
+    if args.export:
+        command = "python -m train " + " ".join(sys.argv[1:] if argv is None else argv)
+        export(model, summary, cfg, args.export, args.data, args.val, command)
+        print(f"wrote {args.export}")
