@@ -27,6 +27,7 @@ from entropy.tables import MAX_SCALE_INDEX, SCALE_STEPS_PER_OCTAVE, ZERO_INDEX
 PHASES = ((0, 0), (1, 1), (0, 1), (1, 0))   # (dy, dx) of the four polyphase components
 MAX_COMPONENTS = 3
 LOG2_SIGMA_MIN = -4.0
+LOG2_SIGMA_MAX = 40.0      # the coder's largest scale index is about 2**45
 
 
 def band_level(b, levels):
@@ -194,7 +195,7 @@ def laplace_bits(values, mean, log2_scale):
     gradients), for training."""
     m = round_half_up(mean)
     ls = round_half_up(log2_scale * SCALE_STEPS_PER_OCTAVE) / SCALE_STEPS_PER_OCTAVE
-    sigma = torch.exp2(ls.clamp(min=LOG2_SIGMA_MIN))
+    sigma = torch.exp2(ls.clamp(LOG2_SIGMA_MIN, LOG2_SIGMA_MAX))
     a = (values - m).abs()
     lower = (-a - 0.5) / sigma
     upper = (-a + 0.5) / sigma
@@ -202,4 +203,4 @@ def laplace_bits(values, mean, log2_scale):
     log_p_tail = torch.log(torch.tensor(0.5)) + lower + torch.log(torch.expm1(1.0 / sigma))
     log_p_zero = torch.log(-torch.expm1(-0.5 / sigma))
     log_p = torch.where(a < 0.5, log_p_zero, log_p_tail)
-    return -log_p.clamp(min=-16 * 0.6931471805599453) / 0.6931471805599453
+    return -log_p / 0.6931471805599453

@@ -116,8 +116,9 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None):
         loss = bits_per_subpixel(model, bands)
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, cfg["grad_clip"])
-        opt.step()
+        norm = torch.nn.utils.clip_grad_norm_(params, cfg["grad_clip"])
+        if torch.isfinite(loss) and torch.isfinite(norm):   # never let one bad batch poison the weights
+            opt.step()
         step += 1
         val_bits = ""
         if val_bands is not None and (step % cfg["validate_every"] == 0 or step == cfg["steps"]):
