@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from entropy.exact import (A_FRAC, A_MAX, Conv, act, hard_sigmoid, hard_tanh,
-                           is_exact, quantise, round_half_up)
+                           is_exact, magnitude_class, quantise, round_half_up)
 from entropy.tables import MAX_SCALE_INDEX, SCALE_STEPS_PER_OCTAVE, ZERO_INDEX
 
 PHASES = ((0, 0), (1, 1), (0, 1), (1, 0))   # (dy, dx) of the four polyphase components
@@ -38,6 +38,15 @@ def band_level(b, levels):
 def input_shift(b, bit_depth):
     """Values are fed to the networks as v * 2**-shift (LL is larger)."""
     return max(bit_depth - 8, 0) + (5 if b == 0 else 3)
+
+
+def features(coded, b, bit_depth):
+    """Network input for coded phase grids: the scaled values and their
+    log-magnitude class (scale estimation needs magnitudes, which a linear
+    first layer cannot form from signed values)."""
+    shift = input_shift(b, bit_depth)
+    mag = (magnitude_class(coded) - max(bit_depth - 8, 0)).clamp(min=0) * 0.25
+    return torch.cat([act(coded * 2.0 ** -shift), mag], 1)
 
 
 def to_phases(x):
@@ -132,9 +141,9 @@ class ContextModel(nn.Module):
         self.levels = levels
         self.n_bands = 1 + 3 * levels
         self.lstm_hidden = lstm_hidden
-        self.lstm = ConvLSTM(4 * MAX_COMPONENTS, lstm_hidden, self.n_bands)
+        self.lstm = ConvLSTM(8 * MAX_COMPONENTS, lstm_hidden, self.n_bands)
         self.phase_nets = nn.ModuleList(
-            PhaseNet(4 * (c + 1) + lstm_hidden, width, self.n_bands)
+            PhaseNet(8 * (c + 1) + lstm_hidden, width, self.n_bands)
             for c in range(MAX_COMPONENTS))
 
     def walk(self, shapes, n_comp, batch, bit_depth, emit, dtype=torch.float64):
@@ -158,21 +167,22 @@ class ContextModel(nn.Module):
             elif b > 1 and band_level(b, self.levels) != band_level(b - 1, self.levels):
                 state = tuple(t.repeat_interleave(2, -2).repeat_interleave(2, -1) for t in state)
             state = tuple(_fit(t, qh, qw) for t in state)
-            shift = 2.0 ** -input_shift(b, bit_depth)
+            shift = input_shift(b, bit_depth)
             coded = [torch.zeros((batch, 4, qh, qw), dtype=dtype) for _ in range(n_comp)]
             for c in range(n_comp):
-                earlier = [act(coded[e] * shift) for e in range(c)]
+                earlier = [features(coded[e], b, bit_depth) for e in range(c)]
                 for p in range(4):
                     ph, pw = phase_size(h, w, p)
-                    x = torch.cat([act(coded[c] * shift)] + earlier + [state[0]], 1)
+                    x = torch.cat([features(coded[c], b, bit_depth)] + earlier + [state[0]], 1)
                     out = self.phase_nets[c](x, b * 4 + p)[:, :, :ph, :pw]
-                    mean = out[:, 0] / shift
-                    log2_scale = out[:, 1] - input_shift(b, bit_depth)
+                    mean = out[:, 0] * 2.0 ** shift
+                    log2_scale = out[:, 1] + shift
                     v = emit(b, c, p, mean, log2_scale)
-                    coded[c] = coded[c].clone() if not is_exact(coded[c]) else coded[c]
+                    if not is_exact(coded[c]):     # autograd needs the earlier version intact
+                        coded[c] = coded[c].clone()
                     coded[c][:, p, :ph, :pw] = v.to(dtype)
             allc = coded + [torch.zeros_like(coded[0])] * (MAX_COMPONENTS - n_comp)
-            x = torch.cat([act(t * shift) for t in allc], 1)
+            x = torch.cat([features(t, b, bit_depth) for t in allc], 1)
             if b + 1 < len(shapes):
                 state = self.lstm(x, state, b)
             bands.append(torch.stack([from_phases(t, h, w) for t in coded], 1))

@@ -69,3 +69,9 @@ class Conv(nn.Conv2d):
             return x.new_zeros(shape)
         return act(F.conv2d(x, w.to(x.dtype), None if b is None else b.to(x.dtype),
                             padding=self.padding, groups=self.groups))
+
+
+def magnitude_class(v: torch.Tensor) -> torch.Tensor:
+    """Bit length of |v| for integer-valued v (0 for 0): a log-magnitude
+    feature computed exactly (frexp only reads the float's exponent)."""
+    return torch.frexp(v.abs())[1].to(v.dtype)

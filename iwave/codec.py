@@ -16,6 +16,7 @@ from iwave.lifting import subband_shapes
 from iwave.model import IWaveModel, resolve_model_path
 
 MIN_STEP, MAX_STEP = 0.1, 1e6
+MAX_BPP_SEARCH_STEP = 4096.0
 
 
 def quality_to_step(quality: float) -> float:
@@ -71,7 +72,7 @@ class Codec:
             raise IWaveError("lossy mode supports 8-bit images only; 16-bit images are coded losslessly")
         if quality is not None:
             step = quality_to_step(quality)
-        if step is not None and not (MIN_STEP <= step <= MAX_STEP) or (step is not None and math.isnan(step)):
+        if step is not None and not MIN_STEP <= step <= MAX_STEP:     # also refuses NaN
             raise IWaveError(f"step must be between {MIN_STEP} and {MAX_STEP:g}")
         if bpp is not None and not (0 < bpp < 64):
             raise IWaveError("bpp must be a positive number of bits per pixel (below 64)")
@@ -120,8 +121,12 @@ class Codec:
     def _search_bpp(self, a, bands, bit_depth, target):
         """Bisect log(step) for the largest file not above the target rate."""
         pixels = a.shape[0] * a.shape[1]
-        lo, hi = math.log(MIN_STEP), math.log(4096.0)
-        best = None
+        lo, hi = math.log(MIN_STEP), math.log(MAX_BPP_SEARCH_STEP)
+        smallest = self._code(a, bands, bit_depth, math.exp(hi))
+        if len(smallest) * 8 / pixels > target:
+            raise IWaveError(f"cannot reach {target:g} bpp: the smallest file for this image is "
+                             f"{len(smallest) * 8 / pixels:.3f} bpp")
+        best = smallest
         for _ in range(12):
             mid = 0.5 * (lo + hi)
             data = self._code(a, bands, bit_depth, math.exp(mid))
@@ -129,8 +134,6 @@ class Codec:
                 best, hi = data, mid
             else:
                 lo = mid
-        if best is None:
-            best = self._code(a, bands, bit_depth, math.exp(hi))
         return best
 
     # ---------------------------------------------------------------- decode

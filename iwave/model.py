@@ -14,7 +14,7 @@ from entropy.context_model import ContextModel
 from iwave.errors import IWaveError
 from iwave.lifting import LiftingTransform
 
-DEFAULT_CONFIG = {"levels": 4, "wavelet": "cdf97", "lift_hidden": 2,
+DEFAULT_CONFIG = {"levels": 4, "wavelet": "cdf53", "lift_hidden": 2,
                   "ctx_width": 8, "lstm_hidden": 4}
 DEFAULT_MODEL_NAME = "iwave-default"
 

@@ -1,0 +1,26 @@
+import json
+
+from iwave.cli import main
+from tests.conftest import ROOT
+
+
+def test_demo_runs_and_verifies(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "round trip exact" in out and "PSNR" in out
+
+
+def test_eval_folder_json(capsys, tmp_path):
+    (tmp_path / "a.png").write_bytes((ROOT / "iwave" / "data" / "sample.png").read_bytes())
+    assert main(["eval", str(tmp_path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["summary"]["images"] == 1 and report["images"][0]["exact"]
+    assert report["summary"]["mean_bpsp"] < 8
+
+
+def test_decoder_fits_the_complexity_budget(model):
+    """The brief's budget: at most 2,000 MAC per pixel for the whole decoder."""
+    from iwave.complexity import macs_per_pixel
+    macs = macs_per_pixel(model)
+    assert 0 < macs["decoder"]["total"] <= 2000
+    assert macs["encoder"]["total"] <= 2000
