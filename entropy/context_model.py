@@ -20,8 +20,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from entropy.exact import (A_FRAC, A_MAX, Conv, act, hard_sigmoid, hard_tanh,
-                           is_exact, magnitude_class, quantise, round_half_up)
+from entropy.exact import (A_FRAC, A_MAX, W_FRAC, W_MAX, Conv, act, hard_sigmoid,
+                           hard_tanh, is_exact, magnitude_class, pl_log2, quantise,
+                           round_half_up)
 from entropy.tables import MAX_SCALE_INDEX, SCALE_STEPS_PER_OCTAVE, ZERO_INDEX
 
 PHASES = ((0, 0), (1, 1), (0, 1), (1, 0))   # (dy, dx) of the four polyphase components
@@ -85,17 +86,21 @@ def _fit(t, qh, qw):
 
 
 class Embedding(nn.Module):
-    """A learned bias per (subband, phase): conditions a layer at zero MAC cost."""
+    """A learned bias per (subband, phase) plus a learned slope times the
+    subband's log2 quantisation step: conditions a layer on where it is and on
+    the rate at no per-pixel cost."""
 
     def __init__(self, n, dim):
         super().__init__()
         self.table = nn.Parameter(torch.zeros(n, dim))
+        self.slope = nn.Parameter(torch.zeros(n, dim))
 
-    def forward(self, i, like):
-        v = self.table[i]
+    def forward(self, i, like, log_step):
+        v, k = self.table[i], self.slope[i]
         if is_exact(like):
             v = quantise(v.double(), A_FRAC, A_MAX)
-        return v.to(like.dtype).view(1, -1, 1, 1)
+            k = quantise(k.double(), W_FRAC, W_MAX)
+        return act(v.to(like.dtype) + k.to(like.dtype) * log_step).view(1, -1, 1, 1)
 
 
 class PhaseNet(nn.Module):
@@ -109,8 +114,8 @@ class PhaseNet(nn.Module):
         self.hidden = Conv(width, width, 1)
         self.out = Conv(width, 2, 1)
 
-    def forward(self, x, cond_index):
-        y = act(F.relu(self.mix(self.spatial(x)) + self.cond(cond_index, x)))
+    def forward(self, x, cond_index, log_step):
+        y = act(F.relu(self.mix(self.spatial(x)) + self.cond(cond_index, x, log_step)))
         y = act(F.relu(self.hidden(y)))
         return self.out(y)
 
@@ -126,9 +131,9 @@ class ConvLSTM(nn.Module):
         self.gates = Conv(c, 4 * hidden, 1)
         self.cond = Embedding(n_bands, 4 * hidden)
 
-    def forward(self, x, state, band):
+    def forward(self, x, state, band, log_step):
         h, c = state
-        g = self.gates(self.spatial(torch.cat([x, h], 1))) + self.cond(band, x)
+        g = self.gates(self.spatial(torch.cat([x, h], 1))) + self.cond(band, x, log_step)
         i, f, o, u = torch.split(g, self.hidden, 1)
         c = act(act(hard_sigmoid(f) * c) + act(hard_sigmoid(i) * hard_tanh(u)))
         h = act(hard_sigmoid(o) * hard_tanh(c))
@@ -146,8 +151,11 @@ class ContextModel(nn.Module):
             PhaseNet(8 * (c + 1) + lstm_hidden, width, self.n_bands)
             for c in range(MAX_COMPONENTS))
 
-    def walk(self, shapes, n_comp, batch, bit_depth, emit, dtype=torch.float64):
+    def walk(self, shapes, n_comp, batch, bit_depth, emit, dtype=torch.float64, band_steps=None):
         """Run the model over subbands of the given shapes in coding order.
+
+        `band_steps[b]` is subband b's quantisation step (1 for lossless, the
+        default); the model is conditioned on it.
 
         For each (band, component, phase), `emit(band, comp, phase, mean,
         log2_scale)` receives float tensors (batch, ph, pw) for the samples of
@@ -168,13 +176,14 @@ class ContextModel(nn.Module):
                 state = tuple(t.repeat_interleave(2, -2).repeat_interleave(2, -1) for t in state)
             state = tuple(_fit(t, qh, qw) for t in state)
             shift = input_shift(b, bit_depth)
+            log_step = act(torch.tensor(pl_log2(band_steps[b]) if band_steps else 0.0, dtype=dtype))
             coded = [torch.zeros((batch, 4, qh, qw), dtype=dtype) for _ in range(n_comp)]
             for c in range(n_comp):
                 earlier = [features(coded[e], b, bit_depth) for e in range(c)]
                 for p in range(4):
                     ph, pw = phase_size(h, w, p)
                     x = torch.cat([features(coded[c], b, bit_depth)] + earlier + [state[0]], 1)
-                    out = self.phase_nets[c](x, b * 4 + p)[:, :, :ph, :pw]
+                    out = self.phase_nets[c](x, b * 4 + p, log_step)[:, :, :ph, :pw]
                     mean = out[:, 0] * 2.0 ** shift
                     log2_scale = out[:, 1] + shift
                     v = emit(b, c, p, mean, log2_scale)
@@ -184,7 +193,7 @@ class ContextModel(nn.Module):
             allc = coded + [torch.zeros_like(coded[0])] * (MAX_COMPONENTS - n_comp)
             x = torch.cat([features(t, b, bit_depth) for t in allc], 1)
             if b + 1 < len(shapes):
-                state = self.lstm(x, state, b)
+                state = self.lstm(x, state, b, log_step)
             bands.append(torch.stack([from_phases(t, h, w) for t in coded], 1))
         return bands
 

@@ -75,3 +75,12 @@ def magnitude_class(v: torch.Tensor) -> torch.Tensor:
     """Bit length of |v| for integer-valued v (0 for 0): a log-magnitude
     feature computed exactly (frexp only reads the float's exponent)."""
     return torch.frexp(v.abs())[1].to(v.dtype)
+
+
+def pl_log2(x: float) -> float:
+    """Piecewise-linear log2 (exact at powers of two, monotonic), computed
+    from the float's mantissa and exponent so it is bit-identical everywhere,
+    unlike libm's log2. Used to condition networks on a quantisation step."""
+    import math
+    m, e = math.frexp(float(x))        # x = m * 2**e, 0.5 <= m < 1
+    return (e - 1) + 2.0 * (m - 0.5)

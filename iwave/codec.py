@@ -91,10 +91,10 @@ class Codec:
         chunks = []
         for gi, (bands, colour) in enumerate(groups):
             quantised = step is not None and gi == 0        # alpha is always lossless
+            steps = self._band_steps(step) if quantised else None
             if quantised:
-                bands = [torch.floor(b / (step * wt) + 0.5)
-                         for b, wt in zip(bands, self.model.band_weights)]
-            chunks += self._encode_group(bands, bit_depth if not quantised else 8)
+                bands = [torch.floor(b / d + 0.5) for b, d in zip(bands, steps)]
+            chunks += self._encode_group(bands, bit_depth if not quantised else 8, steps)
         header = bitstream.Header(
             width=w, height=h, components=1 if a.ndim == 2 else a.shape[2], bit_depth=bit_depth,
             colour=groups[0][1], has_alpha=a.ndim == 3 and a.shape[2] in (2, 4),
@@ -103,7 +103,10 @@ class Codec:
             weights_id=self.weights_id, pixel_crc=pixel_crc(a) if step is None else 0)
         return bitstream.write(header, chunks)
 
-    def _encode_group(self, bands, bit_depth):
+    def _band_steps(self, step):
+        return [step * wt for wt in self.model.band_weights]
+
+    def _encode_group(self, bands, bit_depth, steps):
         n = bands[0].shape[0]
         encoders = [ValueEncoder() for _ in range(n)]
 
@@ -115,7 +118,8 @@ class Codec:
             return v
 
         with torch.no_grad():
-            self.model.context.walk([tuple(t.shape[-2:]) for t in bands], n, 1, bit_depth, emit)
+            self.model.context.walk([tuple(t.shape[-2:]) for t in bands], n, 1, bit_depth, emit,
+                                    band_steps=steps)
         return [e.finish() for e in encoders]
 
     def _search_bpp(self, a, bands, bit_depth, target):
@@ -151,17 +155,17 @@ class Codec:
         lossy = header.mode == bitstream.MODE_LOSSY
         comps, start = [], 0
         for gi, n in enumerate(sizes):
-            quantised = lossy and gi == 0
-            bands = self._decode_group(chunks[start:start + n], header, quantised)
+            steps = self._band_steps(header.step) if lossy and gi == 0 else None
+            bands = self._decode_group(chunks[start:start + n], header, steps)
             start += n
             with torch.no_grad():
-                if quantised:
-                    bands = [b * (header.step * wt) for b, wt in zip(bands, self.model.band_weights)]
+                if steps:
+                    bands = [b * d for b, d in zip(bands, steps)]
                 x = self.model.transform.inverse(bands, header.bit_depth)
             comps.append(torch.floor(x[:, 0] + 0.5).to(torch.int64).numpy())
         return self._assemble(comps, header)
 
-    def _decode_group(self, chunks, header, quantised):
+    def _decode_group(self, chunks, header, steps):
         n = len(chunks)
         try:
             decoders = [ValueDecoder(c) for c in chunks]
@@ -178,7 +182,8 @@ class Codec:
             return torch.from_numpy(v).double().view(m.shape)
 
         with torch.no_grad():
-            bands = self.model.context.walk(shapes, n, 1, 8 if quantised else header.bit_depth, emit)
+            bands = self.model.context.walk(shapes, n, 1, 8 if steps else header.bit_depth, emit,
+                                            band_steps=steps)
         for d in decoders:
             try:
                 d.check_end()

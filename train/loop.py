@@ -15,7 +15,7 @@ import torch
 
 from iwave.model import IWaveModel
 from train.data import CropDataset
-from train.losses import analyse, bits_per_subpixel, quantise
+from train.losses import analyse, band_steps, bits_per_subpixel, quantise
 
 DEFAULT_CONFIG_PATH = Path(__file__).parent / "configs" / "default.json"
 
@@ -108,12 +108,13 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None):
             g["lr"] = lr
         bands = analyse(model, data.batch(rng, cfg["batch"]))
         lossy = rng.random() < cfg["lossy_fraction"]
-        q = 1.0
+        q, steps = 1.0, None
         if lossy:
             lo, hi = cfg["step_range"]
             q = float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
             bands = quantise(model, bands, q)
-        loss = bits_per_subpixel(model, bands)
+            steps = band_steps(model, q)
+        loss = bits_per_subpixel(model, bands, steps=steps)
         opt.zero_grad()
         loss.backward()
         norm = torch.nn.utils.clip_grad_norm_(params, cfg["grad_clip"])

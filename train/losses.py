@@ -16,11 +16,16 @@ def analyse(model, rgb_uint8):
     return [t.reshape(b, 3, *t.shape[-2:]) for t in bands]
 
 
+def band_steps(model, step):
+    return [step * wt for wt in model.band_weights]
+
+
 def quantise(model, bands, step):
-    return [torch.floor(t / (step * wt) + 0.5) for t, wt in zip(bands, model.band_weights)]
+    return [torch.floor(t / d + 0.5) for t, d in zip(bands, band_steps(model, step))]
 
 
-def bits_per_subpixel(model, bands, dtype=torch.float32):
+def bits_per_subpixel(model, bands, dtype=torch.float32, steps=None):
+    """`steps`: per-subband quantisation steps (None for lossless)."""
     """Mean bits per coded sample (bits per sub-pixel in lossless mode)."""
     batch, n = bands[0].shape[:2]
     total = []
@@ -32,6 +37,7 @@ def bits_per_subpixel(model, bands, dtype=torch.float32):
         total.append(laplace_bits(v, mean, log2_scale).sum())
         return v
 
-    model.context.walk([tuple(t.shape[-2:]) for t in bands], n, batch, 8, emit, dtype=dtype)
+    model.context.walk([tuple(t.shape[-2:]) for t in bands], n, batch, 8, emit, dtype=dtype,
+                       band_steps=steps)
     count = sum(t.numel() for t in bands)
     return torch.stack(total).sum() / count
