@@ -76,15 +76,17 @@ class Codec:
             raise IWaveError(f"step must be between {MIN_STEP} and {MAX_STEP:g}")
         if bpp is not None and not (0 < bpp < 64):
             raise IWaveError("bpp must be a positive number of bits per pixel (below 64)")
-        bands = self._analyse(a, bit_depth)
+        bands = self._analyse(a, bit_depth, rounding=not lossy)
         if bpp is not None:
             return self._search_bpp(a, bands, bit_depth, bpp)
         return self._code(a, bands, bit_depth, step if lossy else None)
 
-    def _analyse(self, a, bit_depth):
+    def _analyse(self, a, bit_depth, rounding):
+        """Forward transform of each component group; alpha is always lossless."""
         with torch.no_grad():
-            return [(self.model.transform(torch.from_numpy(x).double()[:, None], bit_depth), col)
-                    for x, col in _groups(a)]
+            return [(self.model.transform(torch.from_numpy(x).double()[:, None], bit_depth,
+                                          rounding=rounding or gi > 0), col)
+                    for gi, (x, col) in enumerate(_groups(a))]
 
     def _code(self, a, groups, bit_depth, step):
         h, w = a.shape[:2]
@@ -161,7 +163,7 @@ class Codec:
             with torch.no_grad():
                 if steps:
                     bands = [b * d for b, d in zip(bands, steps)]
-                x = self.model.transform.inverse(bands, header.bit_depth)
+                x = self.model.transform.inverse(bands, header.bit_depth, rounding=not steps)
             comps.append(torch.floor(x[:, 0] + 0.5).to(torch.int64).numpy())
         return self._assemble(comps, header)
 

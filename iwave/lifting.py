@@ -52,6 +52,7 @@ class LiftingTransform(nn.Module):
         self.coeffs = tuple(_q12(c) for c in WAVELETS[wavelet])
         self.steps = nn.ModuleList(StepCNN(hidden) for _ in range(4))
         self._linear_only = False
+        self._rounding = True
 
     # -- one lifting step -------------------------------------------------
     def _delta(self, i, src, predict, n_dst, shift):
@@ -73,7 +74,7 @@ class LiftingTransform(nn.Module):
             return lin
         scale = 2.0 ** shift
         corr = self.steps[i](act(lin / scale)) * (scale / 2 ** DAMPING_SHIFT)
-        return round_half_up(lin + corr)
+        return round_half_up(lin + corr) if self._rounding else lin + corr
 
     def _forward_1d(self, x, shift):
         even, odd = x[..., 0::2], x[..., 1::2]
@@ -99,8 +100,28 @@ class LiftingTransform(nn.Module):
         return x
 
     # -- 2-D, multi-level --------------------------------------------------
-    def forward(self, x, bit_depth=8):
-        """x: (C, 1, H, W) integer-valued tensor -> [LL, (HL, LH, HH) coarse..fine]."""
+    def forward(self, x, bit_depth=8, rounding=True):
+        """x: (C, 1, H, W) integer-valued tensor -> [LL, (HL, LH, HH) coarse..fine].
+
+        rounding=True (lossless) makes the transform integer-to-integer. Lossy
+        coding uses rounding=False: the decoder's input is then not the
+        encoder's output, and rounding a value that sits on a .5 boundary (as
+        5/3 predictions of integers often do) would turn tiny dequantisation
+        offsets into +-1 errors that grow through the levels."""
+        self._rounding = rounding
+        try:
+            return self._forward(x, bit_depth)
+        finally:
+            self._rounding = True
+
+    def inverse(self, bands, bit_depth=8, rounding=True):
+        self._rounding = rounding
+        try:
+            return self._inverse(bands, bit_depth)
+        finally:
+            self._rounding = True
+
+    def _forward(self, x, bit_depth):
         shift = INPUT_SHIFT + max(bit_depth - 8, 0)
         details = []
         low = x
@@ -112,7 +133,7 @@ class LiftingTransform(nn.Module):
             low = ll
         return [low] + [b for level in reversed(details) for b in level]
 
-    def inverse(self, bands, bit_depth=8):
+    def _inverse(self, bands, bit_depth):
         shift = INPUT_SHIFT + max(bit_depth - 8, 0)
         low = bands[0]
         for j in range(self.levels):
