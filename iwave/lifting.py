@@ -144,7 +144,6 @@ class LiftingTransform(nn.Module):
             low = self._inverse_1d(lo_x, hi_x, shift)
         return low
 
-
     def linear_inverse(self, bands):
         """Inverse of the linear path alone (no rounding, no CNN): the real
         wavelet's synthesis, used to measure subband gains."""

@@ -46,6 +46,14 @@ def test_lossy_rate_falls_and_error_grows_with_step(codec, sample):
     assert errors[0] < errors[1] < errors[2]
 
 
+def test_small_steps_approach_lossless(codec, sample):
+    """Regression: rounding inside the lifting steps once capped lossy quality
+    near 41 dB whatever the step."""
+    out = codec.decompress(codec.compress(sample, step=1.0))
+    mse = np.mean((out.astype(float) - sample) ** 2)
+    assert mse < 0.25                      # > 54 dB
+
+
 def test_rgba_lossy_keeps_alpha_exact(codec):
     a = photo_like(40, 33, 4)
     out = codec.decompress(codec.compress(a, step=10))

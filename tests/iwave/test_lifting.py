@@ -53,3 +53,17 @@ def test_zero_cnn_is_plain_integer_wavelet():
             p.zero_()
         bands = t(torch.full((1, 1, 32, 32), 100.0, dtype=torch.float64))
     assert all(b.abs().max() <= 1 for b in bands[1:])
+
+
+def test_unrounded_mode_inverts_up_to_float_error():
+    """Lossy mode: no rounding, so a small perturbation of the subbands gives
+    a small change of the image (no +-1 jumps from .5 boundaries)."""
+    t = random_transform(3, 0.3, "cdf53")
+    x = torch.randint(0, 256, (1, 1, 40, 56)).double()
+    with torch.no_grad():
+        bands = t(x, rounding=False)
+        assert (t.inverse(bands, rounding=False) - x).abs().max() < 1e-9
+        noisy = [b + 1e-6 for b in bands]
+        # The CNN's inputs sit on a 2**-10 grid, so a perturbation can move a
+        # correction by a few thousandths -- but never by a whole integer.
+        assert (t.inverse(noisy, rounding=False) - x).abs().max() < 0.05
