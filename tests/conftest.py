@@ -1,8 +1,8 @@
-import os
 from pathlib import Path
 
-import numpy as np
 import pytest
+
+from iwave.synthetic import photo_like  # noqa: F401  (re-exported for tests)
 
 ROOT = Path(__file__).resolve().parent.parent
 KODAK = ROOT.parent / "shared" / "data" / "kodak"
@@ -29,17 +29,3 @@ def codec(model):
 def sample():
     from iwave.imageio import read_image
     return read_image(ROOT / "iwave" / "data" / "sample.png")
-
-
-def photo_like(h, w, channels=3, seed=0, dtype=np.uint8):
-    """Smooth random image with some texture: compresses like a photo."""
-    rng = np.random.default_rng(seed)
-    hi = 65535 if dtype == np.uint16 else 255
-    y, x = np.mgrid[0:h, 0:w]
-    planes = []
-    for c in range(channels):
-        f = rng.uniform(0.01, 0.1, 2)
-        p = 0.5 + 0.3 * np.sin(x * f[0] + c) * np.cos(y * f[1]) + rng.normal(0, 0.03, (h, w))
-        planes.append(np.clip(p, 0, 1) * hi)
-    a = np.stack(planes, -1).round().astype(dtype)
-    return a[:, :, 0] if channels == 1 else a
