@@ -217,8 +217,8 @@ def laplace_bits(values, mean, log2_scale):
     sigma = torch.exp2(ls.clamp(LOG2_SIGMA_MIN, LOG2_SIGMA_MAX))
     a = (values - m).abs()
     lower = (-a - 0.5) / sigma
-    upper = (-a + 0.5) / sigma
-    # a >= 1: P = 0.5 * (e^upper - e^lower) ; a = 0: P = 1 - e^(-0.5/sigma)
+    # a >= 1: P = 0.5 * (e^((-a + 0.5)/sigma) - e^lower) = 0.5 * e^lower * (e^(1/sigma) - 1)
+    # a = 0:  P = 1 - e^(-0.5/sigma)
     log_p_tail = torch.log(torch.tensor(0.5)) + lower + torch.log(torch.expm1(1.0 / sigma))
     log_p_zero = torch.log(-torch.expm1(-0.5 / sigma))
     log_p = torch.where(a < 0.5, log_p_zero, log_p_tail)

@@ -28,13 +28,6 @@ def sigma_of_index(k):
     return 2.0 ** ((np.asarray(k, dtype=np.float64) - ZERO_INDEX) / SCALE_STEPS_PER_OCTAVE)
 
 
-def scale_index(log2_sigma):
-    """Map log2 of a Laplace scale to the nearest table index (float64 math,
-    only for training/analysis; the codec derives indices exactly)."""
-    k = np.rint(np.asarray(log2_sigma) * SCALE_STEPS_PER_OCTAVE + ZERO_INDEX)
-    return np.clip(k, 0, MAX_SCALE_INDEX).astype(np.int64)
-
-
 def _laplace_cdf(x, b):
     return np.where(x < 0, 0.5 * np.exp(x / b), 1.0 - 0.5 * np.exp(-x / b))
 

@@ -76,7 +76,7 @@ def evaluate_folder(codec, folder, step=None, quality=None, progress=True):
     text = (f"{len(rows)} images, {summary['mode']}: mean {summary['mean_bpp']:.4f} bpp, "
             f"{summary['mean_bpsp']:.4f} bpsp"
             + ("" if lossless else f", mean PSNR {summary['mean_psnr']:.2f} dB")
-            + (f", all exact" if lossless and not mismatches else "")
+            + (", all exact" if lossless and not mismatches else "")
             + f"; median encode {summary['median_encode_s']:.2f} s, decode "
             f"{summary['median_decode_s']:.2f} s ({summary['torch_threads']} threads)")
     return {"summary": summary, "images": rows, "mismatches": mismatches, "summary_text": text}

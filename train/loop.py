@@ -1,6 +1,5 @@
 """Training loop: config file + overrides, fixed seeds, CSV log, periodic
 validation, checkpoints every few minutes with exact resume, export."""
-import copy
 import csv
 import json
 import math
