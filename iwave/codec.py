@@ -14,6 +14,7 @@ from iwave.errors import IWaveError
 from iwave.imageio import validate_array
 from iwave.lifting import subband_shapes
 from iwave.model import IWaveModel, resolve_model_path
+from iwave.quantisation import band_steps, dequantise, quantise
 
 MIN_STEP, MAX_STEP = 0.1, 1e6
 MAX_BPP_SEARCH_STEP = 4096.0
@@ -93,9 +94,9 @@ class Codec:
         chunks = []
         for gi, (bands, colour) in enumerate(groups):
             quantised = step is not None and gi == 0        # alpha is always lossless
-            steps = self._band_steps(step) if quantised else None
+            steps = band_steps(self.model.band_weights, step) if quantised else None
             if quantised:
-                bands = [torch.floor(b / d + 0.5) for b, d in zip(bands, steps)]
+                bands = quantise(bands, steps)
             chunks += self._encode_group(bands, bit_depth if not quantised else 8, steps)
         header = bitstream.Header(
             width=w, height=h, components=1 if a.ndim == 2 else a.shape[2], bit_depth=bit_depth,
@@ -104,9 +105,6 @@ class Codec:
             levels=self.model.levels, step=1.0 if step is None else float(step),
             weights_id=self.weights_id, pixel_crc=pixel_crc(a) if step is None else 0)
         return bitstream.write(header, chunks)
-
-    def _band_steps(self, step):
-        return [step * wt for wt in self.model.band_weights]
 
     def _encode_group(self, bands, bit_depth, steps):
         n = bands[0].shape[0]
@@ -157,12 +155,12 @@ class Codec:
         lossy = header.mode == bitstream.MODE_LOSSY
         comps, start = [], 0
         for gi, n in enumerate(sizes):
-            steps = self._band_steps(header.step) if lossy and gi == 0 else None
+            steps = band_steps(self.model.band_weights, header.step) if lossy and gi == 0 else None
             bands = self._decode_group(chunks[start:start + n], header, steps)
             start += n
             with torch.no_grad():
                 if steps:
-                    bands = [b * d for b, d in zip(bands, steps)]
+                    bands = dequantise(bands, steps)
                 x = self.model.transform.inverse(bands, header.bit_depth, rounding=not steps)
             comps.append(torch.floor(x[:, 0] + 0.5).to(torch.int64).numpy())
         return self._assemble(comps, header)

@@ -12,6 +12,8 @@ inverse computes bit-identical corrections on any machine.
 Tensors are (components, 1, H, W); a level transforms rows, then columns of
 both halves. Subbands per level are ordered HL (high along x), LH, HH.
 """
+from typing import NamedTuple
+
 import torch
 from torch import nn
 
@@ -44,6 +46,13 @@ class StepCNN(nn.Module):
         return self.conv2(act(hard_tanh(self.conv1(x))))
 
 
+class _Step(NamedTuple):
+    """How a transform call evaluates each lifting step."""
+    shift: int           # CNN inputs are scaled by 2**-shift
+    rounding: bool       # integer-to-integer (lossless) or real-valued (lossy)
+    cnn: bool = True     # False: the linear path alone (the plain wavelet)
+
+
 class LiftingTransform(nn.Module):
     def __init__(self, levels=4, wavelet="cdf97", hidden=2):
         super().__init__()
@@ -51,12 +60,10 @@ class LiftingTransform(nn.Module):
         self.wavelet = wavelet
         self.coeffs = tuple(_q12(c) for c in WAVELETS[wavelet])
         self.steps = nn.ModuleList(StepCNN(hidden) for _ in range(4))
-        self._linear_only = False
-        self._rounding = True
 
     # -- one lifting step -------------------------------------------------
-    def _delta(self, i, src, predict, n_dst, shift):
-        """Rounded value added to the destination half (length n_dst along x)."""
+    def _delta(self, i, src, predict, n_dst, mode: _Step):
+        """Value added to the destination half (length n_dst along x)."""
         n_src = src.shape[-1]
         if predict:    # odd[n] from even[n], even[n+1]; mirror at the right edge
             nxt = src[..., 1:n_dst + 1]
@@ -69,37 +76,40 @@ class LiftingTransform(nn.Module):
             if cur.shape[-1] < n_dst:
                 cur = torch.cat([cur, src[..., n_src - 1:]], dim=-1)
             pair = prev + cur
-        lin = self.coeffs[i] * pair
-        if self._linear_only:
-            return lin
-        scale = 2.0 ** shift
-        corr = self.steps[i](act(lin / scale)) * (scale / 2 ** DAMPING_SHIFT)
-        return round_half_up(lin + corr) if self._rounding else lin + corr
+        value = self.coeffs[i] * pair
+        if mode.cnn:
+            scale = 2.0 ** mode.shift
+            value = value + self.steps[i](act(value / scale)) * (scale / 2 ** DAMPING_SHIFT)
+        return round_half_up(value) if mode.rounding else value
 
-    def _forward_1d(self, x, shift):
+    def _forward_1d(self, x, mode):
         even, odd = x[..., 0::2], x[..., 1::2]
         ne, no = even.shape[-1], odd.shape[-1]
         if no == 0:
             return even, odd
-        odd = odd + self._delta(0, even, True, no, shift)
-        even = even + self._delta(1, odd, False, ne, shift)
-        odd = odd + self._delta(2, even, True, no, shift)
-        even = even + self._delta(3, odd, False, ne, shift)
+        odd = odd + self._delta(0, even, True, no, mode)
+        even = even + self._delta(1, odd, False, ne, mode)
+        odd = odd + self._delta(2, even, True, no, mode)
+        even = even + self._delta(3, odd, False, ne, mode)
         return even, odd
 
-    def _inverse_1d(self, even, odd, shift):
+    def _inverse_1d(self, even, odd, mode):
         ne, no = even.shape[-1], odd.shape[-1]
         if no > 0:
-            even = even - self._delta(3, odd, False, ne, shift)
-            odd = odd - self._delta(2, even, True, no, shift)
-            even = even - self._delta(1, odd, False, ne, shift)
-            odd = odd - self._delta(0, even, True, no, shift)
+            even = even - self._delta(3, odd, False, ne, mode)
+            odd = odd - self._delta(2, even, True, no, mode)
+            even = even - self._delta(1, odd, False, ne, mode)
+            odd = odd - self._delta(0, even, True, no, mode)
         x = even.new_empty(even.shape[:-1] + (ne + no,))
         x[..., 0::2] = even
         x[..., 1::2] = odd
         return x
 
     # -- 2-D, multi-level --------------------------------------------------
+    @staticmethod
+    def _mode(bit_depth, rounding):
+        return _Step(INPUT_SHIFT + max(bit_depth - 8, 0), rounding)
+
     def forward(self, x, bit_depth=8, rounding=True):
         """x: (C, 1, H, W) integer-valued tensor -> [LL, (HL, LH, HH) coarse..fine].
 
@@ -108,50 +118,37 @@ class LiftingTransform(nn.Module):
         encoder's output, and rounding a value that sits on a .5 boundary (as
         5/3 predictions of integers often do) would turn tiny dequantisation
         offsets into +-1 errors that grow through the levels."""
-        self._rounding = rounding
-        try:
-            return self._forward(x, bit_depth)
-        finally:
-            self._rounding = True
+        return self._analyse(x, self._mode(bit_depth, rounding))
 
     def inverse(self, bands, bit_depth=8, rounding=True):
-        self._rounding = rounding
-        try:
-            return self._inverse(bands, bit_depth)
-        finally:
-            self._rounding = True
-
-    def _forward(self, x, bit_depth):
-        shift = INPUT_SHIFT + max(bit_depth - 8, 0)
-        details = []
-        low = x
-        for _ in range(self.levels):
-            lo_x, hi_x = self._forward_1d(low, shift)
-            ll, lh = (t.transpose(-1, -2) for t in self._forward_1d(lo_x.transpose(-1, -2), shift))
-            hl, hh = (t.transpose(-1, -2) for t in self._forward_1d(hi_x.transpose(-1, -2), shift))
-            details.append((hl, lh, hh))
-            low = ll
-        return [low] + [b for level in reversed(details) for b in level]
-
-    def _inverse(self, bands, bit_depth):
-        shift = INPUT_SHIFT + max(bit_depth - 8, 0)
-        low = bands[0]
-        for j in range(self.levels):
-            hl, lh, hh = bands[1 + 3 * j: 4 + 3 * j]
-            t = lambda a: a.transpose(-1, -2)
-            lo_x = t(self._inverse_1d(t(low), t(lh), shift))
-            hi_x = t(self._inverse_1d(t(hl), t(hh), shift))
-            low = self._inverse_1d(lo_x, hi_x, shift)
-        return low
+        return self._synthesise(bands, self._mode(bit_depth, rounding))
 
     def linear_inverse(self, bands):
         """Inverse of the linear path alone (no rounding, no CNN): the real
         wavelet's synthesis, used to measure subband gains."""
-        self._linear_only = True
-        try:
-            return self.inverse(bands)
-        finally:
-            self._linear_only = False
+        return self._synthesise(bands, _Step(0, rounding=False, cnn=False))
+
+    def _analyse(self, x, mode):
+        t = lambda a: a.transpose(-1, -2)
+        details = []
+        low = x
+        for _ in range(self.levels):
+            lo_x, hi_x = self._forward_1d(low, mode)
+            ll, lh = (t(b) for b in self._forward_1d(t(lo_x), mode))
+            hl, hh = (t(b) for b in self._forward_1d(t(hi_x), mode))
+            details.append((hl, lh, hh))
+            low = ll
+        return [low] + [b for level in reversed(details) for b in level]
+
+    def _synthesise(self, bands, mode):
+        t = lambda a: a.transpose(-1, -2)
+        low = bands[0]
+        for j in range(self.levels):
+            hl, lh, hh = bands[1 + 3 * j: 4 + 3 * j]
+            lo_x = t(self._inverse_1d(t(low), t(lh), mode))
+            hi_x = t(self._inverse_1d(t(hl), t(hh), mode))
+            low = self._inverse_1d(lo_x, hi_x, mode)
+        return low
 
 
 def subband_shapes(h, w, levels):

@@ -14,7 +14,8 @@ import torch
 
 from iwave.model import IWaveModel
 from train.data import CropDataset
-from train.losses import analyse, band_steps, bits_per_subpixel, quantise
+from iwave.quantisation import band_steps, quantise
+from train.losses import analyse, bits_per_subpixel
 
 DEFAULT_CONFIG_PATH = Path(__file__).parent / "configs" / "default.json"
 
@@ -111,8 +112,8 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None):
         if lossy:
             lo, hi = cfg["step_range"]
             q = float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
-            bands = quantise(model, bands, q)
-            steps = band_steps(model, q)
+            steps = band_steps(model.band_weights, q)
+            bands = quantise(bands, steps)
         loss = bits_per_subpixel(model, bands, steps=steps)
         opt.zero_grad()
         loss.backward()

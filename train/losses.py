@@ -16,14 +16,6 @@ def analyse(model, rgb_uint8):
     return [t.reshape(b, 3, *t.shape[-2:]) for t in bands]
 
 
-def band_steps(model, step):
-    return [step * wt for wt in model.band_weights]
-
-
-def quantise(model, bands, step):
-    return [torch.floor(t / d + 0.5) for t, d in zip(bands, band_steps(model, step))]
-
-
 def bits_per_subpixel(model, bands, dtype=torch.float32, steps=None):
     """`steps`: per-subband quantisation steps (None for lossless)."""
     """Mean bits per coded sample (bits per sub-pixel in lossless mode)."""
