@@ -127,6 +127,25 @@ def cmd_demo(args):
     demo(_codec(args), args.image, args.step)
 
 
+def cmd_bench(args):
+    from iwave.bench import run, write
+    models = None
+    if args.model:
+        from iwave.model import resolve_model_path
+        path = resolve_model_path(args.model)
+        models = {path.stem: path}
+    codecs = [c.strip() for c in args.codecs.split(",") if c.strip()] if args.codecs else None
+    command = "iwave bench " + " ".join(sys.argv[2:]) if args.command_line is None else args.command_line
+    res = run(args.data, codecs, args.lossless, args.lossy, args.points, args.jobs,
+              args.published or (), tuple(args.published_match.split(",")), progress=True,
+              models=models, command=command)
+    files = write(res, args.out)
+    print(f"wrote {', '.join(str(f) for f in files)}")
+    invalid = [e["name"] for e in res["lossless"].values() if not e["valid"]]
+    if invalid:
+        raise IWaveError(f"lossless results invalid for: {', '.join(invalid)} (see results.md)")
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage errors as one plain line (and exit status 2), like every other error."""
 
@@ -195,6 +214,35 @@ def build_parser():
     m.add_argument("--step", type=_positive_float("step"), default=8.0, help="lossy step (default 8)")
     common(m)
     m.set_defaults(func=cmd_demo)
+
+    b = sub.add_parser("bench", help="compare iwave with classic codecs on a folder: tables, BD-rates, plots",
+                       description="Run iwave (every shipped model, or --model) and the classic "
+                       "codecs on every 8-bit RGB image of DATA_DIR. Lossless decodes are checked "
+                       "pixel for pixel; lossy codecs are swept over settings covering about "
+                       "0.1-2 bpp. Writes results.json, results.md, rd-psnr.png, rd-msssim.png "
+                       "and lossless.png to --out.")
+    b.add_argument("data", metavar="DATA_DIR", help="folder of images")
+    b.add_argument("--out", default="bench-results", help="output folder (default: bench-results)")
+    b.add_argument("--codecs", metavar="LIST",
+                   help="comma-separated codec keys or families, e.g. iwave,jpeg2000,jxl,heic "
+                        "(default: all; families: iwave, png, jpegls, jpeg2000, webp, jxl, avif, "
+                        "jpeg, heic)")
+    b.add_argument("--lossless", action=argparse.BooleanOptionalAction, default=True,
+                   help="run the lossless comparison (default: yes)")
+    b.add_argument("--lossy", action=argparse.BooleanOptionalAction, default=True,
+                   help="run the lossy comparison (default: yes)")
+    b.add_argument("--points", type=int, default=8, metavar="N",
+                   help="settings per lossy codec (default 8)")
+    b.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="images coded in parallel processes (default 1: cleanest timings; "
+                        "iwave then uses all cores' threads, classic codecs one thread)")
+    b.add_argument("--published", action="append", metavar="PATH",
+                   help="published result JSON (CompressAI format), or a folder of them; "
+                        "repeatable; shown dashed and marked 'published'")
+    b.add_argument("--published-match", default="vtm.json,bpg*.json", metavar="GLOBS",
+                   help="which files of a --published folder to use (default: vtm.json,bpg*.json)")
+    b.add_argument("--model", help="benchmark only this iwave model (name or .npz)")
+    b.set_defaults(func=cmd_bench, command_line=None)
     return p
 
 

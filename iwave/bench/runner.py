@@ -1,0 +1,374 @@
+"""Runs every codec over a folder of images and gathers comparable numbers:
+rates from whole files, PSNR-RGB and MS-SSIM per image, lossless decodes
+checked pixel for pixel, encode/decode wall and CPU time, BD-rates."""
+import fnmatch
+import json
+import multiprocessing
+import os
+import platform
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from iwave.bench.codecs import Codec, classic_codecs, spread
+from iwave.bench.metrics import bd_rate, ms_ssim_db, psnr_rgb
+from iwave.errors import IWaveError
+from iwave.evaluate import IMAGE_EXTENSIONS
+from iwave.imageio import read_image
+
+DEFAULT_PUBLISHED_MATCH = ("vtm.json", "bpg*.json")
+
+
+# ------------------------------------------------------------------ iwave
+class _IWaveAdapter:
+    """Loads the model lazily, in whichever process runs the codec."""
+
+    def __init__(self, name, path, threads):
+        self.name, self.path, self.threads, self._codec = name, str(path), threads, None
+
+    def _get(self):
+        if self._codec is None:
+            import torch
+
+            from iwave.codec import Codec as IWaveCodec
+            torch.set_num_threads(self.threads)
+            self._codec = IWaveCodec(self.path)
+        return self._codec
+
+    def encode(self, rgb, step):
+        return self._get().compress(rgb, step=step)
+
+    def decode(self, data):
+        return self._get().decompress(data)
+
+
+def shipped_models():
+    from iwave.model import weights_dirs
+    seen = {}
+    for d in weights_dirs():
+        for p in sorted(d.glob("*.npz")):
+            seen.setdefault(p.stem, p)
+    return seen
+
+
+def iwave_codecs(points, threads, models=None):
+    def version():
+        from iwave import __version__
+        return f"iwave {__version__}"
+    out = []
+    for name, path in (models or shipped_models()).items():
+        a = _IWaveAdapter(name, path, threads)
+        out.append(Codec(f"{name}-ll", f"{name} lossless", True, a.encode, a.decode, "torch",
+                         threads=threads, version=version))
+        out.append(Codec(name, name, False, a.encode, a.decode, "torch",
+                         spread(12.0, 320.0, points, geometric=True), "step",
+                         threads=threads, version=version))
+    return out
+
+
+def family(codec):
+    return "iwave" if codec.key.startswith("iwave") else codec.key.split("-")[0]
+
+
+def select(codecs, wanted):
+    """Keep the codecs named in `wanted` (keys or families such as 'jxl')."""
+    if not wanted:
+        return codecs
+    known = {c.key for c in codecs} | {family(c) for c in codecs}
+    unknown = [w for w in wanted if w not in known]
+    if unknown:
+        raise IWaveError(f"unknown codec(s): {', '.join(unknown)} "
+                         f"(known: {', '.join(sorted(known))})")
+    return [c for c in codecs if c.key in wanted or family(c) in wanted]
+
+
+# ------------------------------------------------------------------ images
+def find_images(folder):
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise IWaveError(f"{folder}: not a folder")
+    images, skipped = [], []
+    for p in sorted(folder.iterdir()):
+        if p.suffix.lower() not in IMAGE_EXTENSIONS:
+            continue
+        try:
+            a = read_image(p)
+        except IWaveError as e:
+            skipped.append({"image": p.name, "reason": str(e)})
+            continue
+        if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] != 3:
+            skipped.append({"image": p.name, "reason": "the benchmark compares 8-bit RGB images only"})
+            continue
+        images.append(p)
+    if not images:
+        raise IWaveError(f"{folder}: no 8-bit RGB images found")
+    return images, skipped
+
+
+# ------------------------------------------------------------------ one measurement
+_WORKER_CODECS = {}
+
+
+def _init_worker(codecs):
+    _WORKER_CODECS.update({c.key: c for c in codecs})
+
+
+def _clock():
+    return time.perf_counter(), time.process_time()
+
+
+def measure(codec, path, setting):
+    """Encode and decode one image with one setting; never raises."""
+    row = {"image": Path(path).name, "setting": setting}
+    try:
+        original = read_image(path)
+        t0, c0 = _clock()
+        data = bytes(codec.encode(original, setting))
+        t1, c1 = _clock()
+        decoded = np.asarray(codec.decode(data))
+        t2, c2 = _clock()
+    except Exception as e:  # noqa: BLE001        # a codec failing on one image is a result, not a crash
+        row["error"] = f"{type(e).__name__}: {e}"
+        return row
+    pixels = original.shape[0] * original.shape[1]
+    row.update(bytes=len(data), bpp=len(data) * 8 / pixels, bpsp=len(data) * 8 / pixels / 3,
+               encode_s=t1 - t0, decode_s=t2 - t1, encode_cpu_s=c1 - c0, decode_cpu_s=c2 - c1)
+    same_shape = decoded.shape == original.shape
+    if codec.lossless:
+        row["exact"] = bool(same_shape and np.array_equal(decoded, original))
+    elif not same_shape:
+        row["error"] = f"decoded shape {decoded.shape} differs from {original.shape}"
+    else:
+        row["psnr"] = psnr_rgb(original, decoded)
+        row["msssim_db"] = ms_ssim_db(original, decoded)
+    return row
+
+
+def _measure_task(task):
+    key, path, setting = task
+    return key, measure(_WORKER_CODECS[key], path, setting)
+
+
+# ------------------------------------------------------------------ aggregation
+def _mean(rows, field):
+    vals = [r[field] for r in rows if r.get(field) is not None]
+    return float(np.mean(vals)) if vals and len(vals) == len(rows) else None
+
+
+def _median(rows, field):
+    vals = [r[field] for r in rows if r.get(field) is not None]
+    return float(statistics.median(vals)) if vals else None
+
+
+def summarise_lossless(codec, rows):
+    ok = [r for r in rows if "error" not in r]
+    return {"name": codec.name, "threads": codec.threads, "per_image": rows,
+            "valid": len(ok) == len(rows) and all(r["exact"] for r in ok),
+            "mismatched": [r["image"] for r in ok if not r["exact"]],
+            "errors": [f"{r['image']}: {r['error']}" for r in rows if "error" in r],
+            "bpsp": _mean(ok, "bpsp") if len(ok) == len(rows) else None,
+            "bpp": _mean(ok, "bpp") if len(ok) == len(rows) else None,
+            "median_encode_s": _median(ok, "encode_s"), "median_decode_s": _median(ok, "decode_s"),
+            "median_encode_cpu_s": _median(ok, "encode_cpu_s"),
+            "median_decode_cpu_s": _median(ok, "decode_cpu_s")}
+
+
+def summarise_lossy(codec, rows_by_setting):
+    points = []
+    for setting, rows in rows_by_setting.items():
+        ok = [r for r in rows if "error" not in r]
+        complete = len(ok) == len(rows)
+        points.append({"setting": setting, "per_image": rows,
+                       "errors": [f"{r['image']}: {r['error']}" for r in rows if "error" in r],
+                       "bpp": _mean(ok, "bpp") if complete else None,
+                       "psnr": _mean(ok, "psnr") if complete else None,
+                       "msssim_db": _mean(ok, "msssim_db") if complete else None,
+                       "median_encode_s": _median(ok, "encode_s"),
+                       "median_decode_s": _median(ok, "decode_s"),
+                       "median_encode_cpu_s": _median(ok, "encode_cpu_s"),
+                       "median_decode_cpu_s": _median(ok, "decode_cpu_s")})
+    points.sort(key=lambda p: (p["bpp"] is None, p["bpp"] or 0))
+    return {"name": codec.name, "setting_name": codec.setting_name, "threads": codec.threads,
+            "points": points}
+
+
+def set_curve(entry, metric="psnr"):
+    pts = [(p["bpp"], p[metric]) for p in entry["points"]
+           if p.get("bpp") is not None and p.get(metric) is not None]
+    return [p[0] for p in pts], [p[1] for p in pts]
+
+
+def image_curve(entry, image, metric="psnr"):
+    pts = []
+    for p in entry["points"]:
+        for r in p["per_image"]:
+            if r["image"] == image and r.get(metric) is not None and r.get("bpp") is not None:
+                pts.append((r["bpp"], r[metric]))
+    return [p[0] for p in pts], [p[1] for p in pts]
+
+
+def bd_tables(lossy, published, images, metric="psnr"):
+    """BD-rate (%) of every curve (row = test) against every other (column =
+    anchor): per image (median and mean over the images where the curves
+    overlap) and on set-averaged curves (published curves included)."""
+    keys = list(lossy)
+    curves = {k: set_curve(e, metric) for k, e in lossy.items()}
+    curves.update({k: (p["bpp"], p[metric]) for k, p in published.items() if p.get(metric)})
+    all_keys = keys + [k for k in published if k in curves]
+    set_avg = {t: {a: (None if a == t else bd_rate(curves[a], curves[t])) for a in all_keys}
+               for t in all_keys}
+    med, mean, count = {}, {}, {}
+    for t in keys:
+        med[t], mean[t], count[t] = {}, {}, {}
+        for a in keys:
+            if a == t:
+                med[t][a] = mean[t][a] = None
+                count[t][a] = 0
+                continue
+            vals = [bd_rate(image_curve(lossy[a], im, metric), image_curve(lossy[t], im, metric))
+                    for im in images]
+            vals = [v for v in vals if v is not None]
+            med[t][a] = float(statistics.median(vals)) if vals else None
+            mean[t][a] = float(np.mean(vals)) if vals else None
+            count[t][a] = len(vals)
+    return {"metric": metric, "per_image_median": med, "per_image_mean": mean,
+            "images_with_overlap": count, "set_average": set_avg}
+
+
+def load_published(paths, patterns=DEFAULT_PUBLISHED_MATCH):
+    """CompressAI-style JSON result files (a folder contributes the files
+    matching `patterns`)."""
+    files = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files += sorted(f for f in p.glob("*.json")
+                            if any(fnmatch.fnmatch(f.name, pat) for pat in patterns))
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise IWaveError(f"--published {p}: no such file or folder")
+    out = {}
+    for f in files:
+        try:
+            d = json.loads(f.read_text())
+            r = d["results"]
+            bpp = [float(x) for x in r["bpp"]]
+            psnr = [float(x) for x in r.get("psnr-rgb", r.get("psnr", []))]
+            ms = r.get("ms-ssim-rgb", r.get("ms-ssim"))
+            msdb = ([-10 * np.log10(1 - float(x)) for x in ms] if ms else None)
+        except (ValueError, KeyError, TypeError) as e:
+            raise IWaveError(f"{f}: not a CompressAI-style result file ({e})") from None
+        order = np.argsort(bpp)
+        out[f"published:{f.stem}"] = {
+            "name": f"{d.get('name', f.stem)} (published)", "file": str(f),
+            "bpp": [bpp[i] for i in order],
+            "psnr": [psnr[i] for i in order] if len(psnr) == len(bpp) else None,
+            "msssim_db": [float(msdb[i]) for i in order] if msdb and len(msdb) == len(bpp) else None}
+    return out
+
+
+def machine_info():
+    import torch
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "torch": torch.__version__,
+            "numpy": np.__version__}
+
+
+# ------------------------------------------------------------------ the run
+def _progress(done, total, label, enabled):
+    if enabled:
+        bar = "#" * (30 * done // max(total, 1))
+        print(f"\r[{bar:<30}] {done}/{total} {label[:38]:<38}", end="" if done < total else "\n",
+              file=sys.stderr, flush=True)
+
+
+def run(data_dir, codecs=None, lossless=True, lossy=True, points=8, jobs=1, published=(),
+        published_match=DEFAULT_PUBLISHED_MATCH, progress=True, models=None, command=None):
+    """Benchmark `codecs` (default: iwave's shipped models and every classic
+    codec; a list of keys/families, or Codec objects) on a folder."""
+    if jobs < 1:
+        raise IWaveError("--jobs must be at least 1")
+    if points < 2:
+        raise IWaveError("--points must be at least 2")
+    images, skipped_images = find_images(data_dir)
+    pub = load_published(published, published_match) if published else {}
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    if codecs and all(isinstance(c, Codec) for c in codecs):
+        chosen = list(codecs)
+    else:
+        chosen = select(iwave_codecs(points, threads, models) + classic_codecs(points), codecs)
+    chosen = [c for c in chosen if (lossless if c.lossless else lossy)]
+    skipped, runnable = [], []
+    for c in chosen:
+        why = c.unavailable()
+        (skipped.append({"codec": c.key, "name": c.name, "reason": why}) if why
+         else runnable.append(c))
+        if why and progress:
+            print(f"skipping {c.name}: {why}", file=sys.stderr)
+
+    tasks = [(c.key, str(p), s) for c in runnable for s in c.settings for p in images]
+    rows = {}
+    if jobs == 1:
+        _init_worker(runnable)
+        results = map(_measure_task, tasks)
+        pool = None
+    else:   # fork: workers inherit the codec objects (lambdas cannot be pickled)
+        pool = ProcessPoolExecutor(jobs, multiprocessing.get_context("fork"),
+                                   initializer=_init_worker, initargs=(runnable,))
+        results = pool.map(_measure_task, tasks, chunksize=1)
+    try:
+        for i, (key, row) in enumerate(results, 1):
+            rows.setdefault(key, []).append(row)
+            _progress(i, len(tasks), f"{key} {row['image']}", progress)
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
+
+    out = {"command": command, "data": str(data_dir), "images": [p.name for p in images],
+           "skipped_images": skipped_images, "skipped_codecs": skipped, "jobs": jobs,
+           "machine": machine_info(), "versions": {}, "lossless": {}, "lossy": {},
+           "published": pub}
+    for c in runnable:
+        try:
+            out["versions"][c.key] = c.version()
+        except Exception as e:  # noqa: BLE001
+            out["versions"][c.key] = f"unknown ({e})"
+        r = rows.get(c.key, [])
+        if c.lossless:
+            out["lossless"][c.key] = summarise_lossless(c, r)
+        else:
+            by_setting = {}
+            for row in r:
+                by_setting.setdefault(row["setting"], []).append(row)
+            out["lossy"][c.key] = summarise_lossy(c, by_setting)
+    names = [p.name for p in images]
+    if out["lossy"]:
+        out["bd_rate"] = bd_tables(out["lossy"], pub, names, "psnr")
+        out["bd_rate_msssim"] = bd_tables(out["lossy"], pub, names, "msssim_db")
+    out["complexity"] = _complexity(runnable)
+    return out
+
+
+def _complexity(codecs):
+    from iwave.complexity import macs_per_pixel
+    from iwave.model import IWaveModel
+    out = {}
+    for c in codecs:
+        adapter = getattr(c.encode, "__self__", None)
+        if isinstance(adapter, _IWaveAdapter) and adapter.name not in out:
+            m = macs_per_pixel(IWaveModel.load(adapter.path))
+            out[adapter.name] = {"encoder_mac_per_px": m["encoder"]["total"],
+                               "decoder_mac_per_px": m["decoder"]["total"], "detail": m}
+    return out
