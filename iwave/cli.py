@@ -62,8 +62,19 @@ def _read_bytes(path):
     return path.read_bytes()
 
 
+def _folder(args, kind, options=None):
+    from iwave import folders
+    report = folders.run(kind, args.input, args.output, args.model, args.max_pixels, args.jobs,
+                         args.force, options=options)
+    print(report.summary("compressed" if kind == "compress" else "decompressed"))
+    if report.failed:
+        raise IWaveError(f"{len(report.failed)} file(s) failed (listed above)")
+
+
 def cmd_compress(args):
     inp = Path(args.input)
+    if inp.is_dir():
+        return _folder(args, "compress", {"step": args.step, "quality": args.quality, "bpp": args.bpp})
     out = _output_path(inp, args.output, EXTENSION, args.force)
     t = time.perf_counter()
     image, data = compress_file(_codec(args), inp, out, args.step, args.quality, args.bpp)
@@ -77,6 +88,8 @@ def cmd_compress(args):
 
 def cmd_decompress(args):
     inp = Path(args.input)
+    if inp.is_dir():
+        return _folder(args, "decompress")
     out = _output_path(inp, args.output, ".png", args.force)
     t = time.perf_counter()
     image = decompress_file(_codec(args), inp, out)
@@ -166,11 +179,16 @@ def build_parser():
         sp.add_argument("--max-pixels", type=int, default=200_000_000, metavar="N",
                         help="refuse images larger than N pixels (default 200,000,000)")
 
+    def jobs(sp):
+        sp.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="folders: files coded in N parallel processes (default 1)")
+
     c = sub.add_parser("compress", help="compress an image to .iwv",
                        description="Compress an image (PNG, PPM/PGM, TIFF, BMP, JPEG; 8 or 16 bit; "
                        "grey, RGB or RGBA). Lossless unless a rate option is given.")
-    c.add_argument("input", help="image file")
-    c.add_argument("-o", "--output", help="output file (default: INPUT with .iwv)")
+    c.add_argument("input", help="image file, or a folder (its images, subfolders included)")
+    c.add_argument("-o", "--output", help="output file (default: INPUT with .iwv); for a folder, "
+                   "the output folder (required); files already there are skipped")
     rate = c.add_mutually_exclusive_group()
     rate.add_argument("--step", type=_positive_float("step"),
                       help="lossy: quantisation step (0.1 and up; larger = smaller file)")
@@ -180,14 +198,17 @@ def build_parser():
                       help="lossy: target bits per pixel; searches the step for the largest file not above it")
     c.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
     common(c)
+    jobs(c)
     c.set_defaults(func=cmd_compress)
 
     d = sub.add_parser("decompress", help="decompress .iwv to PNG",
                        description="Decode an .iwv file to PNG (16-bit PNG for 16-bit images).")
-    d.add_argument("input", help=".iwv file")
-    d.add_argument("-o", "--output", help="output PNG (default: INPUT with .png)")
+    d.add_argument("input", help=".iwv file, or a folder of them (subfolders included)")
+    d.add_argument("-o", "--output", help="output PNG (default: INPUT with .png); for a folder, "
+                   "the output folder (required); files already there are skipped")
     d.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
     common(d)
+    jobs(d)
     d.set_defaults(func=cmd_decompress)
 
     i = sub.add_parser("info", help="show an .iwv header and/or the model's complexity")
