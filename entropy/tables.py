@@ -28,6 +28,31 @@ def sigma_of_index(k):
     return 2.0 ** ((np.asarray(k, dtype=np.float64) - ZERO_INDEX) / SCALE_STEPS_PER_OCTAVE)
 
 
+@lru_cache(maxsize=1)
+def min_bits_per_value():
+    """The fewest bits any value can cost: no stream of n values is shorter
+    than n times this (less the coder's 32-bit state). Lets a reader refuse a
+    file whose header claims far more values than its data could hold."""
+    cum, _ = load_tables()
+    return float(-np.log2(np.diff(cum, axis=1).max() / PROB_SCALE))
+
+
+@lru_cache(maxsize=1)
+def centroid_offsets():
+    """For each scale index k: how far the mean of a Laplace(sigma_k) density
+    restricted to one unit bin lies from the bin's centre, towards the
+    distribution's mean: 1/2 coth(1/(2 sigma)) - sigma, in (0, 1/2).
+    Rounded to multiples of 2**-16 with Python's scalar math, so every machine
+    reconstructs the same values."""
+    import math
+    out = []
+    for k in range(MAX_SCALE_INDEX + 1):
+        s = float(sigma_of_index(k))
+        c = 0.5 if s < 1e-3 else (0.0 if s > 1e6 else 0.5 / math.tanh(0.5 / s) - s)
+        out.append(round(min(max(c, 0.0), 0.5) * 65536) / 65536)
+    return np.array(out)
+
+
 def _laplace_cdf(x, b):
     return np.where(x < 0, 0.5 * np.exp(x / b), 1.0 - 0.5 * np.exp(-x / b))
 

@@ -81,6 +81,7 @@ def read(data: bytes, max_pixels=DEFAULT_MAX_PIXELS):
                has_alpha=bool(f[5]), mode=f[6], levels=f[7], step=f[8],
                weights_id=f[9].hex(), pixel_crc=f[10], chunk_lengths=lengths)
     _check(h, max_pixels)
+    _check_plausible(h)
     chunks, pos = [], end + 4
     for i, n in enumerate(lengths):
         if pos + n + 4 > len(data):
@@ -94,6 +95,16 @@ def read(data: bytes, max_pixels=DEFAULT_MAX_PIXELS):
     if pos != len(data):
         raise IWaveError("file is corrupt (unexpected data after the last chunk)")
     return h, chunks
+
+
+def _check_plausible(h: Header):
+    """Each chunk codes width x height values, and no value costs fewer than
+    entropy.min_bits_per_value() bits: refuse headers whose chunks are far too
+    short for the size they claim, before any work or allocation."""
+    from entropy import min_bits_per_value
+    need_bits = h.width * h.height * min_bits_per_value() / 2 - 64     # 2x safety margin
+    if any(n * 8 < need_bits for n in h.chunk_lengths):
+        raise IWaveError(f"file is corrupt (its data is too short for a {h.width}x{h.height} image)")
 
 
 def _check(h: Header, max_pixels):

@@ -1,0 +1,134 @@
+"""Hostile files: hypothesis mutates valid .iwv files (bit flips, truncation,
+appended junk, swapped chunks, extreme header values with a valid header CRC,
+random bytes). Decoding must return an image or raise IWaveError: never
+another exception, never a hang, never a huge allocation (header fields are
+range-checked and compared with the data's size before any work)."""
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from iwave import bitstream
+from iwave.codec import Codec
+from iwave.errors import IWaveError
+from tests.conftest import photo_like
+
+CASES = 2000
+FUZZ_MAX_PIXELS = 1 << 14
+
+
+@pytest.fixture(scope="module")
+def codec():
+    # A small pixel limit keeps each example fast: a mutated header may claim
+    # any size up to the limit, and decoding that much takes time. Refusal of
+    # sizes over the (default) limit is tested on its own below.
+    return Codec(max_pixels=FUZZ_MAX_PIXELS)
+
+
+@pytest.fixture(scope="module")
+def samples(codec):
+    rgb = photo_like(14, 18, 3, seed=3)
+    grey16 = photo_like(9, 7, 1, seed=4, dtype=np.uint16)
+    rgba = photo_like(8, 10, 4, seed=5)
+    files = [codec.compress(rgb), codec.compress(rgb, step=6.0), codec.compress(grey16),
+             codec.compress(rgba), codec.compress(rgba, step=20.0)]
+    for f in files:           # compile numba paths now, not inside a timed example
+        codec.decompress(f)
+    return files
+
+
+def _fix_header_crc(data: bytearray):
+    (body_len,) = struct.unpack_from("<H", data, 5)
+    end = 7 + body_len
+    if len(data) >= end + 4:
+        struct.pack_into("<I", data, end, zlib.crc32(bytes(data[:end])))
+    return data
+
+
+# offsets of the header fields (docs/bitstream.md) and extreme values for them
+FIELDS = {7: "<I", 11: "<I", 15: "<B", 16: "<B", 17: "<B", 18: "<B", 19: "<B", 20: "<B",
+          21: "<d", 41: "<B", 42: "<I"}
+EXTREMES = {"<I": [0, 1, 2, 65535, 100_000, 2**31, 2**32 - 1], "<B": [0, 1, 2, 3, 4, 5, 9, 255],
+            "<d": [0.0, -1.0, 1e-300, 0.09, 0.1, 1.0, 1e6, 1e7, float("inf"), float("nan")]}
+
+
+@st.composite
+def mutated(draw, samples):
+    data = bytearray(draw(st.sampled_from(samples)))
+    kind = draw(st.sampled_from(["flip", "truncate", "append", "swap", "header", "header2",
+                                 "random", "splice"]))
+    if kind == "flip":
+        for _ in range(draw(st.integers(1, 8))):
+            i = draw(st.integers(0, len(data) - 1))
+            data[i] ^= 1 << draw(st.integers(0, 7))
+    elif kind == "truncate":
+        data = data[:draw(st.integers(0, len(data) - 1))]
+    elif kind == "append":
+        data += draw(st.binary(min_size=1, max_size=64))
+    elif kind == "swap":           # exchange two chunks (each keeps its own valid CRC)
+        header, chunks = bitstream.read(bytes(data))
+        if len(chunks) > 1:
+            i, j = draw(st.permutations(range(len(chunks))))[:2]
+            chunks[i], chunks[j] = chunks[j], chunks[i]
+        data = bytearray(bitstream.write(header, chunks))
+    elif kind in ("header", "header2"):   # extreme values that pass the header CRC
+        for _ in range(1 if kind == "header" else draw(st.integers(2, 4))):
+            off, fmt = draw(st.sampled_from(sorted(FIELDS.items())))
+            struct.pack_into(fmt, data, off, draw(st.sampled_from(EXTREMES[fmt])))
+        data = _fix_header_crc(data)
+    elif kind == "splice":         # a valid header with another file's chunks
+        other = draw(st.sampled_from(samples))
+        data = data[:min(len(data), 60)] + other[60:]
+    else:
+        data = bytearray(draw(st.binary(min_size=0, max_size=300)))
+        if draw(st.booleans()):
+            data[:5] = b"IWAV\x01"[:len(data)]
+    return bytes(data)
+
+
+def _decode_or_error(codec, data):
+    try:
+        out = codec.decompress(data)
+    except IWaveError as e:
+        assert str(e), "errors carry a message"
+        return None
+    assert out.dtype in (np.uint8, np.uint16) and out.size > 0
+    return out
+
+
+@settings(max_examples=CASES, deadline=60_000, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_mutated_files_never_crash(codec, samples, data):
+    _decode_or_error(codec, data.draw(mutated(samples)))
+
+
+@settings(max_examples=150, deadline=60_000, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_cli_reports_mutated_files_in_one_line(samples, data, tmp_path_factory, capsys):
+    from iwave.cli import main
+    d = tmp_path_factory.mktemp("fuzz")
+    f = d / "x.iwv"
+    f.write_bytes(data.draw(mutated(samples)))
+    code = main(["decompress", str(f), "-o", str(d / "x.png"), "--force",
+                 "--max-pixels", str(FUZZ_MAX_PIXELS)])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "internal error" not in err
+    assert code in (0, 1)
+    if code:
+        assert len(err.strip().splitlines()) == 1 and err.startswith("iwave: error:")
+
+
+def test_huge_claimed_size_is_refused_before_any_work(samples):
+    codec = Codec()           # the default limit
+    data = bytearray(samples[0])
+    struct.pack_into("<II", data, 7, 100_000, 100_000)
+    with pytest.raises(IWaveError, match="limit"):
+        codec.decompress(bytes(_fix_header_crc(data)))
+    struct.pack_into("<II", data, 7, 12_000, 12_000)      # under the limit, but data far too short
+    with pytest.raises(IWaveError, match="too short"):
+        codec.decompress(bytes(_fix_header_crc(data)))
