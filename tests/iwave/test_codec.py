@@ -152,3 +152,28 @@ def test_identical_across_threads_and_processes(tmp_path, sample, step):
     np.testing.assert_array_equal(d1, d2)
     if step is None:
         np.testing.assert_array_equal(d1, sample)
+
+
+@pytest.mark.parametrize("step", [None, 6.0])
+def test_identical_without_avx(tmp_path, sample, step):
+    """ATEN_CPU_CAPABILITY=default makes torch use its plain (non-SIMD)
+    kernels, as on a CPU without AVX: files made with AVX2 decode to the same
+    pixels, and encoding gives the same bytes."""
+    import os
+    np.save(tmp_path / "a.npy", sample)
+    extra = [] if step is None else [str(step)]
+    plain = {**os.environ, "ATEN_CPU_CAPABILITY": "default"}
+    run = lambda *args, env=None: subprocess.run([sys.executable, "-c", *args], check=True,  # noqa: E731
+                                                 cwd=ROOT, env=env)
+    run(ENCODE, "2", str(tmp_path / "a.npy"), str(tmp_path / "avx.iwv"), *extra)
+    run(ENCODE, "2", str(tmp_path / "a.npy"), str(tmp_path / "plain.iwv"), *extra, env=plain)
+    assert (tmp_path / "avx.iwv").read_bytes() == (tmp_path / "plain.iwv").read_bytes()
+    run(DECODE, "2", str(tmp_path / "avx.iwv"), str(tmp_path / "d_avx.npy"))
+    run(DECODE, "2", str(tmp_path / "avx.iwv"), str(tmp_path / "d_plain.npy"), env=plain)
+    np.testing.assert_array_equal(np.load(tmp_path / "d_avx.npy"), np.load(tmp_path / "d_plain.npy"))
+
+
+def test_lossless_reencode_gives_identical_bytes(codec, sample):
+    first = codec.compress(sample)
+    again = codec.compress(codec.decompress(first))
+    assert first == again
