@@ -141,21 +141,22 @@ class ConvLSTM(nn.Module):
 
 
 class ContextModel(nn.Module):
-    def __init__(self, levels=4, width=8, lstm_hidden=4):
+    def __init__(self, levels=4, width=8, lstm_hidden=4, parent=False):
         super().__init__()
         self.levels = levels
+        self.parent = parent      # also feed each phase net the same-orientation parent band
         self.n_bands = 1 + 3 * levels
         self.lstm_hidden = lstm_hidden
         self.lstm = ConvLSTM(8 * MAX_COMPONENTS, lstm_hidden, self.n_bands)
         self.phase_nets = nn.ModuleList(
-            PhaseNet(8 * (c + 1) + lstm_hidden, width, self.n_bands)
+            PhaseNet(8 * (c + 1) + lstm_hidden + 2 * parent, width, self.n_bands)
             for c in range(MAX_COMPONENTS))
 
     def walk(self, shapes, n_comp, batch, bit_depth, emit, dtype=torch.float64, band_steps=None):
         """Run the model over subbands of the given shapes in coding order.
 
-        `band_steps[b]` is subband b's quantisation step (1 for lossless, the
-        default); the model is conditioned on it.
+        `band_steps[b]` is subband b's quantisation step, one number or one per
+        component (1 for lossless, the default); the model is conditioned on it.
 
         For each (band, component, phase), `emit(band, comp, phase, mean,
         log2_scale)` receives float tensors (batch, ph, pw) for the samples of
@@ -176,14 +177,20 @@ class ContextModel(nn.Module):
                 state = tuple(t.repeat_interleave(2, -2).repeat_interleave(2, -1) for t in state)
             state = tuple(_fit(t, qh, qw) for t in state)
             shift = input_shift(b, bit_depth)
-            log_step = act(torch.tensor(pl_log2(band_steps[b]) if band_steps else 0.0, dtype=dtype))
+            steps_b = band_steps[b] if band_steps else 1.0
+            steps_b = list(steps_b) if isinstance(steps_b, (list, tuple)) else [steps_b] * n_comp
+            log_steps = [act(torch.tensor(pl_log2(s), dtype=dtype)) for s in steps_b]
             coded = [torch.zeros((batch, 4, qh, qw), dtype=dtype) for _ in range(n_comp)]
             for c in range(n_comp):
                 earlier = [features(coded[e], b, bit_depth) for e in range(c)]
+                if self.parent:     # the parent band is as large as this band's phase grid
+                    par = (bands[b - 3][:, c:c + 1] if b >= 4
+                           else torch.zeros((batch, 1, qh, qw), dtype=dtype))
+                    earlier.append(_fit(features(par, max(b - 3, 1), bit_depth), qh, qw))
                 for p in range(4):
                     ph, pw = phase_size(h, w, p)
                     x = torch.cat([features(coded[c], b, bit_depth)] + earlier + [state[0]], 1)
-                    out = self.phase_nets[c](x, b * 4 + p, log_step)[:, :, :ph, :pw]
+                    out = self.phase_nets[c](x, b * 4 + p, log_steps[c])[:, :, :ph, :pw]
                     mean = out[:, 0] * 2.0 ** shift
                     log2_scale = out[:, 1] + shift
                     v = emit(b, c, p, mean, log2_scale)
@@ -193,7 +200,7 @@ class ContextModel(nn.Module):
             allc = coded + [torch.zeros_like(coded[0])] * (MAX_COMPONENTS - n_comp)
             x = torch.cat([features(t, b, bit_depth) for t in allc], 1)
             if b + 1 < len(shapes):
-                state = self.lstm(x, state, b, log_step)
+                state = self.lstm(x, state, b, log_steps[0])
             bands.append(torch.stack([from_phases(t, h, w) for t in coded], 1))
         return bands
 

@@ -8,13 +8,14 @@ import torch
 
 from entropy import EntropyError, ValueDecoder, ValueEncoder
 from entropy.context_model import PHASES, coding_parameters
+from entropy.tables import centroid_offsets
 from iwave import bitstream
 from iwave.colour import rgb_to_ycocg, ycocg_to_rgb
 from iwave.errors import IWaveError
 from iwave.imageio import validate_array
 from iwave.lifting import subband_shapes
 from iwave.model import IWaveModel, resolve_model_path
-from iwave.quantisation import band_steps, dequantise, quantise
+from iwave.quantisation import dequantise, quantise
 
 MIN_STEP, MAX_STEP = 0.1, 1e6
 MAX_BPP_SEARCH_STEP = 4096.0
@@ -94,7 +95,7 @@ class Codec:
         chunks = []
         for gi, (bands, colour) in enumerate(groups):
             quantised = step is not None and gi == 0        # alpha is always lossless
-            steps = band_steps(self.model.band_weights, step) if quantised else None
+            steps = self.model.lossy_steps(step, bands[0].shape[0]) if quantised else None
             if quantised:
                 bands = quantise(bands, steps)
             chunks += self._encode_group(bands, bit_depth if not quantised else 8, steps)
@@ -155,12 +156,12 @@ class Codec:
         lossy = header.mode == bitstream.MODE_LOSSY
         comps, start = [], 0
         for gi, n in enumerate(sizes):
-            steps = band_steps(self.model.band_weights, header.step) if lossy and gi == 0 else None
-            bands = self._decode_group(chunks[start:start + n], header, steps)
+            steps = self.model.lossy_steps(header.step, n) if lossy and gi == 0 else None
+            bands, offsets = self._decode_group(chunks[start:start + n], header, steps)
             start += n
             with torch.no_grad():
                 if steps:
-                    bands = dequantise(bands, steps)
+                    bands = dequantise(bands, steps, offsets=offsets)
                 x = self.model.transform.inverse(bands, header.bit_depth, rounding=not steps)
             comps.append(torch.floor(x[:, 0] + 0.5).to(torch.int64).numpy())
         return self._assemble(comps, header)
@@ -172,6 +173,9 @@ class Codec:
         except EntropyError as e:
             raise IWaveError(f"file is corrupt ({e})") from None
         shapes = subband_shapes(header.height, header.width, header.levels)
+        centroid = steps is not None and self.model.lossy_option("centroid")
+        offsets = [torch.zeros((n, 1) + s, dtype=torch.float64) for s in shapes] if centroid else None
+        table = torch.from_numpy(centroid_offsets())
 
         def emit(b, c, p, mean, log2_scale):
             m, k = coding_parameters(mean, log2_scale)
@@ -179,7 +183,11 @@ class Codec:
                 v = decoders[c].decode(m.numpy(), k.numpy())
             except EntropyError as e:
                 raise IWaveError(f"file is corrupt ({e})") from None
-            return torch.from_numpy(v).double().view(m.shape)
+            v = torch.from_numpy(v).view(m.shape)
+            if centroid:     # move towards the predicted mean, to the bin's centroid
+                dy, dx = PHASES[p]
+                offsets[b][c, 0, dy::2, dx::2] = -torch.sign(v - m).double() * table[k][0]
+            return v.double()
 
         with torch.no_grad():
             bands = self.model.context.walk(shapes, n, 1, 8 if steps else header.bit_depth, emit,
@@ -189,7 +197,7 @@ class Codec:
                 d.check_end()
             except EntropyError as e:
                 raise IWaveError(f"file is corrupt ({e})") from None
-        return [b[0][:, None] for b in bands]
+        return [b[0][:, None] for b in bands], offsets
 
     def _assemble(self, comps, header):
         hi = (1 << header.bit_depth) - 1

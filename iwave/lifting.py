@@ -54,11 +54,14 @@ class _Step(NamedTuple):
 
 
 class LiftingTransform(nn.Module):
-    def __init__(self, levels=4, wavelet="cdf97", hidden=2):
+    def __init__(self, levels=4, wavelet="cdf97", hidden=2, lossy_wavelet=None):
         super().__init__()
         self.levels = levels
         self.wavelet = wavelet
         self.coeffs = tuple(_q12(c) for c in WAVELETS[wavelet])
+        # Real-valued (lossy) mode may use another linear path: like JPEG 2000,
+        # 5/3 suits integer lossless coding and 9/7 suits lossy coding.
+        self.lossy_coeffs = tuple(_q12(c) for c in WAVELETS[lossy_wavelet or wavelet])
         self.steps = nn.ModuleList(StepCNN(hidden) for _ in range(4))
 
     # -- one lifting step -------------------------------------------------
@@ -76,7 +79,7 @@ class LiftingTransform(nn.Module):
             if cur.shape[-1] < n_dst:
                 cur = torch.cat([cur, src[..., n_src - 1:]], dim=-1)
             pair = prev + cur
-        value = self.coeffs[i] * pair
+        value = (self.coeffs if mode.rounding else self.lossy_coeffs)[i] * pair
         if mode.cnn:
             scale = 2.0 ** mode.shift
             value = value + self.steps[i](act(value / scale)) * (scale / 2 ** DAMPING_SHIFT)
@@ -124,8 +127,8 @@ class LiftingTransform(nn.Module):
         return self._synthesise(bands, self._mode(bit_depth, rounding))
 
     def linear_inverse(self, bands):
-        """Inverse of the linear path alone (no rounding, no CNN): the real
-        wavelet's synthesis, used to measure subband gains."""
+        """Inverse of the lossy linear path alone (no rounding, no CNN): the
+        real wavelet's synthesis, used to measure subband gains."""
         return self._synthesise(bands, _Step(0, rounding=False, cnn=False))
 
     def _analyse(self, x, mode):

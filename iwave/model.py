@@ -11,12 +11,18 @@ import torch
 from torch import nn
 
 from entropy.context_model import ContextModel
+from iwave.colour import YCOCG_SYNTHESIS_GAINS
 from iwave.errors import IWaveError
 from iwave.lifting import LiftingTransform
 
 DEFAULT_CONFIG = {"levels": 4, "wavelet": "cdf53", "lift_hidden": 2,
                   "ctx_width": 8, "lstm_hidden": 4}
 DEFAULT_MODEL_NAME = "iwave-default"
+# How lossy mode works (config["lossy"]); a model without the entry keeps the
+# original behaviour, so files made with it still decode identically.
+LOSSY_DEFAULTS = {"wavelet": None,          # linear path of the real-valued transform
+                  "colour_weights": False,  # steps scaled by each colour component's RGB gain
+                  "centroid": False}        # reconstruct at the predicted bin centroid
 
 
 def weights_dirs():
@@ -58,13 +64,28 @@ class IWaveModel(nn.Module):
         super().__init__()
         self.config = dict(DEFAULT_CONFIG, **(config or {}))
         c = self.config
-        self.transform = LiftingTransform(c["levels"], c["wavelet"], c["lift_hidden"])
-        self.context = ContextModel(c["levels"], c["ctx_width"], c["lstm_hidden"])
+        self.transform = LiftingTransform(c["levels"], c["wavelet"], c["lift_hidden"],
+                                          self.lossy_option("wavelet"))
+        self.context = ContextModel(c["levels"], c["ctx_width"], c["lstm_hidden"],
+                                    c.get("parent_context", False))
         if band_weights is None:
             gains = synthesis_gains(self.transform)
             band_weights = [1.0 / float(np.sqrt(g)) for g in gains]
             band_weights = [w / band_weights[-1] for w in band_weights]   # finest HH = 1
         self.band_weights = [float(w) for w in band_weights]
+
+    def lossy_option(self, key):
+        return self.config.get("lossy", {}).get(key, LOSSY_DEFAULTS[key])
+
+    def lossy_steps(self, step, n_comp):
+        """Quantisation step of each (subband, component) for a user step.
+        With colour weights, a component whose errors reach RGB more weakly
+        gets a coarser step (sqrt of Y's gain over its own): equal RGB
+        distortion per bit, which is what PSNR-RGB rewards."""
+        comp = [1.0] * n_comp
+        if self.lossy_option("colour_weights") and n_comp == 3:
+            comp = [float(np.sqrt(YCOCG_SYNTHESIS_GAINS[0] / g)) for g in YCOCG_SYNTHESIS_GAINS]
+        return [[step * w * c for c in comp] for w in self.band_weights]
 
     @property
     def levels(self):

@@ -1,16 +1,26 @@
-"""Uniform scalar quantisation of subbands: coefficient / (step * w_b), rounded.
-One place for the encoder, the decoder and training."""
+"""Uniform scalar quantisation of subbands: coefficient / step, rounded,
+where each (subband, component) has its own step. One place for the encoder,
+the decoder and training.
+
+`steps[b]` is a list with one step per component; `comp_dim` says which axis
+of a subband tensor holds the components (0 in the codec, 1 in training)."""
 import torch
 
 
-def band_steps(band_weights, step):
-    """Each subband's quantisation step: the user's step times its weight."""
-    return [step * w for w in band_weights]
+def _shaped(steps_b, like, comp_dim):
+    t = torch.as_tensor(steps_b, dtype=like.dtype)
+    shape = [1] * like.dim()
+    shape[comp_dim] = len(steps_b)
+    return t.view(shape)
 
 
-def quantise(bands, steps):
-    return [torch.floor(b / d + 0.5) for b, d in zip(bands, steps)]
+def quantise(bands, steps, comp_dim=0):
+    return [torch.floor(b / _shaped(d, b, comp_dim) + 0.5) for b, d in zip(bands, steps)]
 
 
-def dequantise(bands, steps):
-    return [b * d for b, d in zip(bands, steps)]
+def dequantise(bands, steps, comp_dim=0, offsets=None):
+    """Reconstruct q * step; `offsets` (same shapes as bands, in step units)
+    move each value towards its predicted mean, to the centroid of its bin."""
+    if offsets is None:
+        return [b * _shaped(d, b, comp_dim) for b, d in zip(bands, steps)]
+    return [(b + o) * _shaped(d, b, comp_dim) for b, d, o in zip(bands, steps, offsets)]

@@ -1,5 +1,9 @@
 """Training loop: config file + overrides, fixed seeds, CSV log, periodic
-validation, checkpoints every few minutes with exact resume, export."""
+validation, checkpoints every few minutes with exact resume, export.
+
+Data-parallel when started by torchrun: every process draws its own batches
+(seeded by rank), gradients are averaged with all-reduce (gloo on CPU, NCCL on
+GPU), and rank 0 alone validates, logs and checkpoints."""
 import csv
 import json
 import math
@@ -13,8 +17,8 @@ import numpy as np
 import torch
 
 from iwave.model import IWaveModel
+from iwave.quantisation import quantise
 from train.data import CropDataset
-from iwave.quantisation import band_steps, quantise
 from train.losses import analyse, bits_per_subpixel
 
 DEFAULT_CONFIG_PATH = Path(__file__).parent / "configs" / "default.json"
@@ -41,10 +45,52 @@ def learning_rate(cfg, step):
     return cfg["lr_final"] + 0.5 * (cfg["lr"] - cfg["lr_final"]) * (1 + math.cos(math.pi * t))
 
 
-def _save_checkpoint(path, model, opt, step, rng, elapsed, cfg):
+class Distributed:
+    """Rank, world size and gradient averaging; a single process without torchrun."""
+
+    def __init__(self):
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        if self.world > 1:
+            import torch.distributed as dist
+            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+            self.dist = dist
+
+    @property
+    def main(self):
+        return self.rank == 0
+
+    def average_gradients(self, params):
+        if self.world > 1:
+            for p in params:
+                if p.grad is not None:
+                    self.dist.all_reduce(p.grad)
+                    p.grad /= self.world
+
+    def average(self, value: float) -> float:
+        if self.world == 1:
+            return value
+        t = torch.tensor([value], dtype=torch.float64)
+        self.dist.all_reduce(t)
+        return float(t) / self.world
+
+    def gather(self, obj):
+        """Every rank's `obj`, in rank order."""
+        if self.world == 1:
+            return [obj]
+        out = [None] * self.world
+        self.dist.all_gather_object(out, obj)
+        return out
+
+    def close(self):
+        if self.world > 1:
+            self.dist.destroy_process_group()
+
+
+def _save_checkpoint(path, model, opt, step, rngs, elapsed, cfg):
     tmp = path.with_suffix(".tmp")
     torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
-                "rng": rng.bit_generator.state, "elapsed": elapsed, "config": cfg,
+                "rng": rngs[0], "rngs": rngs, "elapsed": elapsed, "config": cfg,
                 "band_weights": model.band_weights}, tmp)
     os.replace(tmp, path)
 
@@ -57,14 +103,16 @@ def validate(model, val_bands):
     return lossless
 
 
-def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None):
+def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, ddp=None):
     """Train (resuming from out_dir/checkpoint.pt if present). `stop_after`
     ends this invocation after that many steps, as an interruption would."""
+    ddp = ddp or Distributed()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = out / "checkpoint.pt"
-    torch.manual_seed(cfg["seed"])
-    rng = np.random.default_rng(cfg["seed"])
+    torch.manual_seed(cfg["seed"])        # same initial weights on every rank
+    rng = np.random.default_rng(cfg["seed"] + 1000003 * ddp.rank)   # rank 0: the single-process stream
+    progress = progress and ddp.main
     model = IWaveModel(cfg["model"])
     # Stage 1 of the recipe: the entropy model learns on the fixed transform.
     params = list(model.context.parameters())
@@ -74,10 +122,15 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None):
         state = torch.load(ckpt, weights_only=False)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
-        rng.bit_generator.state = state["rng"]
+        rngs = state.get("rngs", [state["rng"]])
+        if len(rngs) != ddp.world:
+            raise SystemExit(f"{ckpt} was made with {len(rngs)} process(es); resume it with as many")
+        rng.bit_generator.state = rngs[ddp.rank]
         step, elapsed = state["step"], state["elapsed"]
-        print(f"resumed from {ckpt} at step {step}", flush=True)
-    (out / "config.json").write_text(json.dumps(cfg, indent=2))
+        if ddp.main:
+            print(f"resumed from {ckpt} at step {step}", flush=True)
+    if ddp.main:
+        (out / "config.json").write_text(json.dumps(cfg, indent=2))
 
     if val_dir:
         data = CropDataset(data_dir, cfg["crop"])
@@ -86,9 +139,10 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None):
         n = cfg["holdout_every"]
         data = CropDataset(data_dir, cfg["crop"], "train", n)
         val = CropDataset(data_dir, cfg["crop"], "val", n)
-    val_bands = analyse(model, val.fixed_crops(cfg["validation_images"])) if val else None
+    val_bands = (analyse(model, val.fixed_crops(cfg["validation_images"]))
+                 if val and ddp.main else None)
 
-    log_path = out / "log.csv"
+    log_path = out / ("log.csv" if ddp.main else f"log.rank{ddp.rank}.csv")
     new_log = not log_path.exists() or step == 0
     if not new_log:   # drop rows logged after the checkpoint we resumed from
         header, *rows = log_path.read_text().splitlines(keepends=True)
@@ -106,17 +160,21 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None):
         lr = learning_rate(cfg, step)
         for g in opt.param_groups:
             g["lr"] = lr
-        bands = analyse(model, data.batch(rng, cfg["batch"]))
+        rgb = data.batch(rng, cfg["batch"])
         lossy = rng.random() < cfg["lossy_fraction"]
+        # Lossy files use the real-valued transform; models made before the
+        # "lossy" config entry existed were trained on the integer one.
+        bands = analyse(model, rgb, rounding=not (lossy and "lossy" in cfg["model"]))
         q, steps = 1.0, None
         if lossy:
             lo, hi = cfg["step_range"]
             q = float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
-            steps = band_steps(model.band_weights, q)
-            bands = quantise(bands, steps)
+            steps = model.lossy_steps(q, 3)
+            bands = quantise(bands, steps, comp_dim=1)
         loss = bits_per_subpixel(model, bands, steps=steps)
         opt.zero_grad()
         loss.backward()
+        ddp.average_gradients(params)
         norm = torch.nn.utils.clip_grad_norm_(params, cfg["grad_clip"])
         if torch.isfinite(loss) and torch.isfinite(norm):   # never let one bad batch poison the weights
             opt.step()
@@ -130,10 +188,14 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None):
             print(f"\rstep {step}/{cfg['steps']}  loss {loss.item():.3f} bits  "
                   f"{'val ' + val_bits + ' bpsp  ' if val_bits else ''}"
                   f"{(time.time() - t0) / 60:.1f} min", end="\n" if val_bits else "", flush=True)
-        if (time.time() - last_ckpt > 60 * cfg["checkpoint_minutes"] or step == cfg["steps"]
-                or step - first == stop_after):
+        due = time.time() - last_ckpt > 60 * cfg["checkpoint_minutes"]
+        if ddp.world > 1:       # every rank must agree, or the gather below would hang
+            due = ddp.average(float(due)) > 0
+        if due or step == cfg["steps"] or step - first == stop_after:
             log.flush()
-            _save_checkpoint(ckpt, model, opt, step, rng, time.time() - t0, cfg)
+            rngs = ddp.gather(rng.bit_generator.state)
+            if ddp.main:
+                _save_checkpoint(ckpt, model, opt, step, rngs, time.time() - t0, cfg)
             last_ckpt = time.time()
     log.close()
     print()
@@ -199,7 +261,11 @@ def main(argv=None):
     args = main_args(argv)
     cfg = load_config(args.config, args.set)
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    model, summary = train(cfg, args.data, args.out, args.val)
+    ddp = Distributed()
+    model, summary = train(cfg, args.data, args.out, args.val, ddp=ddp)
+    ddp.close()
+    if not ddp.main:
+        return
     print(f"finished {summary['steps']} steps in {summary['seconds'] / 60:.1f} min; "
           f"validation {summary['val_bpsp']} bpsp (lossless)")
     if args.export:

@@ -7,18 +7,19 @@ from entropy.context_model import PHASES, laplace_bits
 from iwave.colour import rgb_to_ycocg
 
 
-def analyse(model, rgb_uint8):
-    """(B, H, W, 3) uint8 -> list of integer subbands (B, 3, h, w), float64."""
+def analyse(model, rgb_uint8, rounding=True):
+    """(B, H, W, 3) uint8 -> list of subbands (B, 3, h, w), float64: integer
+    (lossless) or real-valued (rounding=False, as lossy coding uses)."""
     b, h, w, _ = rgb_uint8.shape
     ycc = torch.from_numpy(rgb_to_ycocg(rgb_uint8.numpy())).permute(0, 3, 1, 2).double()
     with torch.no_grad():
-        bands = model.transform(ycc.reshape(b * 3, 1, h, w), 8)
+        bands = model.transform(ycc.reshape(b * 3, 1, h, w), 8, rounding=rounding)
     return [t.reshape(b, 3, *t.shape[-2:]) for t in bands]
 
 
 def bits_per_subpixel(model, bands, dtype=torch.float32, steps=None):
-    """`steps`: per-subband quantisation steps (None for lossless)."""
-    """Mean bits per coded sample (bits per sub-pixel in lossless mode)."""
+    """Mean bits per coded sample (bits per sub-pixel in lossless mode).
+    `steps`: per-subband quantisation steps (None for lossless)."""
     batch, n = bands[0].shape[:2]
     total = []
     src = [t.to(dtype) for t in bands]

@@ -43,3 +43,34 @@ def test_export_writes_loadable_model_with_card(tmp_path):
     loaded = IWaveModel.load(tmp_path / "m.npz")
     assert loaded.identifier() == model.identifier()
     assert (tmp_path / "m.md").exists()
+
+
+def test_two_process_torchrun_trains_and_resumes(tmp_path):
+    """Data-parallel training through torchrun (gloo on CPU): two processes
+    run, rank 0 checkpoints both ranks' data streams, and a second launch
+    resumes from that checkpoint."""
+    import subprocess
+    import sys
+    data = make_data(tmp_path / "data")
+    out = tmp_path / "run"
+    sets = ["crop=32", "batch=2", "validate_every=2", "validation_images=2", "holdout_every=3",
+            "checkpoint_minutes=0"]
+
+    def launch(steps):
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               "-m", "train", str(data), "--out", str(out), "--set", f"steps={steps}"]
+        for s in sets:
+            cmd += ["--set", s]
+        env = {**__import__("os").environ, "OMP_NUM_THREADS": "1"}
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+        assert r.returncode == 0, r.stderr[-3000:]
+        return r
+
+    launch(2)
+    state = torch.load(out / "checkpoint.pt", weights_only=False)
+    assert state["step"] == 2 and len(state["rngs"]) == 2 and state["rngs"][0] != state["rngs"][1]
+    r = launch(3)
+    assert "resumed from" in r.stdout
+    log = (out / "log.csv").read_text().splitlines()
+    assert [l.split(",")[0] for l in log[1:]] == ["1", "2", "3"]
+    assert (out / "log.rank1.csv").exists()
