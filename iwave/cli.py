@@ -151,7 +151,8 @@ def cmd_bench(args):
     command = "iwave bench " + " ".join(sys.argv[2:]) if args.command_line is None else args.command_line
     res = run(args.data, codecs, args.lossless, args.lossy, args.points, args.jobs,
               args.published or (), tuple(args.published_match.split(",")), progress=True,
-              models=models, command=command)
+              models=models, command=command,
+              cache=None if args.fresh else Path(args.out) / "measurements.jsonl")
     files = write(res, args.out)
     print(f"wrote {', '.join(str(f) for f in files)}")
     invalid = [e["name"] for e in res["lossless"].values() if not e["valid"]]
@@ -263,6 +264,9 @@ def build_parser():
     b.add_argument("--published-match", default="vtm.json,bpg*.json", metavar="GLOBS",
                    help="which files of a --published folder to use (default: vtm.json,bpg*.json)")
     b.add_argument("--model", help="benchmark only this iwave model (name or .npz)")
+    b.add_argument("--fresh", action="store_true",
+                   help="measure everything again (default: reuse measurements in "
+                        "OUT/measurements.jsonl made with the same codec version, image and setting)")
     b.set_defaults(func=cmd_bench, command_line=None)
     return p
 

@@ -56,34 +56,31 @@ def shipped_models():
 
 
 def iwave_codecs(points, threads, models=None):
-    def version():
-        from iwave import __version__
-        return f"iwave {__version__}"
     out = []
     for name, path in (models or shipped_models()).items():
+        def version(path=path):
+            from iwave import __version__
+            from iwave.model import IWaveModel
+            return f"iwave {__version__}, model {IWaveModel.load(path).identifier()}"
         a = _IWaveAdapter(name, path, threads)
         out.append(Codec(f"{name}-ll", f"{name} lossless", True, a.encode, a.decode, "torch",
-                         threads=threads, version=version))
+                         threads=threads, version=version, family="iwave"))
         out.append(Codec(name, name, False, a.encode, a.decode, "torch",
                          spread(12.0, 320.0, points, geometric=True), "step",
-                         threads=threads, version=version))
+                         threads=threads, version=version, family="iwave"))
     return out
-
-
-def family(codec):
-    return "iwave" if codec.key.startswith("iwave") else codec.key.split("-")[0]
 
 
 def select(codecs, wanted):
     """Keep the codecs named in `wanted` (keys or families such as 'jxl')."""
     if not wanted:
         return codecs
-    known = {c.key for c in codecs} | {family(c) for c in codecs}
+    known = {c.key for c in codecs} | {c.family for c in codecs}
     unknown = [w for w in wanted if w not in known]
     if unknown:
         raise IWaveError(f"unknown codec(s): {', '.join(unknown)} "
                          f"(known: {', '.join(sorted(known))})")
-    return [c for c in codecs if c.key in wanted or family(c) in wanted]
+    return [c for c in codecs if c.key in wanted or c.family in wanted]
 
 
 # ------------------------------------------------------------------ images
@@ -166,7 +163,7 @@ def _median(rows, field):
 
 def summarise_lossless(codec, rows):
     ok = [r for r in rows if "error" not in r]
-    return {"name": codec.name, "threads": codec.threads, "per_image": rows,
+    return {"name": codec.name, "family": codec.family, "threads": codec.threads, "per_image": rows,
             "valid": len(ok) == len(rows) and all(r["exact"] for r in ok),
             "mismatched": [r["image"] for r in ok if not r["exact"]],
             "errors": [f"{r['image']}: {r['error']}" for r in rows if "error" in r],
@@ -192,7 +189,8 @@ def summarise_lossy(codec, rows_by_setting):
                        "median_encode_cpu_s": _median(ok, "encode_cpu_s"),
                        "median_decode_cpu_s": _median(ok, "decode_cpu_s")})
     points.sort(key=lambda p: (p["bpp"] is None, p["bpp"] or 0))
-    return {"name": codec.name, "setting_name": codec.setting_name, "threads": codec.threads,
+    return {"name": codec.name, "family": codec.family, "setting_name": codec.setting_name,
+            "threads": codec.threads,
             "points": points}
 
 
@@ -286,6 +284,13 @@ def machine_info():
             "numpy": np.__version__}
 
 
+def _version(codec):
+    try:
+        return codec.version()
+    except Exception as e:  # noqa: BLE001 -- a version string must not stop the run
+        return f"unknown ({e})"
+
+
 # ------------------------------------------------------------------ the run
 def _progress(done, total, label, enabled):
     if enabled:
@@ -294,10 +299,52 @@ def _progress(done, total, label, enabled):
               file=sys.stderr, flush=True)
 
 
+class MeasurementCache:
+    """Measurements already made, one JSON line each, keyed by codec, codec
+    version (for iwave: the model id), image content and setting. A long
+    benchmark that is interrupted, or re-run after a new model is trained,
+    only measures what is missing."""
+
+    def __init__(self, path):
+        self.path, self.rows = (Path(path) if path else None), {}
+        if self.path and self.path.exists():
+            for line in self.path.read_text().splitlines():
+                try:
+                    item = json.loads(line)
+                    self.rows[item["key"]] = item["row"]
+                except (ValueError, KeyError):
+                    continue        # a line cut short by an interruption
+        self._file = None
+
+    @staticmethod
+    def key(codec_key, version, image_digest, setting):
+        return json.dumps([codec_key, version, image_digest, setting])
+
+    def add(self, key, row):
+        if self.path is None or "error" in row:
+            return
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "a")
+        self._file.write(json.dumps({"key": key, "row": row}) + "\n")
+        self._file.flush()
+
+    def close(self):
+        if self._file:
+            self._file.close()
+
+
+def _digest(path):
+    import hashlib
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
 def run(data_dir, codecs=None, lossless=True, lossy=True, points=8, jobs=1, published=(),
-        published_match=DEFAULT_PUBLISHED_MATCH, progress=True, models=None, command=None):
+        published_match=DEFAULT_PUBLISHED_MATCH, progress=True, models=None, command=None,
+        cache=None):
     """Benchmark `codecs` (default: iwave's shipped models and every classic
-    codec; a list of keys/families, or Codec objects) on a folder."""
+    codec; a list of keys/families, or Codec objects) on a folder. `cache`: a
+    file of earlier measurements to reuse and extend (MeasurementCache)."""
     if jobs < 1:
         raise IWaveError("--jobs must be at least 1")
     if points < 2:
@@ -318,8 +365,21 @@ def run(data_dir, codecs=None, lossless=True, lossy=True, points=8, jobs=1, publ
         if why and progress:
             print(f"skipping {c.name}: {why}", file=sys.stderr)
 
-    tasks = [(c.key, str(p), s) for c in runnable for s in c.settings for p in images]
-    rows = {}
+    store = MeasurementCache(cache)
+    digests = {str(p): _digest(p) for p in images}
+    versions = {c.key: _version(c) for c in runnable}
+    rows, tasks = {}, []
+    for c in runnable:
+        for s in c.settings:
+            for p in images:
+                hit = store.rows.get(store.key(c.key, versions[c.key], digests[str(p)], s))
+                if hit is not None:
+                    rows.setdefault(c.key, []).append(hit)
+                else:
+                    tasks.append((c.key, str(p), s))
+    if progress and store.rows:
+        print(f"reusing {sum(map(len, rows.values()))} earlier measurements from {cache}",
+              file=sys.stderr)
     if jobs == 1:
         _init_worker(runnable)
         results = map(_measure_task, tasks)
@@ -331,8 +391,11 @@ def run(data_dir, codecs=None, lossless=True, lossy=True, points=8, jobs=1, publ
     try:
         for i, (key, row) in enumerate(results, 1):
             rows.setdefault(key, []).append(row)
+            task = tasks[i - 1]
+            store.add(store.key(key, versions[key], digests[task[1]], task[2]), row)
             _progress(i, len(tasks), f"{key} {row['image']}", progress)
     finally:
+        store.close()
         if pool:
             pool.shutdown(cancel_futures=True)
 
@@ -341,11 +404,8 @@ def run(data_dir, codecs=None, lossless=True, lossy=True, points=8, jobs=1, publ
            "machine": machine_info(), "versions": {}, "lossless": {}, "lossy": {},
            "published": pub}
     for c in runnable:
-        try:
-            out["versions"][c.key] = c.version()
-        except Exception as e:  # noqa: BLE001
-            out["versions"][c.key] = f"unknown ({e})"
-        r = rows.get(c.key, [])
+        out["versions"][c.key] = versions[c.key]
+        r = sorted(rows.get(c.key, []), key=lambda row: row["image"])
         if c.lossless:
             out["lossless"][c.key] = summarise_lossless(c, r)
         else:

@@ -121,3 +121,17 @@ def test_cli_bad_options_are_one_line_errors(folder, tmp_path, capsys):
     assert_one_line_error(code, capsys.readouterr().err)
     code = main(["bench", str(folder), "--out", str(tmp_path), "--jobs", "0"])
     assert_one_line_error(code, capsys.readouterr().err)
+
+
+def test_measurements_are_reused_from_the_cache(folder, tmp_path):
+    calls = []
+    base = jpeg_like("a")
+    counting = Codec("a", "A", False, lambda x, q: calls.append(q) or base.encode(x, q), base.decode,
+                     "PIL", base.settings, "quality")
+    cache = tmp_path / "measurements.jsonl"
+    first = run(folder, [counting], progress=False, cache=cache)
+    n = len(calls)
+    assert n == 2 * len(base.settings)
+    second = run(folder, [counting], progress=False, cache=cache)
+    assert len(calls) == n                                   # nothing measured again
+    assert second["lossy"]["a"]["points"] == first["lossy"]["a"]["points"]
