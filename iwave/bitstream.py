@@ -7,15 +7,18 @@ from dataclasses import dataclass, field
 from iwave.errors import IWaveError
 
 MAGIC = b"IWAV"
-VERSION = 1
+VERSION = 2                  # 2 added tiles; version 1 files (one tile, no overlap) still read
 MODE_LOSSLESS, MODE_LOSSY = 0, 1
 COLOUR_NONE, COLOUR_YCOCG_R = 0, 1
-MAX_CHUNKS = 8
-DEFAULT_MAX_PIXELS = 200_000_000     # refuse headers claiming more (about 24 GB of work memory)
+MAX_CHUNKS = 16_000          # the chunk-length table must fit the 16-bit header length
+MIN_TILE, MAX_TILE = 64, 4096      # a 4096^2 tile needs about 8 GB to code
+MAX_OVERLAP = 256
+DEFAULT_MAX_PIXELS = 200_000_000     # refuse more: the decoded image (up to 1.6 GB) must fit; work memory is per tile
 
 # width, height, components, bit depth, colour, alpha, mode, levels, step,
-# weights id (8 bytes), pixel CRC-32, number of chunks
-_FIXED = struct.Struct("<IIBBBBBBd8sIB")
+# weights id (8 bytes), pixel CRC-32, tile side, tile overlap, number of chunks
+_FIXED = struct.Struct("<IIBBBBBBd8sIIHI")
+_FIXED_V1 = struct.Struct("<IIBBBBBBd8sIB")     # version 1: no tiles, at most 8 chunks
 
 
 @dataclass
@@ -31,7 +34,13 @@ class Header:
     step: float
     weights_id: str          # 16 hex digits
     pixel_crc: int = 0       # CRC-32 of the original pixels (lossless only)
+    tile: int = 0            # tiles are tile x tile pixels (the last row/column smaller)
+    overlap: int = 0         # pixels each tile extends into its neighbours (lossy)
     chunk_lengths: list = field(default_factory=list)
+
+    def tiles(self):
+        """(y0, y1, x0, x1) of each tile's own pixels, row by row."""
+        return tile_grid(self.height, self.width, self.tile)
 
     def to_dict(self):
         return {"width": self.width, "height": self.height, "components": self.components,
@@ -40,7 +49,13 @@ class Header:
                 "alpha": bool(self.has_alpha),
                 "mode": "lossless" if self.mode == MODE_LOSSLESS else "lossy",
                 "levels": self.levels, "step": self.step, "weights_id": self.weights_id,
-                "pixel_crc32": f"{self.pixel_crc:08x}", "chunks": list(self.chunk_lengths)}
+                "pixel_crc32": f"{self.pixel_crc:08x}", "tile": self.tile, "overlap": self.overlap,
+                "chunks": list(self.chunk_lengths)}
+
+
+def tile_grid(height, width, tile):
+    return [(y, min(y + tile, height), x, min(x + tile, width))
+            for y in range(0, height, tile) for x in range(0, width, tile)]
 
 
 def write(header: Header, chunks) -> bytes:
@@ -48,7 +63,7 @@ def write(header: Header, chunks) -> bytes:
     body = _FIXED.pack(header.width, header.height, header.components, header.bit_depth,
                        header.colour, int(header.has_alpha), header.mode, header.levels,
                        header.step, bytes.fromhex(header.weights_id), header.pixel_crc,
-                       len(chunks))
+                       header.tile, header.overlap, len(chunks))
     body += struct.pack(f"<{len(chunks)}I", *header.chunk_lengths)
     head = MAGIC + bytes([VERSION]) + struct.pack("<H", len(body)) + body
     out = [head, struct.pack("<I", zlib.crc32(head))]
@@ -61,8 +76,10 @@ def read(data: bytes, max_pixels=DEFAULT_MAX_PIXELS):
     """Parse and verify a file. Returns (Header, [chunk bytes])."""
     if len(data) < 7 or data[:4] != MAGIC:
         raise IWaveError("not an iwave file (bad magic number)")
-    if data[4] != VERSION:
-        raise IWaveError(f"unsupported iwave file version {data[4]} (this build reads version {VERSION})")
+    version = data[4]
+    if version not in (1, VERSION):
+        raise IWaveError(f"unsupported iwave file version {version} (this build reads versions "
+                         f"1 to {VERSION}; a newer iwave may read it)")
     (body_len,) = struct.unpack_from("<H", data, 5)
     end = 7 + body_len
     if len(data) < end + 4:
@@ -70,17 +87,20 @@ def read(data: bytes, max_pixels=DEFAULT_MAX_PIXELS):
     (crc,) = struct.unpack_from("<I", data, end)
     if crc != zlib.crc32(data[:end]):
         raise IWaveError("file is corrupt (header checksum mismatch)")
-    if body_len < _FIXED.size:
+    fixed = _FIXED if version == VERSION else _FIXED_V1
+    if body_len < fixed.size:
         raise IWaveError("file is corrupt (header too short)")
-    f = _FIXED.unpack_from(data, 7)
-    n_chunks = f[11]
-    if not 1 <= n_chunks <= MAX_CHUNKS or body_len != _FIXED.size + 4 * n_chunks:
+    f = fixed.unpack_from(data, 7)
+    n_chunks = f[-1]
+    if not 1 <= n_chunks <= MAX_CHUNKS or body_len != fixed.size + 4 * n_chunks:
         raise IWaveError("file is corrupt (bad chunk count)")
-    lengths = list(struct.unpack_from(f"<{n_chunks}I", data, 7 + _FIXED.size))
+    lengths = list(struct.unpack_from(f"<{n_chunks}I", data, 7 + fixed.size))
+    tile, overlap = (f[11], f[12]) if version == VERSION else (max(f[0], f[1], MIN_TILE), 0)
     h = Header(width=f[0], height=f[1], components=f[2], bit_depth=f[3], colour=f[4],
                has_alpha=bool(f[5]), mode=f[6], levels=f[7], step=f[8],
-               weights_id=f[9].hex(), pixel_crc=f[10], chunk_lengths=lengths)
-    _check(h, max_pixels)
+               weights_id=f[9].hex(), pixel_crc=f[10], tile=tile, overlap=overlap,
+               chunk_lengths=lengths)
+    _check(h, max_pixels, version)
     _check_plausible(h)
     chunks, pos = [], end + 4
     for i, n in enumerate(lengths):
@@ -102,12 +122,16 @@ def _check_plausible(h: Header):
     entropy.min_bits_per_value() bits: refuse headers whose chunks are far too
     short for the size they claim, before any work or allocation."""
     from entropy import min_bits_per_value
-    need_bits = h.width * h.height * min_bits_per_value() / 2 - 64     # 2x safety margin
-    if any(n * 8 < need_bits for n in h.chunk_lengths):
-        raise IWaveError(f"file is corrupt (its data is too short for a {h.width}x{h.height} image)")
+    per_tile = len(h.chunk_lengths) // max(len(h.tiles()), 1)
+    for i, (y0, y1, x0, x1) in enumerate(h.tiles()):
+        area = (min(y1 + h.overlap, h.height) - max(y0 - h.overlap, 0)) * \
+               (min(x1 + h.overlap, h.width) - max(x0 - h.overlap, 0))
+        need_bits = area * min_bits_per_value() / 2 - 64     # 2x safety margin
+        if any(n * 8 < need_bits for n in h.chunk_lengths[i * per_tile:(i + 1) * per_tile]):
+            raise IWaveError(f"file is corrupt (its data is too short for a {h.width}x{h.height} image)")
 
 
-def _check(h: Header, max_pixels):
+def _check(h: Header, max_pixels, version=VERSION):
     if h.width < 1 or h.height < 1:
         raise IWaveError("file is corrupt (zero image size)")
     if h.width * h.height > max_pixels:
@@ -124,3 +148,10 @@ def _check(h: Header, max_pixels):
         raise IWaveError("file is corrupt (bad mode or levels)")
     if not (h.step >= 0.1 and h.step <= 1e6) or (h.mode == MODE_LOSSLESS and h.step != 1.0):
         raise IWaveError("file is corrupt (bad quantisation step)")
+    largest = MAX_TILE if version == VERSION else h.tile      # version 1: the whole image is one tile
+    if not MIN_TILE <= h.tile <= largest or h.overlap > MAX_OVERLAP or \
+            (h.mode == MODE_LOSSLESS and h.overlap):
+        raise IWaveError("file is corrupt (bad tile size or overlap)")
+    n_tiles = -(-h.width // h.tile) * -(-h.height // h.tile)
+    if len(h.chunk_lengths) != n_tiles * h.components:
+        raise IWaveError("file is corrupt (wrong number of chunks for its tiles)")

@@ -35,8 +35,9 @@ def _output_path(inp: Path, out, suffix, force):
 
 
 def _codec(args):
-    from iwave.codec import Codec
-    return Codec(args.model, max_pixels=args.max_pixels)
+    from iwave.codec import DEFAULT_TILE, Codec
+    return Codec(args.model, max_pixels=args.max_pixels, tile=getattr(args, "tile", DEFAULT_TILE),
+                 jobs=getattr(args, "jobs", 1))
 
 
 def compress_file(codec, inp, out, step=None, quality=None, bpp=None):
@@ -65,7 +66,7 @@ def _read_bytes(path):
 def _folder(args, kind, options=None):
     from iwave import folders
     report = folders.run(kind, args.input, args.output, args.model, args.max_pixels, args.jobs,
-                         args.force, options=options)
+                         args.force, options=options, tile=getattr(args, "tile", None))
     print(report.summary("compressed" if kind == "compress" else "decompressed"))
     if report.failed:
         raise IWaveError(f"{len(report.failed)} file(s) failed (listed above)")
@@ -182,7 +183,8 @@ def build_parser():
 
     def jobs(sp):
         sp.add_argument("--jobs", type=int, default=1, metavar="N",
-                        help="folders: files coded in N parallel processes (default 1)")
+                        help="parallel processes: files of a folder, or tiles of one large "
+                             "image (default 1)")
 
     c = sub.add_parser("compress", help="compress an image to .iwv",
                        description="Compress an image (PNG, PPM/PGM, TIFF, BMP, JPEG; 8 or 16 bit; "
@@ -198,6 +200,9 @@ def build_parser():
     rate.add_argument("--bpp", type=_positive_float("bpp"),
                       help="lossy: target bits per pixel; searches the step for the largest file not above it")
     c.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
+    c.add_argument("--tile", type=int, default=1024, metavar="N",
+                   help="code the image in N x N tiles, 64-4096 (default 1024); memory grows "
+                        "with N^2, and smaller tiles cost a little more size")
     common(c)
     jobs(c)
     c.set_defaults(func=cmd_compress)

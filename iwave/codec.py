@@ -47,17 +47,54 @@ def _groups(a):
     return out
 
 
-class Codec:
-    """Keeps a model loaded for compressing and decompressing many images."""
+DEFAULT_TILE = 1024          # pixels; a 1024 x 1024 tile codes in about 0.5 GB
+LOSSY_OVERLAP = 16           # lossy tiles extend this far into their neighbours: no seams
+_shared = {}                 # what forked tile workers read (set just before forking)
 
-    def __init__(self, model=None, max_pixels=bitstream.DEFAULT_MAX_PIXELS):
+
+def _extend(core, overlap, h, w):
+    y0, y1, x0, x1 = core
+    return max(y0 - overlap, 0), min(y1 + overlap, h), max(x0 - overlap, 0), min(x1 + overlap, w)
+
+
+def _run_tile(args):
+    return getattr(_shared["codec"], args[0])(*args[1:])
+
+
+class Codec:
+    """Keeps a model loaded for compressing and decompressing many images.
+
+    Images are coded in independent square tiles (`tile` pixels a side), so
+    memory stays bounded for any image size and tiles can be coded in
+    parallel processes (`jobs`). Lossy tiles overlap their neighbours by
+    LOSSY_OVERLAP pixels and the decoder keeps each tile's own pixels, so
+    tile borders do not show."""
+
+    def __init__(self, model=None, max_pixels=bitstream.DEFAULT_MAX_PIXELS, tile=DEFAULT_TILE,
+                 jobs=1):
         if isinstance(model, IWaveModel):
             self.model = model
         else:
             self.model = IWaveModel.load(resolve_model_path(model))
         self.model.eval()
-        self.max_pixels = max_pixels
+        if not bitstream.MIN_TILE <= int(tile) <= bitstream.MAX_TILE:
+            raise IWaveError(f"tile size must be between {bitstream.MIN_TILE} and {bitstream.MAX_TILE}")
+        if int(jobs) < 1:
+            raise IWaveError("jobs must be at least 1")
+        self.max_pixels, self.tile, self.jobs = max_pixels, int(tile), int(jobs)
         self.weights_id = self.model.identifier()
+
+    def _map(self, method, jobs):
+        """[self.method(*job) for job in jobs], in parallel processes if asked."""
+        if self.jobs == 1 or len(jobs) < 2:
+            return [getattr(self, method)(*j) for j in jobs]
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        _shared["codec"] = self
+        threads = max(1, torch.get_num_threads() // self.jobs)
+        with ProcessPoolExecutor(min(self.jobs, len(jobs)), multiprocessing.get_context("fork"),
+                                 initializer=torch.set_num_threads, initargs=(threads,)) as pool:
+            return list(pool.map(_run_tile, [(method, *j) for j in jobs]))
 
     # ---------------------------------------------------------------- encode
     def compress(self, image, *, step=None, quality=None, bpp=None) -> bytes:
@@ -78,34 +115,43 @@ class Codec:
             raise IWaveError(f"step must be between {MIN_STEP} and {MAX_STEP:g}")
         if bpp is not None and not (0 < bpp < 64):
             raise IWaveError("bpp must be a positive number of bits per pixel (below 64)")
-        bands = self._analyse(a, bit_depth, rounding=not lossy)
         if bpp is not None:
-            return self._search_bpp(a, bands, bit_depth, bpp)
-        return self._code(a, bands, bit_depth, step if lossy else None)
+            return self._search_bpp(a, bit_depth, bpp)
+        return self._code(a, bit_depth, step if lossy else None)
 
-    def _analyse(self, a, bit_depth, rounding):
-        """Forward transform of each component group; alpha is always lossless."""
-        with torch.no_grad():
-            return [(self.model.transform(torch.from_numpy(x).double()[:, None], bit_depth,
-                                          rounding=rounding or gi > 0), col)
-                    for gi, (x, col) in enumerate(_groups(a))]
-
-    def _code(self, a, groups, bit_depth, step):
+    def _code(self, a, bit_depth, step):
         h, w = a.shape[:2]
-        chunks = []
-        for gi, (bands, colour) in enumerate(groups):
-            quantised = step is not None and gi == 0        # alpha is always lossless
-            steps = self.model.lossy_steps(step, bands[0].shape[0]) if quantised else None
-            if quantised:
-                bands = quantise(bands, steps)
-            chunks += self._encode_group(bands, bit_depth if not quantised else 8, steps)
+        overlap = LOSSY_OVERLAP if step is not None else 0
+        _shared["image"] = a
+        tiles = bitstream.tile_grid(h, w, self.tile)
+        chunks = [c for t in self._map("_encode_tile", [(t, overlap, bit_depth, step) for t in tiles])
+                  for c in t]
         header = bitstream.Header(
             width=w, height=h, components=1 if a.ndim == 2 else a.shape[2], bit_depth=bit_depth,
-            colour=groups[0][1], has_alpha=a.ndim == 3 and a.shape[2] in (2, 4),
+            colour=bitstream.COLOUR_YCOCG_R if a.ndim == 3 and a.shape[2] >= 3 else bitstream.COLOUR_NONE,
+            has_alpha=a.ndim == 3 and a.shape[2] in (2, 4),
             mode=bitstream.MODE_LOSSLESS if step is None else bitstream.MODE_LOSSY,
             levels=self.model.levels, step=1.0 if step is None else float(step),
-            weights_id=self.weights_id, pixel_crc=pixel_crc(a) if step is None else 0)
+            weights_id=self.weights_id, pixel_crc=pixel_crc(a) if step is None else 0,
+            tile=self.tile, overlap=overlap)
         return bitstream.write(header, chunks)
+
+    def _encode_tile(self, core, overlap, bit_depth, step):
+        """Chunks of one tile: each component group transformed, quantised
+        (colour only, in lossy mode) and entropy coded."""
+        a = _shared["image"]
+        y0, y1, x0, x1 = _extend(core, overlap, *a.shape[:2])
+        chunks = []
+        for gi, (x, _) in enumerate(_groups(a[y0:y1, x0:x1])):
+            quantised = step is not None and gi == 0        # alpha is always lossless
+            with torch.no_grad():
+                bands = self.model.transform(torch.from_numpy(x).double()[:, None], bit_depth,
+                                             rounding=not quantised)
+            steps = self.model.lossy_steps(step, x.shape[0]) if quantised else None
+            if quantised:
+                bands = quantise(bands, steps)
+            chunks += self._encode_group(bands, 8 if quantised else bit_depth, steps)
+        return chunks
 
     def _encode_group(self, bands, bit_depth, steps):
         n = bands[0].shape[0]
@@ -123,18 +169,18 @@ class Codec:
                                     band_steps=steps)
         return [e.finish() for e in encoders]
 
-    def _search_bpp(self, a, bands, bit_depth, target):
+    def _search_bpp(self, a, bit_depth, target):
         """Bisect log(step) for the largest file not above the target rate."""
         pixels = a.shape[0] * a.shape[1]
         lo, hi = math.log(MIN_STEP), math.log(MAX_BPP_SEARCH_STEP)
-        smallest = self._code(a, bands, bit_depth, math.exp(hi))
+        smallest = self._code(a, bit_depth, math.exp(hi))
         if len(smallest) * 8 / pixels > target:
             raise IWaveError(f"cannot reach {target:g} bpp: the smallest file for this image is "
                              f"{len(smallest) * 8 / pixels:.3f} bpp")
         best = smallest
         for _ in range(12):
             mid = 0.5 * (lo + hi)
-            data = self._code(a, bands, bit_depth, math.exp(mid))
+            data = self._code(a, bit_depth, math.exp(mid))
             if len(data) * 8 / pixels <= target:
                 best, hi = data, mid
             else:
@@ -142,37 +188,56 @@ class Codec:
         return best
 
     # ---------------------------------------------------------------- decode
-    def decompress(self, data: bytes) -> np.ndarray:
+    def decompress(self, data: bytes, _order=None) -> np.ndarray:
+        """Decode to an array with the original dtype and shape. (`_order`:
+        the order tiles are decoded in; tests use it to show it does not matter.)"""
         header, chunks = bitstream.read(bytes(data), self.max_pixels)
         if header.weights_id != self.weights_id:
             raise IWaveError(f"file was made with model {header.weights_id}, but the loaded model "
                              f"is {self.weights_id}; decode it with the model that made it (--model)")
         if header.levels != self.model.levels:
             raise IWaveError("file is corrupt (levels do not match the model)")
+        tiles = header.tiles()
+        order = list(range(len(tiles))) if _order is None else list(_order)
+        _shared["file"] = (header, chunks)
+        dtype = np.uint16 if header.bit_depth == 16 else np.uint8
+        out = np.empty((header.height, header.width, header.components), dtype)
+        for i, pixels in zip(order, self._map("_decode_tile", [(i,) for i in order])):
+            y0, y1, x0, x1 = tiles[i]
+            out[y0:y1, x0:x1] = pixels
+        if out.shape[2] == 1:
+            out = out[:, :, 0]
+        if header.mode == bitstream.MODE_LOSSLESS and pixel_crc(out) != header.pixel_crc:
+            raise IWaveError("decoded pixels do not match the file's checksum: the file is corrupt")
+        return out
+
+    def _decode_tile(self, i):
+        header, chunks = _shared["file"]
+        core = header.tiles()[i]
+        y0, y1, x0, x1 = _extend(core, header.overlap, header.height, header.width)
         n_colour = header.components - int(header.has_alpha)
-        sizes = [n_colour] + ([1] if header.has_alpha else [])
-        if len(chunks) != sum(sizes):
-            raise IWaveError("file is corrupt (wrong number of chunks)")
         lossy = header.mode == bitstream.MODE_LOSSY
-        comps, start = [], 0
-        for gi, n in enumerate(sizes):
+        comps, start = [], i * header.components
+        for gi, n in enumerate([n_colour] + ([1] if header.has_alpha else [])):
             steps = self.model.lossy_steps(header.step, n) if lossy and gi == 0 else None
-            bands, offsets = self._decode_group(chunks[start:start + n], header, steps)
+            bands, offsets = self._decode_group(chunks[start:start + n], y1 - y0, x1 - x0,
+                                                header, steps)
             start += n
             with torch.no_grad():
                 if steps:
                     bands = dequantise(bands, steps, offsets=offsets)
                 x = self.model.transform.inverse(bands, header.bit_depth, rounding=not steps)
             comps.append(torch.floor(x[:, 0] + 0.5).to(torch.int64).numpy())
-        return self._assemble(comps, header)
+        keep = (slice(core[0] - y0, core[1] - y0), slice(core[2] - x0, core[3] - x0))
+        return self._assemble([c[:, keep[0], keep[1]] for c in comps], header)
 
-    def _decode_group(self, chunks, header, steps):
+    def _decode_group(self, chunks, height, width, header, steps):
         n = len(chunks)
         try:
             decoders = [ValueDecoder(c) for c in chunks]
         except EntropyError as e:
             raise IWaveError(f"file is corrupt ({e})") from None
-        shapes = subband_shapes(header.height, header.width, header.levels)
+        shapes = subband_shapes(height, width, header.levels)
         centroid = steps is not None and self.model.lossy_option("centroid")
         offsets = [torch.zeros((n, 1) + s, dtype=torch.float64) for s in shapes] if centroid else None
         table = torch.from_numpy(centroid_offsets())
@@ -199,22 +264,18 @@ class Codec:
                 raise IWaveError(f"file is corrupt ({e})") from None
         return [b[0][:, None] for b in bands], offsets
 
-    def _assemble(self, comps, header):
+    @staticmethod
+    def _assemble(comps, header):
+        """One tile's component planes -> (h, w, components) pixels."""
         hi = (1 << header.bit_depth) - 1
         dtype = np.uint16 if header.bit_depth == 16 else np.uint8
         colour = comps[0]
         if header.colour == bitstream.COLOUR_YCOCG_R:
             colour = np.moveaxis(ycocg_to_rgb(np.moveaxis(colour, 0, -1)), -1, 0)
         planes = list(colour) + ([comps[1][0]] if header.has_alpha else [])
-        lossless = header.mode == bitstream.MODE_LOSSLESS
-        if lossless and any(p.min() < 0 or p.max() > hi for p in planes):
+        if header.mode == bitstream.MODE_LOSSLESS and any(p.min() < 0 or p.max() > hi for p in planes):
             raise IWaveError("file is corrupt (decoded pixels out of range)")
-        out = np.stack([np.clip(p, 0, hi) for p in planes], -1).astype(dtype)
-        if out.shape[2] == 1:
-            out = out[:, :, 0]
-        if lossless and pixel_crc(out) != header.pixel_crc:
-            raise IWaveError("decoded pixels do not match the file's checksum: the file is corrupt")
-        return out
+        return np.stack([np.clip(p, 0, hi) for p in planes], -1).astype(dtype)
 
 
 _default_codec = None

@@ -11,6 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from iwave.bitstream import DEFAULT_MAX_PIXELS
 from iwave.errors import IWaveError
 
 _worker = {}
@@ -51,11 +52,11 @@ def plan(src, dst, suffixes, new_suffix, force):
     return pairs, skipped, clashes
 
 
-def _init(model, max_pixels, threads):
+def _init(model, max_pixels, threads, tile):
     import torch
     torch.set_num_threads(threads)
-    from iwave.codec import Codec
-    _worker["codec"] = Codec(model, max_pixels=max_pixels)
+    from iwave.codec import DEFAULT_TILE, Codec
+    _worker["codec"] = Codec(model, max_pixels=max_pixels, tile=tile or DEFAULT_TILE)
 
 
 def _one(job):
@@ -80,7 +81,7 @@ def _one(job):
 
 
 def run(kind, src, dst, model=None, max_pixels=None, jobs=1, force=False, progress=True,
-        options=None):
+        options=None, tile=None):
     from iwave.evaluate import IMAGE_EXTENSIONS
     src = Path(src)
     if not src.is_dir():
@@ -95,7 +96,7 @@ def run(kind, src, dst, model=None, max_pixels=None, jobs=1, force=False, progre
     t0 = time.perf_counter()
     threads = max(1, (os.cpu_count() or 1) // jobs)
     jobs_list = [(kind, i, o, options or {}) for i, o in pairs]
-    init = (model, max_pixels, threads)
+    init = (model, max_pixels or DEFAULT_MAX_PIXELS, threads, tile)
     if jobs == 1 or len(jobs_list) <= 1:
         _init(*init)
         results = map(_one, jobs_list)

@@ -27,7 +27,10 @@ class Codec:
     threads: int = 1
     check: Callable | None = None   # () -> reason it cannot run, or None
     version: Callable = field(default=lambda: "")
-    published: bool = False
+    family: str = ""              # for --codecs; default: the key up to its first '-'
+
+    def __post_init__(self):
+        self.family = self.family or self.key.split("-")[0]
 
     def unavailable(self):
         """Why this codec cannot run here, or None."""

@@ -21,7 +21,7 @@ def ms_ssim_db(a, b):
     from pytorch_msssim import ms_ssim
     if min(a.shape[:2]) <= 160:        # (11 - 1) * 2**4: pytorch_msssim's minimum side
         return None
-    t = lambda x: torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None].double()
+    t = lambda x: torch.from_numpy(np.array(x, dtype=np.float64)).permute(2, 0, 1)[None]
     v = float(ms_ssim(t(a), t(b), data_range=255.0))
     return PSNR_CAP if v >= 1.0 else min(PSNR_CAP, -10.0 * math.log10(1.0 - v))
 

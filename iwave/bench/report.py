@@ -120,7 +120,7 @@ def plots(res, out_dir):
             pts = [(p["bpp"], p[metric]) for p in e["points"]
                    if p["bpp"] is not None and p[metric] is not None]
             if pts:
-                iw = key.startswith("iwave")
+                iw = e.get("family") == "iwave"
                 ax.plot(*zip(*pts), marker="o", ms=4, lw=2.5 if iw else 1.4,
                         color="black" if iw else None, label=e["name"], zorder=3 if iw else 2)
         for key, p in res.get("published", {}).items():
@@ -143,11 +143,12 @@ def plots(res, out_dir):
         plt.close(fig)
         written.append(out_dir / fname)
     if res["lossless"]:
-        items = sorted(((e["name"], e["bpsp"], e["valid"]) for e in res["lossless"].values()
-                        if e["bpsp"] is not None), key=lambda t: t[1])
+        rows = sorted((e for e in res["lossless"].values() if e["bpsp"] is not None),
+                      key=lambda e: e["bpsp"])
+        items = [(e["name"], e["bpsp"], e["valid"]) for e in rows]
         fig, ax = plt.subplots(figsize=(8, 0.45 * len(items) + 1.5), dpi=120)
-        colours = ["black" if n.startswith("iwave") else ("tab:red" if not ok else "tab:blue")
-                   for n, _, ok in items]
+        colours = ["black" if e.get("family") == "iwave" else ("tab:red" if not e["valid"] else "tab:blue")
+                   for e in rows]
         ax.barh([n + ("" if ok else " (INVALID)") for n, _, ok in items],
                 [b for _, b, _ in items], color=colours)
         for i, (_, b, _) in enumerate(items):

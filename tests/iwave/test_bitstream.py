@@ -8,7 +8,7 @@ from iwave.errors import IWaveError
 def make(**kw):
     h = dict(width=5, height=7, components=3, bit_depth=8, colour=bitstream.COLOUR_YCOCG_R,
              has_alpha=False, mode=bitstream.MODE_LOSSLESS, levels=4, step=1.0,
-             weights_id="0123456789abcdef", pixel_crc=1234)
+             weights_id="0123456789abcdef", pixel_crc=1234, tile=64)
     h.update(kw)
     return bitstream.Header(**h)
 
@@ -55,7 +55,7 @@ def test_absurd_size_is_refused_before_allocation():
 
 def test_appended_junk_is_an_error():
     with pytest.raises(IWaveError, match="after the last chunk"):
-        bitstream.read(bitstream.write(make(), [b"x"]) + b"junk")
+        bitstream.read(bitstream.write(make(), [b"x"] * 3) + b"junk")
 
 
 def test_inconsistent_fields_are_refused_even_with_valid_crc():
@@ -63,3 +63,32 @@ def test_inconsistent_fields_are_refused_even_with_valid_crc():
                dict(step=0.0), dict(mode=bitstream.MODE_LOSSLESS, step=3.0), dict(width=0)]:
         with pytest.raises(IWaveError):
             bitstream.read(bitstream.write(make(**kw), [b"x"]))
+
+
+def test_version_1_files_still_read():
+    """iwave 0.1 wrote version 1: no tile fields, the whole image one tile."""
+    import struct
+    import zlib
+    chunks = [b"abc", b"de", b"f"]
+    body = struct.pack("<IIBBBBBBd8sIB", 5, 7, 3, 8, 1, 0, 0, 4, 1.0,
+                       bytes.fromhex("0123456789abcdef"), 1234, 3)
+    body += struct.pack("<3I", 3, 2, 1)
+    head = b"IWAV\x01" + struct.pack("<H", len(body)) + body
+    data = head + struct.pack("<I", zlib.crc32(head))
+    for c in chunks:
+        data += c + struct.pack("<I", zlib.crc32(c))
+    h, c = bitstream.read(data)
+    assert c == chunks and (h.width, h.height, h.overlap) == (5, 7, 0)
+    assert h.tiles() == [(0, 7, 0, 5)]
+
+
+def test_tiles_and_chunk_count_must_agree():
+    h = make(width=200, height=70, tile=64)          # 4 x 2 tiles, 3 components
+    assert len(h.tiles()) == 8
+    bitstream.read(bitstream.write(make(width=200, height=70, tile=64), [b"x" * 9] * 24))
+    with pytest.raises(IWaveError, match="chunks"):
+        bitstream.read(bitstream.write(make(width=200, height=70, tile=64), [b"x" * 9] * 23))
+    for bad in (dict(tile=32), dict(tile=8192), dict(overlap=300, mode=bitstream.MODE_LOSSY, step=2.0),
+                dict(overlap=4)):
+        with pytest.raises(IWaveError, match="tile"):
+            bitstream.read(bitstream.write(make(**bad), [b"x"] * 3))
