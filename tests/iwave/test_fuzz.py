@@ -129,6 +129,8 @@ def test_huge_claimed_size_is_refused_before_any_work(samples):
     struct.pack_into("<II", data, 7, 100_000, 100_000)
     with pytest.raises(IWaveError, match="limit"):
         codec.decompress(bytes(_fix_header_crc(data)))
-    struct.pack_into("<II", data, 7, 12_000, 12_000)      # under the limit, but data far too short
+    # one 4096 x 4096 tile: under the limit and consistent, but the data is far too short
+    data = bytearray(Codec(tile=4096).compress(photo_like(14, 18, 3, seed=3)))
+    struct.pack_into("<II", data, 7, 4096, 4096)
     with pytest.raises(IWaveError, match="too short"):
         codec.decompress(bytes(_fix_header_crc(data)))
