@@ -103,9 +103,12 @@ def validate(model, val_bands):
     return lossless
 
 
-def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, ddp=None):
+def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, ddp=None,
+          stop_at=None):
     """Train (resuming from out_dir/checkpoint.pt if present). `stop_after`
-    ends this invocation after that many steps, as an interruption would."""
+    ends this invocation after that many steps, as an interruption would;
+    `stop_at` ends it at that step of the schedule (a run cut short on purpose,
+    reproducible from scratch by the same command)."""
     ddp = ddp or Distributed()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -156,7 +159,8 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
     last_ckpt = time.time()
     t0 = time.time() - elapsed
     first = step
-    while step < cfg["steps"] and (stop_after is None or step - first < stop_after):
+    last = min(cfg["steps"], stop_at if stop_at is not None else cfg["steps"])
+    while step < last and (stop_after is None or step - first < stop_after):
         lr = learning_rate(cfg, step)
         for g in opt.param_groups:
             g["lr"] = lr
@@ -180,7 +184,7 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
             opt.step()
         step += 1
         val_bits = ""
-        if val_bands is not None and (step % cfg["validate_every"] == 0 or step == cfg["steps"]):
+        if val_bands is not None and (step % cfg["validate_every"] == 0 or step == last):
             val_bits = f"{validate(model, val_bands):.4f}"
         writer.writerow([step, f"{time.time() - t0:.1f}", f"{lr:.2e}", "lossy" if lossy else "lossless",
                          f"{q:.3f}", f"{loss.item():.4f}", val_bits])
@@ -191,7 +195,7 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
         due = time.time() - last_ckpt > 60 * cfg["checkpoint_minutes"]
         if ddp.world > 1:       # every rank must agree, or the gather below would hang
             due = ddp.average(float(due)) > 0
-        if due or step == cfg["steps"] or step - first == stop_after:
+        if due or step == last or step - first == stop_after:
             log.flush()
             rngs = ddp.gather(rng.bit_generator.state)
             if ddp.main:
@@ -254,6 +258,9 @@ def main_args(argv=None):
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config entry, e.g. --set steps=500 --set model.ctx_width=12")
     p.add_argument("--export", metavar="PATH.npz", help="write the trained model here when done")
+    p.add_argument("--stop-at", type=int, metavar="STEP",
+                   help="stop at this step of the config's schedule (the learning rate still "
+                        "follows the full schedule); rerunning the same command reproduces it")
     return p.parse_args(argv)
 
 
@@ -262,7 +269,7 @@ def main(argv=None):
     cfg = load_config(args.config, args.set)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     ddp = Distributed()
-    model, summary = train(cfg, args.data, args.out, args.val, ddp=ddp)
+    model, summary = train(cfg, args.data, args.out, args.val, ddp=ddp, stop_at=args.stop_at)
     ddp.close()
     if not ddp.main:
         return

@@ -74,3 +74,15 @@ def test_two_process_torchrun_trains_and_resumes(tmp_path):
     log = (out / "log.csv").read_text().splitlines()
     assert [l.split(",")[0] for l in log[1:]] == ["1", "2", "3"]
     assert (out / "log.rank1.csv").exists()
+
+
+def test_stop_at_matches_an_interrupted_full_schedule(tmp_path):
+    """--stop-at N gives the weights of step N of the full schedule, from
+    scratch or when resumed from a later-interrupted run's checkpoint."""
+    data = make_data(tmp_path / "data")
+    cut, _ = train(tiny_config(4), data, tmp_path / "a", progress=False, stop_at=2)
+    interrupted, _ = train(tiny_config(4), data, tmp_path / "b", progress=False, stop_after=2)
+    for (k, v), (_, w) in zip(cut.state_dict().items(), interrupted.state_dict().items()):
+        assert torch.equal(v, w), k
+    again, summary = train(tiny_config(4), data, tmp_path / "a", progress=False, stop_at=2)
+    assert summary["steps"] == 2
