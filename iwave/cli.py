@@ -153,7 +153,7 @@ def cmd_bench(args):
     res = run(args.data, codecs, args.lossless, args.lossy, args.points, args.jobs,
               args.published or (), tuple(args.published_match.split(",")), progress=True,
               models=models, command=command,
-              cache=None if args.fresh else Path(args.out) / "measurements.jsonl")
+              cache=Path(args.out) / "measurements.jsonl", reuse=not args.fresh)
     files = write(res, args.out)
     print(f"wrote {', '.join(str(f) for f in files)}")
     invalid = [e["name"] for e in res["lossless"].values() if not e["valid"]]
@@ -270,8 +270,9 @@ def build_parser():
                    help="which files of a --published folder to use (default: vtm.json,bpg*.json)")
     b.add_argument("--model", help="benchmark only this iwave model (name or .npz)")
     b.add_argument("--fresh", action="store_true",
-                   help="measure everything again (default: reuse measurements in "
-                        "OUT/measurements.jsonl made with the same codec version, image and setting)")
+                   help="measure everything again, recording the new measurements (default: reuse "
+                        "measurements in OUT/measurements.jsonl made with the same codec version, "
+                        "image and setting)")
     b.set_defaults(func=cmd_bench, command_line=None)
     return p
 

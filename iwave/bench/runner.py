@@ -303,11 +303,12 @@ class MeasurementCache:
     """Measurements already made, one JSON line each, keyed by codec, codec
     version (for iwave: the model id), image content and setting. A long
     benchmark that is interrupted, or re-run after a new model is trained,
-    only measures what is missing."""
+    only measures what is missing. With reuse=False nothing is read, but new
+    measurements are still appended (a later line wins over an earlier one)."""
 
-    def __init__(self, path):
+    def __init__(self, path, reuse=True):
         self.path, self.rows = (Path(path) if path else None), {}
-        if self.path and self.path.exists():
+        if self.path and reuse and self.path.exists():
             for line in self.path.read_text().splitlines():
                 try:
                     item = json.loads(line)
@@ -341,10 +342,11 @@ def _digest(path):
 
 def run(data_dir, codecs=None, lossless=True, lossy=True, points=8, jobs=1, published=(),
         published_match=DEFAULT_PUBLISHED_MATCH, progress=True, models=None, command=None,
-        cache=None):
+        cache=None, reuse=True):
     """Benchmark `codecs` (default: iwave's shipped models and every classic
     codec; a list of keys/families, or Codec objects) on a folder. `cache`: a
-    file of earlier measurements to reuse and extend (MeasurementCache)."""
+    file of earlier measurements to reuse (unless reuse=False) and extend
+    (MeasurementCache)."""
     if jobs < 1:
         raise IWaveError("--jobs must be at least 1")
     if points < 2:
@@ -365,7 +367,7 @@ def run(data_dir, codecs=None, lossless=True, lossy=True, points=8, jobs=1, publ
         if why and progress:
             print(f"skipping {c.name}: {why}", file=sys.stderr)
 
-    store = MeasurementCache(cache)
+    store = MeasurementCache(cache, reuse)
     digests = {str(p): _digest(p) for p in images}
     versions = {c.key: _version(c) for c in runnable}
     rows, tasks = {}, []

@@ -135,3 +135,7 @@ def test_measurements_are_reused_from_the_cache(folder, tmp_path):
     second = run(folder, [counting], progress=False, cache=cache)
     assert len(calls) == n                                   # nothing measured again
     assert second["lossy"]["a"]["points"] == first["lossy"]["a"]["points"]
+    lines = len(cache.read_text().splitlines())
+    run(folder, [counting], progress=False, cache=cache, reuse=False)   # --fresh
+    assert len(calls) == 2 * n                               # everything measured again
+    assert len(cache.read_text().splitlines()) == 2 * lines  # and recorded
