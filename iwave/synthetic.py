@@ -9,9 +9,7 @@ def photo_like(h, w, channels=3, seed=0, dtype=np.uint8):
     y, x = np.mgrid[0:h, 0:w].astype(np.float32)
     planes = []
     for c in range(channels):
-        f = rng.uniform(0.01, 0.1, 2)
-        p = 0.5 + 0.3 * np.sin(x * f[0] + c) * np.cos(y * f[1]) + rng.normal(0, 0.03, (h, w))
-        planes.append(np.clip(p, 0, 1) * hi)
+        planes.append(_plane(y, x, c, rng.uniform(0.01, 0.1, 2), rng) * hi)
     a = np.stack(planes, -1).round().astype(dtype)
     return a[:, :, 0] if channels == 1 else a
 
@@ -28,7 +26,12 @@ def large_photo_like(h, w, seed=0, block_rows=256):
         y = np.arange(y0, min(y0 + block_rows, h), dtype=np.float32)[:, None]
         noise = np.random.default_rng([seed, i])
         for c in range(3):
-            p = 0.5 + 0.3 * np.sin(x * freqs[c, 0] + c) * np.cos(y * freqs[c, 1]) \
-                + noise.normal(0, 0.03, (len(y), w))
-            out[y0:y0 + len(y), :, c] = (np.clip(p, 0, 1) * 255).round()
+            out[y0:y0 + len(y), :, c] = (_plane(y, x, c, freqs[c], noise) * 255).round()
     return out
+
+
+def _plane(y, x, c, freq, noise):
+    """One component in [0, 1]: a smooth pattern plus mild noise."""
+    p = 0.5 + 0.3 * np.sin(x * freq[0] + c) * np.cos(y * freq[1])
+    p = p + noise.normal(0, 0.03, p.shape)
+    return np.clip(p, 0, 1)

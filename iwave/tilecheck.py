@@ -10,15 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
+from iwave.bench.runner import find_images
+from iwave.bitstream import MAX_TILE
 from iwave.codec import Codec
 from iwave.errors import IWaveError
+from iwave.evaluate import psnr
 from iwave.imageio import read_image
 from iwave.model import IWaveModel, resolve_model_path
-
-
-def psnr(a, b):
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
 
 
 def main(argv=None):
@@ -32,10 +30,8 @@ def main(argv=None):
     try:
         steps = [float(s) for s in args.steps.split(",")]
         model = IWaveModel.load(resolve_model_path(args.model))
-        tiled, whole = Codec(model, tile=args.tile), Codec(model, tile=4096)
-        images = sorted(q for q in args.folder.iterdir() if q.suffix.lower() in (".png", ".ppm", ".tif", ".tiff"))
-        if not images:
-            raise IWaveError(f"no images in {args.folder}")
+        tiled, whole = Codec(model, tile=args.tile), Codec(model, tile=MAX_TILE)
+        images, _ = find_images(args.folder)
         rows = []
         for path in images:
             a = read_image(path)
