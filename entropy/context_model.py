@@ -168,10 +168,11 @@ class ContextModel(nn.Module):
             raise ValueError("too many components for one context walk")
         bands = []
         state = None
+        dev = self.lstm.gates.weight.device      # training may run on a GPU
         for b, (h, w) in enumerate(shapes):
             qh, qw = (h + 1) // 2, (w + 1) // 2
             if state is None:
-                z = torch.zeros((batch, self.lstm_hidden, qh, qw), dtype=dtype)
+                z = torch.zeros((batch, self.lstm_hidden, qh, qw), dtype=dtype, device=dev)
                 state = (z, z)
             elif b > 1 and band_level(b, self.levels) != band_level(b - 1, self.levels):
                 state = tuple(t.repeat_interleave(2, -2).repeat_interleave(2, -1) for t in state)
@@ -179,13 +180,13 @@ class ContextModel(nn.Module):
             shift = input_shift(b, bit_depth)
             steps_b = band_steps[b] if band_steps else 1.0
             steps_b = list(steps_b) if isinstance(steps_b, (list, tuple)) else [steps_b] * n_comp
-            log_steps = [act(torch.tensor(pl_log2(s), dtype=dtype)) for s in steps_b]
-            coded = [torch.zeros((batch, 4, qh, qw), dtype=dtype) for _ in range(n_comp)]
+            log_steps = [act(torch.tensor(pl_log2(s), dtype=dtype, device=dev)) for s in steps_b]
+            coded = [torch.zeros((batch, 4, qh, qw), dtype=dtype, device=dev) for _ in range(n_comp)]
             for c in range(n_comp):
                 earlier = [features(coded[e], b, bit_depth) for e in range(c)]
                 if self.parent:     # the parent band is as large as this band's phase grid
                     par = (bands[b - 3][:, c:c + 1] if b >= 4
-                           else torch.zeros((batch, 1, qh, qw), dtype=dtype))
+                           else torch.zeros((batch, 1, qh, qw), dtype=dtype, device=dev))
                     earlier.append(_fit(features(par, max(b - 3, 1), bit_depth), qh, qw))
                 for p in range(4):
                     ph, pw = phase_size(h, w, p)

@@ -8,7 +8,7 @@ import torch
 
 
 def _shaped(steps_b, like, comp_dim):
-    t = torch.as_tensor(steps_b, dtype=like.dtype)
+    t = torch.as_tensor(steps_b, dtype=like.dtype, device=like.device)
     shape = [1] * like.dim()
     shape[comp_dim] = len(steps_b)
     return t.view(shape)

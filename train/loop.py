@@ -48,12 +48,16 @@ def learning_rate(cfg, step):
 class Distributed:
     """Rank, world size and gradient averaging; a single process without torchrun."""
 
-    def __init__(self):
+    def __init__(self, device="cpu"):
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
+        self.reduce_device = "cpu"
         if self.world > 1:
             import torch.distributed as dist
-            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+            if device.startswith("cuda"):    # NCCL wants one GPU per process, set before it starts
+                torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+                self.reduce_device = "cuda"
+            dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
             self.dist = dist
 
     @property
@@ -70,7 +74,7 @@ class Distributed:
     def average(self, value: float) -> float:
         if self.world == 1:
             return value
-        t = torch.tensor([value], dtype=torch.float64)
+        t = torch.tensor([value], dtype=torch.float64, device=self.reduce_device)
         self.dist.all_reduce(t)
         return float(t) / self.world
 
@@ -85,6 +89,20 @@ class Distributed:
     def close(self):
         if self.world > 1:
             self.dist.destroy_process_group()
+
+
+def _device(name, ddp):
+    if name == "cpu":
+        return torch.device("cpu")
+    if not name.startswith("cuda") or not torch.cuda.is_available():
+        raise SystemExit(f"device '{name}' is not available here (use cpu"
+                         f"{' or cuda' if torch.cuda.is_available() else ''})")
+    # Full float32 (no TF32) so a GPU run optimises the same function as a CPU run.
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    if ddp.world > 1:
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device(name)
 
 
 def _save_checkpoint(path, model, opt, step, rngs, elapsed, cfg):
@@ -104,25 +122,27 @@ def validate(model, val_bands):
 
 
 def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, ddp=None,
-          stop_at=None):
+          stop_at=None, device="cpu"):
     """Train (resuming from out_dir/checkpoint.pt if present). `stop_after`
     ends this invocation after that many steps, as an interruption would;
     `stop_at` ends it at that step of the schedule (a run cut short on purpose,
-    reproducible from scratch by the same command)."""
+    reproducible from scratch by the same command). `device`: "cpu" or "cuda"
+    (the model trains there; crops are drawn on the CPU either way)."""
     ddp = ddp or Distributed()
+    device = _device(device, ddp)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = out / "checkpoint.pt"
     torch.manual_seed(cfg["seed"])        # same initial weights on every rank
     rng = np.random.default_rng(cfg["seed"] + 1000003 * ddp.rank)   # rank 0: the single-process stream
     progress = progress and ddp.main
-    model = IWaveModel(cfg["model"])
+    model = IWaveModel(cfg["model"]).to(device)
     # Stage 1 of the recipe: the entropy model learns on the fixed transform.
     params = list(model.context.parameters())
     opt = torch.optim.Adam(params, lr=cfg["lr"])
     step, elapsed = 0, 0.0
     if ckpt.exists():
-        state = torch.load(ckpt, weights_only=False)
+        state = torch.load(ckpt, weights_only=False, map_location=device)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         rngs = state.get("rngs", [state["rng"]])
@@ -210,10 +230,13 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
 def export(model, summary, cfg, path, data_dir, val_dir, command):
     """Write weights/<name>.npz and its card <name>.md."""
     path = Path(path)
+    on_gpu = next(model.parameters()).is_cuda
+    gpu = f", {torch.cuda.get_device_name()}" if on_gpu else ""
+    model = model.cpu()
     card = {"data": str(data_dir),
             "validation": str(val_dir) if val_dir else f"every {cfg['holdout_every']}th image of the data, held out", "steps": summary["steps"],
             "wall_seconds": round(summary["seconds"]), "machine": f"{platform.machine()}, "
-            f"{os.cpu_count()} CPU threads, torch {torch.__version__}",
+            f"{os.cpu_count()} CPU threads{gpu}, torch {torch.__version__}",
             "val_bpsp_lossless": summary["val_bpsp"], "command": command, "config": cfg}
     model.save(path, card)
     path.with_suffix(".md").write_text(card_markdown(path.stem, card))
@@ -258,6 +281,9 @@ def main_args(argv=None):
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config entry, e.g. --set steps=500 --set model.ctx_width=12")
     p.add_argument("--export", metavar="PATH.npz", help="write the trained model here when done")
+    p.add_argument("--device", default="cpu",
+                   help="where the model trains: cpu (default) or cuda; a GPU run's weights "
+                        "differ slightly from a CPU run's (float rounding order)")
     p.add_argument("--stop-at", type=int, metavar="STEP",
                    help="stop at this step of the config's schedule (the learning rate still "
                         "follows the full schedule); rerunning the same command reproduces it")
@@ -268,8 +294,9 @@ def main(argv=None):
     args = main_args(argv)
     cfg = load_config(args.config, args.set)
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    ddp = Distributed()
-    model, summary = train(cfg, args.data, args.out, args.val, ddp=ddp, stop_at=args.stop_at)
+    ddp = Distributed(args.device)
+    model, summary = train(cfg, args.data, args.out, args.val, ddp=ddp, stop_at=args.stop_at,
+                           device=args.device)
     ddp.close()
     if not ddp.main:
         return

@@ -12,6 +12,7 @@ def analyse(model, rgb_uint8, rounding=True):
     (lossless) or real-valued (rounding=False, as lossy coding uses)."""
     b, h, w, _ = rgb_uint8.shape
     ycc = torch.from_numpy(rgb_to_ycocg(rgb_uint8.numpy())).permute(0, 3, 1, 2).double()
+    ycc = ycc.to(next(model.parameters()).device)
     with torch.no_grad():
         bands = model.transform(ycc.reshape(b * 3, 1, h, w), 8, rounding=rounding)
     return [t.reshape(b, 3, *t.shape[-2:]) for t in bands]

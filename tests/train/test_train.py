@@ -86,3 +86,11 @@ def test_stop_at_matches_an_interrupted_full_schedule(tmp_path):
         assert torch.equal(v, w), k
     again, summary = train(tiny_config(4), data, tmp_path / "a", progress=False, stop_at=2)
     assert summary["steps"] == 2
+
+
+def test_unavailable_device_is_a_clear_error(tmp_path):
+    import pytest
+    data = make_data(tmp_path / "data")
+    bad = "cuda" if not torch.cuda.is_available() else "tpu"
+    with pytest.raises(SystemExit, match="not available"):
+        train(tiny_config(1), data, tmp_path / "run", progress=False, device=bad)
