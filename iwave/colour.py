@@ -24,5 +24,5 @@ def ycocg_to_rgb(ycocg: np.ndarray) -> np.ndarray:
 # The inverse above, without its floor shifts, is linear: R = Y + Co/2 - Cg/2,
 # G = Y + Cg/2, B = Y - Co/2 - Cg/2. An error e in one component therefore
 # adds (sum of its squared column) * e**2 to the RGB squared error.
-_LINEAR_INVERSE = np.array([[1.0, 0.5, -0.5], [1.0, 0.0, 0.5], [1.0, -0.5, -0.5]])
-YCOCG_SYNTHESIS_GAINS = tuple(float(g) for g in (_LINEAR_INVERSE ** 2).sum(axis=0))  # 3, 0.5, 0.75
+YCOCG_LINEAR_INVERSE = np.array([[1.0, 0.5, -0.5], [1.0, 0.0, 0.5], [1.0, -0.5, -0.5]])
+YCOCG_SYNTHESIS_GAINS = tuple(float(g) for g in (YCOCG_LINEAR_INVERSE ** 2).sum(axis=0))  # 3, 0.5, 0.75

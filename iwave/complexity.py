@@ -25,8 +25,12 @@ def macs_per_pixel(model, width=768, height=512):
         transform = _count(lambda: model.transform(x)) / pixels
         inverse = _count(lambda: model.transform.inverse(bands)) / pixels
         context = _count(walk) / pixels
+        denoiser = 0.0
+        if model.denoiser is not None:
+            ycc = x.transpose(0, 1)
+            denoiser = _count(lambda: model.denoiser(ycc, 8.0)) / pixels
     return {"image": f"{width}x{height} RGB",
             "encoder": {"transform": transform, "context_model": context,
                         "total": transform + context},
             "decoder": {"context_model": context, "inverse_transform": inverse,
-                        "total": context + inverse}}
+                        "denoiser (lossy)": denoiser, "total": context + inverse + denoiser}}

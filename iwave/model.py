@@ -12,6 +12,7 @@ from torch import nn
 
 from entropy.context_model import ContextModel
 from iwave.colour import YCOCG_SYNTHESIS_GAINS
+from iwave.denoiser import Denoiser
 from iwave.errors import IWaveError
 from iwave.lifting import LiftingTransform
 
@@ -68,6 +69,8 @@ class IWaveModel(nn.Module):
                                           self.lossy_option("wavelet"))
         self.context = ContextModel(c["levels"], c["ctx_width"], c["lstm_hidden"],
                                     c.get("parent_context", False))
+        # Lossy colour images are cleaned by a denoiser if the config has one.
+        self.denoiser = Denoiser(**c["denoiser"]) if c.get("denoiser") else None
         if band_weights is None:
             gains = synthesis_gains(self.transform)
             band_weights = [1.0 / float(np.sqrt(g)) for g in gains]

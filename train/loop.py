@@ -19,7 +19,7 @@ import torch
 from iwave.model import IWaveModel
 from iwave.quantisation import quantise
 from train.data import CropDataset
-from train.losses import analyse, bits_per_subpixel
+from train.losses import analyse, bits_per_subpixel, denoiser_loss
 
 DEFAULT_CONFIG_PATH = Path(__file__).parent / "configs" / "default.json"
 
@@ -105,12 +105,30 @@ def _device(name, ddp):
     return torch.device(name)
 
 
-def _save_checkpoint(path, model, opt, step, rngs, elapsed, cfg):
+LOG_HEADER = ["step", "seconds", "lr", "mode", "step_size", "train_loss", "val_bpsp", "val_denoiser"]
+DENOISER_VAL_STEPS = (4.0, 16.0, 64.0)
+
+
+def _save_checkpoint(path, model, opts, step, rngs, elapsed, cfg):
     tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
-                "rng": rngs[0], "rngs": rngs, "elapsed": elapsed, "config": cfg,
-                "band_weights": model.band_weights}, tmp)
+    state = {"model": model.state_dict(), "opt": opts["context"].state_dict(), "step": step,
+             "rng": rngs[0], "rngs": rngs, "elapsed": elapsed, "config": cfg,
+             "band_weights": model.band_weights}
+    if "denoiser" in opts:
+        state["opt_denoiser"] = opts["denoiser"].state_dict()
+    torch.save(state, tmp)
     os.replace(tmp, path)
+
+
+def _load_model_state(model, saved, step, cfg):
+    """A checkpoint made before the config gained a denoiser lacks its
+    weights: that is fine while the run has not reached the denoiser stage
+    (a finished context stage can be extended with one)."""
+    missing, unexpected = model.load_state_dict(saved, strict=False)
+    late = [k for k in missing if not k.startswith("denoiser.")]
+    if late or unexpected or (missing and step > cfg["steps"]):
+        raise SystemExit(f"checkpoint does not match the config's model "
+                         f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
 
 
 def validate(model, val_bands):
@@ -121,13 +139,28 @@ def validate(model, val_bands):
     return lossless
 
 
+def validate_denoiser(model, val_rgb):
+    """Mean relative RGB squared error of the denoised validation crops."""
+    with torch.no_grad():
+        return float(np.mean([denoiser_loss(model, val_rgb, q).item() for q in DENOISER_VAL_STEPS]))
+
+
+def _log_uniform(rng, lo_hi):
+    lo, hi = lo_hi
+    return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+
+
 def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, ddp=None,
           stop_at=None, device="cpu"):
     """Train (resuming from out_dir/checkpoint.pt if present). `stop_after`
     ends this invocation after that many steps, as an interruption would;
     `stop_at` ends it at that step of the schedule (a run cut short on purpose,
     reproducible from scratch by the same command). `device`: "cpu" or "cuda"
-    (the model trains there; crops are drawn on the CPU either way)."""
+    (the model trains there; crops are drawn on the CPU either way).
+
+    Stage 1 (`steps`): the context model learns the rate on the fixed
+    transform. Stage 3 (`denoiser_steps`, if the model has a denoiser): the
+    dequantisation denoiser learns on lossy reconstructions, all else frozen."""
     ddp = ddp or Distributed()
     device = _device(device, ddp)
     out = Path(out_dir)
@@ -137,19 +170,24 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
     rng = np.random.default_rng(cfg["seed"] + 1000003 * ddp.rank)   # rank 0: the single-process stream
     progress = progress and ddp.main
     model = IWaveModel(cfg["model"]).to(device)
-    # Stage 1 of the recipe: the entropy model learns on the fixed transform.
-    params = list(model.context.parameters())
-    opt = torch.optim.Adam(params, lr=cfg["lr"])
+    stages = {"context": list(model.context.parameters())}
+    opts = {"context": torch.optim.Adam(stages["context"], lr=cfg["lr"])}
+    dn_steps = cfg.get("denoiser_steps", 0) if model.denoiser is not None else 0
+    if dn_steps:
+        stages["denoiser"] = list(model.denoiser.parameters())
+        opts["denoiser"] = torch.optim.Adam(stages["denoiser"], lr=cfg.get("denoiser_lr", cfg["lr"]))
     step, elapsed = 0, 0.0
     if ckpt.exists():
         state = torch.load(ckpt, weights_only=False, map_location=device)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
+        step, elapsed = state["step"], state["elapsed"]
+        _load_model_state(model, state["model"], step, cfg)
+        opts["context"].load_state_dict(state["opt"])
+        if "opt_denoiser" in state and "denoiser" in opts:
+            opts["denoiser"].load_state_dict(state["opt_denoiser"])
         rngs = state.get("rngs", [state["rng"]])
         if len(rngs) != ddp.world:
             raise SystemExit(f"{ckpt} was made with {len(rngs)} process(es); resume it with as many")
         rng.bit_generator.state = rngs[ddp.rank]
-        step, elapsed = state["step"], state["elapsed"]
         if ddp.main:
             print(f"resumed from {ckpt} at step {step}", flush=True)
     if ddp.main:
@@ -162,40 +200,53 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
         n = cfg["holdout_every"]
         data = CropDataset(data_dir, cfg["crop"], "train", n)
         val = CropDataset(data_dir, cfg["crop"], "val", n)
-    val_bands = (analyse(model, val.fixed_crops(cfg["validation_images"]))
-                 if val and ddp.main else None)
+    val_rgb = val.fixed_crops(cfg["validation_images"]) if val and ddp.main else None
+    val_bands = analyse(model, val_rgb) if val_rgb is not None else None
 
     log_path = out / ("log.csv" if ddp.main else f"log.rank{ddp.rank}.csv")
     new_log = not log_path.exists() or step == 0
     if not new_log:   # drop rows logged after the checkpoint we resumed from
-        header, *rows = log_path.read_text().splitlines(keepends=True)
+        header, *rows = log_path.read_text().splitlines()
         kept = [r for r in rows if int(r.split(",")[0]) <= step]
-        log_path.write_text(header + "".join(kept))
+        old = header.split(",")
+        pad = "," * (len(LOG_HEADER) - len(old))       # a log from before columns were added
+        log_path.write_text("".join(line + "\n" for line in [",".join(LOG_HEADER)] +
+                                    [r + pad for r in kept]))
     log = open(log_path, "w" if new_log else "a", newline="")
     writer = csv.writer(log)
     if new_log:
-        writer.writerow(["step", "seconds", "lr", "mode", "step_size", "train_bits", "val_bpsp"])
+        writer.writerow(LOG_HEADER)
     model.train()
     last_ckpt = time.time()
     t0 = time.time() - elapsed
     first = step
-    last = min(cfg["steps"], stop_at if stop_at is not None else cfg["steps"])
+    total = cfg["steps"] + dn_steps
+    last = min(total, stop_at if stop_at is not None else total)
     while step < last and (stop_after is None or step - first < stop_after):
-        lr = learning_rate(cfg, step)
+        rgb = data.batch(rng, cfg["batch"])
+        if step < cfg["steps"]:
+            stage = "context"
+            lr = learning_rate(cfg, step)
+            lossy = rng.random() < cfg["lossy_fraction"]
+            # Lossy files use the real-valued transform; models made before the
+            # "lossy" config entry existed were trained on the integer one.
+            bands = analyse(model, rgb, rounding=not (lossy and "lossy" in cfg["model"]))
+            q, steps = 1.0, None
+            if lossy:
+                q = _log_uniform(rng, cfg["step_range"])
+                steps = model.lossy_steps(q, 3)
+                bands = quantise(bands, steps, comp_dim=1)
+            loss = bits_per_subpixel(model, bands, steps=steps)
+            mode = "lossy" if lossy else "lossless"
+        else:
+            stage, mode = "denoiser", "denoiser"
+            lr = learning_rate({"steps": dn_steps, "lr": cfg.get("denoiser_lr", cfg["lr"]),
+                                "lr_final": cfg["lr_final"]}, step - cfg["steps"])
+            q = _log_uniform(rng, cfg.get("denoiser_step_range", cfg["step_range"]))
+            loss = denoiser_loss(model, rgb, q)
+        params, opt = stages[stage], opts[stage]
         for g in opt.param_groups:
             g["lr"] = lr
-        rgb = data.batch(rng, cfg["batch"])
-        lossy = rng.random() < cfg["lossy_fraction"]
-        # Lossy files use the real-valued transform; models made before the
-        # "lossy" config entry existed were trained on the integer one.
-        bands = analyse(model, rgb, rounding=not (lossy and "lossy" in cfg["model"]))
-        q, steps = 1.0, None
-        if lossy:
-            lo, hi = cfg["step_range"]
-            q = float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
-            steps = model.lossy_steps(q, 3)
-            bands = quantise(bands, steps, comp_dim=1)
-        loss = bits_per_subpixel(model, bands, steps=steps)
         opt.zero_grad()
         loss.backward()
         ddp.average_gradients(params)
@@ -203,15 +254,20 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
         if torch.isfinite(loss) and torch.isfinite(norm):   # never let one bad batch poison the weights
             opt.step()
         step += 1
-        val_bits = ""
+        val_bits = val_dn = ""
         if val_bands is not None and (step % cfg["validate_every"] == 0 or step == last):
-            val_bits = f"{validate(model, val_bands):.4f}"
-        writer.writerow([step, f"{time.time() - t0:.1f}", f"{lr:.2e}", "lossy" if lossy else "lossless",
-                         f"{q:.3f}", f"{loss.item():.4f}", val_bits])
-        if progress and (step % 10 == 0 or val_bits):
-            print(f"\rstep {step}/{cfg['steps']}  loss {loss.item():.3f} bits  "
-                  f"{'val ' + val_bits + ' bpsp  ' if val_bits else ''}"
-                  f"{(time.time() - t0) / 60:.1f} min", end="\n" if val_bits else "", flush=True)
+            if stage == "context":
+                val_bits = f"{validate(model, val_bands):.4f}"
+            else:
+                val_dn = f"{validate_denoiser(model, val_rgb):.4f}"
+        writer.writerow([step, f"{time.time() - t0:.1f}", f"{lr:.2e}", mode,
+                         f"{q:.3f}", f"{loss.item():.4f}", val_bits, val_dn])
+        if progress and (step % 10 == 0 or val_bits or val_dn):
+            unit = "bits" if stage == "context" else "x MSE (denoiser)"
+            shown = (f"val {val_bits} bpsp  " if val_bits else
+                     f"val {val_dn} x MSE  " if val_dn else "")
+            print(f"\rstep {step}/{total}  loss {loss.item():.3f} {unit}  {shown}"
+                  f"{(time.time() - t0) / 60:.1f} min", end="\n" if shown else "", flush=True)
         due = time.time() - last_ckpt > 60 * cfg["checkpoint_minutes"]
         if ddp.world > 1:       # every rank must agree, or the gather below would hang
             due = ddp.average(float(due)) > 0
@@ -219,12 +275,14 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
             log.flush()
             rngs = ddp.gather(rng.bit_generator.state)
             if ddp.main:
-                _save_checkpoint(ckpt, model, opt, step, rngs, time.time() - t0, cfg)
+                _save_checkpoint(ckpt, model, opts, step, rngs, time.time() - t0, cfg)
             last_ckpt = time.time()
     log.close()
     print()
     return model, {"steps": step, "seconds": time.time() - t0,
-                   "val_bpsp": validate(model, val_bands) if val_bands is not None else None}
+                   "val_bpsp": validate(model, val_bands) if val_bands is not None else None,
+                   "val_denoiser": (validate_denoiser(model, val_rgb)
+                                    if val_rgb is not None and step > cfg["steps"] else None)}
 
 
 def export(model, summary, cfg, path, data_dir, val_dir, command):
@@ -237,10 +295,20 @@ def export(model, summary, cfg, path, data_dir, val_dir, command):
             "validation": str(val_dir) if val_dir else f"every {cfg['holdout_every']}th image of the data, held out", "steps": summary["steps"],
             "wall_seconds": round(summary["seconds"]), "machine": f"{platform.machine()}, "
             f"{os.cpu_count()} CPU threads{gpu}, torch {torch.__version__}",
-            "val_bpsp_lossless": summary["val_bpsp"], "command": command, "config": cfg}
+            "val_bpsp_lossless": summary["val_bpsp"],
+            "val_denoiser_relative_mse": summary.get("val_denoiser"), "command": command, "config": cfg}
     model.save(path, card)
     path.with_suffix(".md").write_text(card_markdown(path.stem, card))
     return card
+
+
+def _denoiser_row(card):
+    dn = card.get("val_denoiser_relative_mse")
+    if dn is None:
+        return ""
+    steps = ", ".join(f"{q:g}" for q in DENOISER_VAL_STEPS)
+    return (f"| validation, denoiser | squared error x {dn:.4f} of the undenoised "
+            f"reconstruction (mean over steps {steps}) |\n")
 
 
 def card_markdown(name, card):
@@ -257,7 +325,7 @@ Made by `{card['command']}`.
 | wall time | {card['wall_seconds'] / 60:.0f} min |
 | machine | {card['machine']} |
 | validation, lossless | {'n/a' if val is None else f'{val:.4f}'} bits per sub-pixel (model estimate) |
-
+{_denoiser_row(card)}
 Architecture and training settings: the `config` entry below and inside the .npz
 (`meta.card`). Measured codec results (whole files) are added below by the
 commands shown with them.
@@ -301,7 +369,8 @@ def main(argv=None):
     if not ddp.main:
         return
     print(f"finished {summary['steps']} steps in {summary['seconds'] / 60:.1f} min; "
-          f"validation {summary['val_bpsp']} bpsp (lossless)")
+          f"validation {summary['val_bpsp']} bpsp (lossless)"
+          + (f", denoiser x {summary['val_denoiser']:.4f} MSE" if summary.get("val_denoiser") else ""))
     if args.export:
         command = "python -m train " + " ".join(sys.argv[1:] if argv is None else argv)
         export(model, summary, cfg, args.export, args.data, args.val, command)

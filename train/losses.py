@@ -4,7 +4,8 @@ differentiable discretised-Laplace likelihood."""
 import torch
 
 from entropy.context_model import PHASES, laplace_bits
-from iwave.colour import rgb_to_ycocg
+from iwave.colour import YCOCG_LINEAR_INVERSE, rgb_to_ycocg
+from iwave.quantisation import dequantise, quantise
 
 
 def analyse(model, rgb_uint8, rounding=True):
@@ -35,3 +36,22 @@ def bits_per_subpixel(model, bands, dtype=torch.float32, steps=None):
                        band_steps=steps)
     count = sum(t.numel() for t in bands)
     return torch.stack(total).sum() / count
+
+
+def denoiser_loss(model, rgb_uint8, step):
+    """RGB squared error of the denoised lossy reconstruction relative to the
+    undenoised one (1 = no gain), so every step counts alike however large
+    its errors. The transform and quantisation run as the codec runs them;
+    the RGB conversion is YCoCg-R's inverse without its floor shifts."""
+    bands = analyse(model, rgb_uint8, rounding=False)
+    batch, n = bands[0].shape[:2]
+    steps = model.lossy_steps(step, n)
+    with torch.no_grad():
+        rec = dequantise(quantise(bands, steps, comp_dim=1), steps, comp_dim=1)
+        rec = model.transform.inverse([t.reshape(batch * n, 1, *t.shape[-2:]) for t in rec], 8,
+                                      rounding=False)
+        ycc = rec.reshape(batch, n, *rec.shape[-2:]).float()
+        target = rgb_uint8.to(ycc.device).permute(0, 3, 1, 2).float()
+    to_rgb = torch.tensor(YCOCG_LINEAR_INVERSE, dtype=ycc.dtype, device=ycc.device)
+    error = lambda t: ((torch.einsum("rc,bchw->brhw", to_rgb, t) - target) ** 2).mean()
+    return error(model.denoiser(ycc, step)) / error(ycc).clamp_min(1e-6)

@@ -94,3 +94,33 @@ def test_unavailable_device_is_a_clear_error(tmp_path):
     bad = "cuda" if not torch.cuda.is_available() else "tpu"
     with pytest.raises(SystemExit, match="not available"):
         train(tiny_config(1), data, tmp_path / "run", progress=False, device=bad)
+
+
+def denoiser_config(steps, denoiser_steps):
+    cfg = tiny_config(steps)
+    cfg["model"]["denoiser"] = {"hidden": 4}
+    cfg["denoiser_steps"] = denoiser_steps
+    return cfg
+
+
+def test_denoiser_stage_trains_only_the_denoiser_and_resumes_exactly(tmp_path):
+    data = make_data(tmp_path / "data")
+    context_only, _ = train(tiny_config(2), data, tmp_path / "c", progress=False)
+    full, summary = train(denoiser_config(2, 3), data, tmp_path / "a", progress=False)
+    assert summary["steps"] == 5 and summary["val_denoiser"] is not None
+    for k, v in context_only.state_dict().items():      # stage 1 unchanged by adding stage 3
+        assert torch.equal(v, full.state_dict()[k]), k
+    assert full.denoiser.out.weight.abs().sum() > 0      # the denoiser learned something
+    train(denoiser_config(2, 3), data, tmp_path / "b", progress=False, stop_after=3)
+    resumed, _ = train(denoiser_config(2, 3), data, tmp_path / "b", progress=False)
+    for (k, v), (_, w) in zip(full.state_dict().items(), resumed.state_dict().items()):
+        assert torch.equal(v, w), k
+    modes = [r.split(",")[3] for r in (tmp_path / "b" / "log.csv").read_text().splitlines()[1:]]
+    assert modes[2:] == ["denoiser"] * 3
+
+
+def test_a_finished_run_can_be_extended_with_a_denoiser(tmp_path):
+    data = make_data(tmp_path / "data")
+    train(tiny_config(2), data, tmp_path / "run", progress=False)
+    model, summary = train(denoiser_config(2, 2), data, tmp_path / "run", progress=False)
+    assert summary["steps"] == 4 and model.denoiser is not None

@@ -1,0 +1,49 @@
+"""Dequantisation denoiser: a small CNN that cleans a lossy reconstruction.
+
+It runs after the inverse transform on the real-valued YCoCg planes, before
+they are rounded to pixels, and adds a correction predicted from a
+neighbourhood of about 10x10 pixels, conditioned on the quantisation step
+(coarser steps leave stronger ringing and blur). To stay cheap it works on
+2x2 blocks (space-to-depth: 12 channels at quarter resolution):
+
+    depthwise 3x3 -> 1x1 to `hidden` (+ step bias) -> ReLU
+    -> depthwise 3x3 -> 1x1 back to 12 -> depth-to-space -> added to the input
+
+About 160 multiply-accumulates per pixel with hidden = 16. Built from the
+exact layers of entropy.exact, so in float64 it gives the same pixels on
+every machine, as the rest of the decoder does. The last layer starts at
+zero: an untrained denoiser changes nothing.
+"""
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from entropy.context_model import Embedding
+from entropy.exact import Conv, act, pl_log2
+
+OUTPUT_SCALE = 16.0       # network output x 16 = correction in pixel values (grid 1/64)
+
+
+class Denoiser(nn.Module):
+    def __init__(self, hidden=16):
+        super().__init__()
+        c = 12
+        self.spatial1 = Conv(c, c, 3, groups=c)
+        self.mix = Conv(c, hidden, 1)
+        self.cond = Embedding(1, hidden)
+        self.spatial2 = Conv(hidden, hidden, 3, groups=hidden)
+        self.out = Conv(hidden, c, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, ycc, step):
+        """ycc: (B, 3, H, W) real-valued Y, Co, Cg planes; step: the user step."""
+        b, _, h, w = ycc.shape
+        x = ycc - ycc.new_tensor([128.0, 0.0, 0.0]).view(1, 3, 1, 1)
+        x = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate") if (h % 2 or w % 2) else x
+        x = act(F.pixel_unshuffle(x / 256.0, 2))
+        log_step = act(x.new_tensor(pl_log2(step)))
+        y = act(F.relu(self.mix(self.spatial1(x)) + self.cond(0, x, log_step)))
+        r = self.out(self.spatial2(y))
+        r = F.pixel_shuffle(r, 2)[..., :h, :w]
+        return ycc + r * OUTPUT_SCALE

@@ -1,0 +1,50 @@
+import torch
+
+from iwave.complexity import macs_per_pixel
+from iwave.denoiser import OUTPUT_SCALE, Denoiser
+from iwave.model import IWaveModel
+
+
+def random_denoiser(seed=0):
+    torch.manual_seed(seed)
+    d = Denoiser(hidden=16)
+    with torch.no_grad():
+        for p in d.parameters():
+            p.normal_(0, 0.5)
+    return d
+
+
+def planes(h, w, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, 1024, (1, 3, h, w), generator=g).double() / 4   # quarter-pixel values
+    return x - torch.tensor([0.0, 128.0, 128.0], dtype=torch.float64).view(1, 3, 1, 1)
+
+
+def test_untrained_denoiser_changes_nothing():
+    x = planes(33, 20)
+    assert torch.equal(Denoiser()(x, 8.0), x)
+
+
+def test_corrections_are_exact_and_independent_of_batching():
+    d = random_denoiser()
+    a, b = planes(17, 24, 1), planes(17, 24, 2)
+    one = d(torch.cat([a, b]), 16.0)
+    assert torch.equal(one[1:], d(b, 16.0))          # same pixels whatever else is in the batch
+    grid = (one - torch.cat([a, b])) * (1024 / OUTPUT_SCALE)
+    assert torch.equal(grid, torch.round(grid))     # corrections on the activation grid: exact
+    assert not torch.equal(one, torch.cat([a, b]))
+
+
+def test_odd_sizes_keep_their_shape_and_the_step_matters():
+    d = random_denoiser(3)
+    x = planes(7, 9)
+    assert d(x, 4.0).shape == x.shape
+    assert not torch.equal(d(x, 4.0), d(x, 64.0))
+
+
+def test_denoiser_is_counted_in_the_decoder_budget():
+    plain = IWaveModel({"levels": 4, "wavelet": "cdf53"})
+    with_dn = IWaveModel({"levels": 4, "wavelet": "cdf53", "denoiser": {"hidden": 16}})
+    a, b = macs_per_pixel(plain)["decoder"], macs_per_pixel(with_dn)["decoder"]
+    assert 100 < b["denoiser (lossy)"] < 200
+    assert b["total"] == a["total"] + b["denoiser (lossy)"]
