@@ -27,6 +27,8 @@ class Codec:
     threads: int = 1
     check: Callable | None = None   # () -> reason it cannot run, or None
     version: Callable = field(default=lambda: "")
+    revision: int = 1             # bump when how the codec is driven changes: the
+                                  # measurement cache then does not reuse older rows
     family: str = ""              # for --codecs; default: the key up to its first '-'
 
     def __post_init__(self):
@@ -192,7 +194,7 @@ def classic_codecs(points=8):
         Codec("jpeg2000", "JPEG 2000 (9/7)", False, _j2k_rate, _pil_load, "PIL",
               spread(0.08, 2.4, points, geometric=True), "target bpp",
               check=_pil_feature("jpg_2000"),
-              version=lambda: _pil_version() + ", ICT"),   # measurements without ICT are not reused
+              version=_pil_version, revision=2),       # 2: with ICT (mct=1)
         Codec("webp", "WebP", False,
               lambda x, q: _pil_save(x, "WEBP", quality=int(q), method=6),
               _pil_load, "PIL", spread(2, 95, points, integer=True), "quality",

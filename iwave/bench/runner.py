@@ -318,8 +318,9 @@ class MeasurementCache:
         self._file = None
 
     @staticmethod
-    def key(codec_key, version, image_digest, setting):
-        return json.dumps([codec_key, version, image_digest, setting])
+    def key(codec_key, cache_id, image_digest, setting):
+        """cache_id: the codec's version string and revision."""
+        return json.dumps([codec_key, cache_id, image_digest, setting])
 
     def add(self, key, row):
         if self.path is None or "error" in row:
@@ -370,11 +371,12 @@ def run(data_dir, codecs=None, lossless=True, lossy=True, points=8, jobs=1, publ
     store = MeasurementCache(cache, reuse)
     digests = {str(p): _digest(p) for p in images}
     versions = {c.key: _version(c) for c in runnable}
+    cache_ids = {c.key: [versions[c.key], c.revision] for c in runnable}
     rows, tasks = {}, []
     for c in runnable:
         for s in c.settings:
             for p in images:
-                hit = store.rows.get(store.key(c.key, versions[c.key], digests[str(p)], s))
+                hit = store.rows.get(store.key(c.key, cache_ids[c.key], digests[str(p)], s))
                 if hit is not None:
                     rows.setdefault(c.key, []).append(hit)
                 else:
@@ -394,7 +396,7 @@ def run(data_dir, codecs=None, lossless=True, lossy=True, points=8, jobs=1, publ
         for i, (key, row) in enumerate(results, 1):
             rows.setdefault(key, []).append(row)
             task = tasks[i - 1]
-            store.add(store.key(key, versions[key], digests[task[1]], task[2]), row)
+            store.add(store.key(key, cache_ids[key], digests[task[1]], task[2]), row)
             _progress(i, len(tasks), f"{key} {row['image']}", progress)
     finally:
         store.close()
