@@ -18,7 +18,7 @@ from iwave.model import IWaveModel, resolve_model_path
 from iwave.quantisation import dequantise, quantise
 
 MIN_STEP, MAX_STEP = 0.1, 1e6
-MAX_BPP_SEARCH_STEP = 4096.0
+BPP_GRID_START, BPP_GRID_SIZE = 8.0, 10     # --bpp first tries steps 8, 16, ... 4096
 
 
 def quality_to_step(quality: float) -> float:
@@ -150,7 +150,8 @@ class Codec:
             steps = self.model.lossy_steps(step, x.shape[0]) if quantised else None
             if quantised:
                 bands = quantise(bands, steps)
-            chunks += self._encode_group(bands, 8 if quantised else bit_depth, steps)
+            cond = self.model.condition_steps(step, x.shape[0]) if quantised else None
+            chunks += self._encode_group(bands, 8 if quantised else bit_depth, cond)
         return chunks
 
     def _encode_group(self, bands, bit_depth, steps):
@@ -170,14 +171,19 @@ class Codec:
         return [e.finish() for e in encoders]
 
     def _search_bpp(self, a, bit_depth, target):
-        """Bisect log(step) for the largest file not above the target rate."""
+        """The largest file not above the target rate. Files shrink as the
+        step grows only up to a point (far beyond the steps a model was
+        trained with they grow again), so first find the smallest file on a
+        coarse grid of steps, then bisect log(step) below that step."""
         pixels = a.shape[0] * a.shape[1]
-        lo, hi = math.log(MIN_STEP), math.log(MAX_BPP_SEARCH_STEP)
-        smallest = self._code(a, bit_depth, math.exp(hi))
-        if len(smallest) * 8 / pixels > target:
+        grid = [BPP_GRID_START * 2.0 ** k for k in range(BPP_GRID_SIZE)]
+        size, top, smallest = min(((len(d), s, d) for s in grid
+                                   for d in [self._code(a, bit_depth, s)]), key=lambda t: t[0])
+        if size * 8 / pixels > target:
             raise IWaveError(f"cannot reach {target:g} bpp: the smallest file for this image is "
-                             f"{len(smallest) * 8 / pixels:.3f} bpp")
+                             f"{size * 8 / pixels:.3f} bpp")
         best = smallest
+        lo, hi = math.log(MIN_STEP), math.log(top)
         for _ in range(12):
             mid = 0.5 * (lo + hi)
             data = self._code(a, bit_depth, math.exp(mid))
@@ -220,8 +226,9 @@ class Codec:
         comps, start = [], i * header.components
         for gi, n in enumerate([n_colour] + ([1] if header.has_alpha else [])):
             steps = self.model.lossy_steps(header.step, n) if lossy and gi == 0 else None
+            cond = self.model.condition_steps(header.step, n) if steps else None
             bands, offsets = self._decode_group(chunks[start:start + n], y1 - y0, x1 - x0,
-                                                header, steps)
+                                                header, cond)
             start += n
             with torch.no_grad():
                 if steps:

@@ -23,7 +23,8 @@ DEFAULT_MODEL_NAME = "iwave-default"
 # original behaviour, so files made with it still decode identically.
 LOSSY_DEFAULTS = {"wavelet": None,          # linear path of the real-valued transform
                   "colour_weights": False,  # steps scaled by each colour component's RGB gain
-                  "centroid": False}        # reconstruct at the predicted bin centroid
+                  "centroid": False,        # reconstruct at the predicted bin centroid
+                  "condition_max_step": None}   # largest step the context model is told about
 
 
 def weights_dirs():
@@ -89,6 +90,14 @@ class IWaveModel(nn.Module):
         if self.lossy_option("colour_weights") and n_comp == 3:
             comp = [float(np.sqrt(YCOCG_SYNTHESIS_GAINS[0] / g)) for g in YCOCG_SYNTHESIS_GAINS]
         return [[step * w * c for c in comp] for w in self.band_weights]
+
+    def condition_steps(self, step, n_comp):
+        """The steps the context model is conditioned on: lossy_steps of the
+        user step capped at the largest step the model was trained with.
+        Beyond it the model would extrapolate, and larger steps made larger
+        files."""
+        cap = self.lossy_option("condition_max_step")
+        return self.lossy_steps(step if cap is None else min(step, cap), n_comp)
 
     @property
     def levels(self):

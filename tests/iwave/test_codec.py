@@ -177,3 +177,11 @@ def test_lossless_reencode_gives_identical_bytes(codec, sample):
     first = codec.compress(sample)
     again = codec.compress(codec.decompress(first))
     assert first == again
+
+
+def test_context_conditioning_is_capped_at_the_largest_trained_step():
+    from iwave.model import IWaveModel
+    m = IWaveModel({"lossy": {"wavelet": "cdf53", "condition_max_step": 256.0}})
+    assert m.condition_steps(100.0, 3) == m.lossy_steps(100.0, 3)
+    assert m.condition_steps(5000.0, 3) == m.lossy_steps(256.0, 3)
+    assert IWaveModel().condition_steps(5000.0, 3) == IWaveModel().lossy_steps(5000.0, 3)
