@@ -234,7 +234,7 @@ class Codec:
                 if steps:
                     bands = dequantise(bands, steps, offsets=offsets)
                 x = self.model.transform.inverse(bands, header.bit_depth, rounding=not steps)
-                if steps and n == 3 and self.model.denoiser is not None:
+                if steps and n == 3 and self.model.denoiser_applies(header.step):
                     x = self.model.denoiser(x.transpose(0, 1), header.step).transpose(0, 1)
             comps.append(torch.floor(x[:, 0] + 0.5).to(torch.int64).numpy())
         keep = (slice(core[0] - y0, core[1] - y0), slice(core[2] - x0, core[3] - x0))

@@ -25,8 +25,9 @@ OUTPUT_SCALE = 16.0       # network output x 16 = correction in pixel values (gr
 
 
 class Denoiser(nn.Module):
-    def __init__(self, hidden=16):
+    def __init__(self, hidden=16, min_step=None):
         super().__init__()
+        self.min_step = min_step      # below the steps it was trained on, the decoder skips it
         c = 12
         self.spatial1 = Conv(c, c, 3, groups=c)
         self.mix = Conv(c, hidden, 1)

@@ -99,6 +99,11 @@ class IWaveModel(nn.Module):
         cap = self.lossy_option("condition_max_step")
         return self.lossy_steps(step if cap is None else min(step, cap), n_comp)
 
+    def denoiser_applies(self, step):
+        """Whether lossy colour decoding at this step runs the denoiser."""
+        d = self.denoiser
+        return d is not None and (d.min_step is None or step >= d.min_step)
+
     @property
     def levels(self):
         return self.config["levels"]

@@ -48,3 +48,10 @@ def test_denoiser_is_counted_in_the_decoder_budget():
     a, b = macs_per_pixel(plain)["decoder"], macs_per_pixel(with_dn)["decoder"]
     assert 100 < b["denoiser (lossy)"] < 200
     assert b["total"] == a["total"] + b["denoiser (lossy)"]
+
+
+def test_denoiser_is_skipped_below_its_trained_steps():
+    m = IWaveModel({"levels": 4, "wavelet": "cdf53", "denoiser": {"hidden": 16, "min_step": 6.0}})
+    assert m.denoiser_applies(6.0) and m.denoiser_applies(300.0)
+    assert not m.denoiser_applies(2.0)
+    assert not IWaveModel({"levels": 4}).denoiser_applies(50.0)
