@@ -154,7 +154,7 @@ class Codec:
             chunks += self._encode_group(bands, 8 if quantised else bit_depth, cond)
         return chunks
 
-    def _encode_group(self, bands, bit_depth, steps):
+    def _encode_group(self, bands, bit_depth, cond_steps):
         n = bands[0].shape[0]
         encoders = [ValueEncoder() for _ in range(n)]
 
@@ -167,7 +167,7 @@ class Codec:
 
         with torch.no_grad():
             self.model.context.walk([tuple(t.shape[-2:]) for t in bands], n, 1, bit_depth, emit,
-                                    band_steps=steps)
+                                    band_steps=cond_steps)
         return [e.finish() for e in encoders]
 
     def _search_bpp(self, a, bit_depth, target):
@@ -177,8 +177,9 @@ class Codec:
         coarse grid of steps, then bisect log(step) below that step."""
         pixels = a.shape[0] * a.shape[1]
         grid = [BPP_GRID_START * 2.0 ** k for k in range(BPP_GRID_SIZE)]
-        size, top, smallest = min(((len(d), s, d) for s in grid
-                                   for d in [self._code(a, bit_depth, s)]), key=lambda t: t[0])
+        files = [self._code(a, bit_depth, s) for s in grid]
+        k = min(range(len(grid)), key=lambda i: len(files[i]))
+        top, smallest, size = grid[k], files[k], len(files[k])
         if size * 8 / pixels > target:
             raise IWaveError(f"cannot reach {target:g} bpp: the smallest file for this image is "
                              f"{size * 8 / pixels:.3f} bpp")
@@ -240,14 +241,15 @@ class Codec:
         keep = (slice(core[0] - y0, core[1] - y0), slice(core[2] - x0, core[3] - x0))
         return self._assemble([c[:, keep[0], keep[1]] for c in comps], header)
 
-    def _decode_group(self, chunks, height, width, header, steps):
+    def _decode_group(self, chunks, height, width, header, cond_steps):
+        """cond_steps: the steps the context model is conditioned on (None: lossless)."""
         n = len(chunks)
         try:
             decoders = [ValueDecoder(c) for c in chunks]
         except EntropyError as e:
             raise IWaveError(f"file is corrupt ({e})") from None
         shapes = subband_shapes(height, width, header.levels)
-        centroid = steps is not None and self.model.lossy_option("centroid")
+        centroid = cond_steps is not None and self.model.lossy_option("centroid")
         offsets = [torch.zeros((n, 1) + s, dtype=torch.float64) for s in shapes] if centroid else None
         table = torch.from_numpy(centroid_offsets())
 
@@ -264,8 +266,8 @@ class Codec:
             return v.double()
 
         with torch.no_grad():
-            bands = self.model.context.walk(shapes, n, 1, 8 if steps else header.bit_depth, emit,
-                                            band_steps=steps)
+            bands = self.model.context.walk(shapes, n, 1, 8 if cond_steps else header.bit_depth,
+                                            emit, band_steps=cond_steps)
         for d in decoders:
             try:
                 d.check_end()

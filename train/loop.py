@@ -40,9 +40,14 @@ def load_config(path, overrides):
     return cfg
 
 
+def cosine(lr, lr_final, step, steps):
+    """Cosine decay from lr to lr_final over `steps`."""
+    t = min(step / max(steps, 1), 1.0)
+    return lr_final + 0.5 * (lr - lr_final) * (1 + math.cos(math.pi * t))
+
+
 def learning_rate(cfg, step):
-    t = min(step / max(cfg["steps"], 1), 1.0)
-    return cfg["lr_final"] + 0.5 * (cfg["lr"] - cfg["lr_final"]) * (1 + math.cos(math.pi * t))
+    return cosine(cfg["lr"], cfg["lr_final"], step, cfg["steps"])
 
 
 class Distributed:
@@ -240,8 +245,8 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
             mode = "lossy" if lossy else "lossless"
         else:
             stage, mode = "denoiser", "denoiser"
-            lr = learning_rate({"steps": dn_steps, "lr": cfg.get("denoiser_lr", cfg["lr"]),
-                                "lr_final": cfg["lr_final"]}, step - cfg["steps"])
+            lr = cosine(cfg.get("denoiser_lr", cfg["lr"]), cfg["lr_final"], step - cfg["steps"],
+                        dn_steps)
             q = _log_uniform(rng, cfg.get("denoiser_step_range", cfg["step_range"]))
             loss = denoiser_loss(model, rgb, q)
         params, opt = stages[stage], opts[stage]
