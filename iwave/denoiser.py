@@ -25,9 +25,13 @@ OUTPUT_SCALE = 16.0       # network output x 16 = correction in pixel values (gr
 
 
 class Denoiser(nn.Module):
-    def __init__(self, hidden=16, min_step=None):
+    def __init__(self, hidden=16, min_step=None, input_scale=256.0):
         super().__init__()
         self.min_step = min_step      # below the steps it was trained on, the decoder skips it
+        # Inputs are pixel values / input_scale. Exact mode rounds them to 2**-10,
+        # so 256 (the first models' value) loses a quarter of a pixel value: too
+        # coarse to clean fine steps. 16 keeps 1/64.
+        self.input_scale = float(input_scale)
         c = 12
         self.spatial1 = Conv(c, c, 3, groups=c)
         self.mix = Conv(c, hidden, 1)
@@ -42,7 +46,7 @@ class Denoiser(nn.Module):
         b, _, h, w = ycc.shape
         x = ycc - ycc.new_tensor([128.0, 0.0, 0.0]).view(1, 3, 1, 1)
         x = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate") if (h % 2 or w % 2) else x
-        x = act(F.pixel_unshuffle(x / 256.0, 2))
+        x = act(F.pixel_unshuffle(x / self.input_scale, 2))
         log_step = act(x.new_tensor(pl_log2(step)))
         y = act(F.relu(self.mix(self.spatial1(x)) + self.cond(0, x, log_step)))
         r = self.out(self.spatial2(y))

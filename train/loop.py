@@ -166,6 +166,8 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
     Stage 1 (`steps`): the context model learns the rate on the fixed
     transform. Stage 3 (`denoiser_steps`, if the model has a denoiser): the
     dequantisation denoiser learns on lossy reconstructions, all else frozen."""
+    if cfg.get("mean_rounding", "straight-through") not in ("straight-through", "expected"):
+        raise SystemExit("config mean_rounding must be \"straight-through\" or \"expected\"")
     ddp = ddp or Distributed()
     device = _device(device, ddp)
     out = Path(out_dir)
@@ -241,7 +243,8 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
                 q = _log_uniform(rng, cfg["step_range"])
                 steps = model.lossy_steps(q, 3)
                 bands = quantise(bands, steps, comp_dim=1)
-            loss = bits_per_subpixel(model, bands, steps=steps)
+            loss = bits_per_subpixel(model, bands, steps=steps,
+                                     expected_rounding=cfg.get("mean_rounding") == "expected")
             mode = "lossy" if lossy else "lossless"
         else:
             stage, mode = "denoiser", "denoiser"

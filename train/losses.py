@@ -19,9 +19,10 @@ def analyse(model, rgb_uint8, rounding=True):
     return [t.reshape(b, 3, *t.shape[-2:]) for t in bands]
 
 
-def bits_per_subpixel(model, bands, dtype=torch.float32, steps=None):
+def bits_per_subpixel(model, bands, dtype=torch.float32, steps=None, expected_rounding=False):
     """Mean bits per coded sample (bits per sub-pixel in lossless mode).
-    `steps`: per-subband quantisation steps (None for lossless)."""
+    `steps`: per-subband quantisation steps (None for lossless);
+    `expected_rounding`: see entropy.context_model.laplace_bits."""
     batch, n = bands[0].shape[:2]
     total = []
     src = [t.to(dtype) for t in bands]
@@ -29,7 +30,7 @@ def bits_per_subpixel(model, bands, dtype=torch.float32, steps=None):
     def emit(b, c, p, mean, log2_scale):
         dy, dx = PHASES[p]
         v = src[b][:, c, dy::2, dx::2]
-        total.append(laplace_bits(v, mean, log2_scale).sum())
+        total.append(laplace_bits(v, mean, log2_scale, expected_rounding).sum())
         return v
 
     model.context.walk([tuple(t.shape[-2:]) for t in bands], n, batch, 8, emit, dtype=dtype,
