@@ -206,13 +206,21 @@ class ContextModel(nn.Module):
         return bands
 
 
-def coding_parameters(mean, log2_scale):
-    """Exact (float64) model outputs -> integer mean and scale-table index.
+def scale_index_base(log2_scale):
+    """Unclamped scale-table index of exact log2 scales (see coding_parameters)."""
+    return torch.floor(log2_scale * SCALE_STEPS_PER_OCTAVE + 0.5) + ZERO_INDEX
 
-    mean and log2_scale are dyadic rationals here, so both roundings below are
+
+def coding_parameters(mean, log2_scale, adjustment=(8, 0, 0)):
+    """Exact (float64) model outputs -> integer mean and scale-table index,
+    remapped by an (a, f, s) adjustment (entropy.adaptation; the default
+    changes nothing).
+
+    mean and log2_scale are dyadic rationals here, so the roundings below are
     exact and give the same integers on every machine."""
-    m = torch.floor(mean + 0.5)
-    k = torch.floor(log2_scale * SCALE_STEPS_PER_OCTAVE + 0.5) + ZERO_INDEX
+    a, f, s = adjustment
+    m = torch.floor(mean * (a / 8) + (f / 8 + 0.5))
+    k = scale_index_base(log2_scale) + s
     return m.to(torch.int64), k.clamp(0, MAX_SCALE_INDEX).to(torch.int64)
 
 

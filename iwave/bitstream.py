@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from iwave.errors import IWaveError
 
 MAGIC = b"IWAV"
-VERSION = 2                  # 2 added tiles; version 1 files (one tile, no overlap) still read
+VERSION = 3                  # 3: streams start with coding adjustments; 2 added tiles; 1 and 2 still read
 MODE_LOSSLESS, MODE_LOSSY = 0, 1
 COLOUR_NONE, COLOUR_YCOCG_R = 0, 1
 MAX_CHUNKS = 16_000          # the chunk-length table must fit the 16-bit header length
@@ -37,6 +37,7 @@ class Header:
     tile: int = 0            # tiles are tile x tile pixels (the last row/column smaller)
     overlap: int = 0         # pixels each tile extends into its neighbours (lossy)
     chunk_lengths: list = field(default_factory=list)
+    version: int = VERSION   # of the file read (written files are always VERSION)
 
     def tiles(self):
         """(y0, y1, x0, x1) of each tile's own pixels, row by row."""
@@ -50,7 +51,7 @@ class Header:
                 "mode": "lossless" if self.mode == MODE_LOSSLESS else "lossy",
                 "levels": self.levels, "step": self.step, "weights_id": self.weights_id,
                 "pixel_crc32": f"{self.pixel_crc:08x}", "tile": self.tile, "overlap": self.overlap,
-                "chunks": list(self.chunk_lengths)}
+                "chunks": list(self.chunk_lengths), "version": self.version}
 
 
 def tile_grid(height, width, tile):
@@ -77,7 +78,7 @@ def read(data: bytes, max_pixels=DEFAULT_MAX_PIXELS):
     if len(data) < 7 or data[:4] != MAGIC:
         raise IWaveError("not an iwave file (bad magic number)")
     version = data[4]
-    if version not in (1, VERSION):
+    if version not in (1, 2, VERSION):
         raise IWaveError(f"unsupported iwave file version {version} (this build reads versions "
                          f"1 to {VERSION}; a newer iwave may read it)")
     (body_len,) = struct.unpack_from("<H", data, 5)
@@ -87,7 +88,7 @@ def read(data: bytes, max_pixels=DEFAULT_MAX_PIXELS):
     (crc,) = struct.unpack_from("<I", data, end)
     if crc != zlib.crc32(data[:end]):
         raise IWaveError("file is corrupt (header checksum mismatch)")
-    fixed = _FIXED if version == VERSION else _FIXED_V1
+    fixed = _FIXED_V1 if version == 1 else _FIXED
     if body_len < fixed.size:
         raise IWaveError("file is corrupt (header too short)")
     f = fixed.unpack_from(data, 7)
@@ -95,11 +96,11 @@ def read(data: bytes, max_pixels=DEFAULT_MAX_PIXELS):
     if not 1 <= n_chunks <= MAX_CHUNKS or body_len != fixed.size + 4 * n_chunks:
         raise IWaveError("file is corrupt (bad chunk count)")
     lengths = list(struct.unpack_from(f"<{n_chunks}I", data, 7 + fixed.size))
-    tile, overlap = (f[11], f[12]) if version == VERSION else (max(f[0], f[1], MIN_TILE), 0)
+    tile, overlap = (f[11], f[12]) if version > 1 else (max(f[0], f[1], MIN_TILE), 0)
     h = Header(width=f[0], height=f[1], components=f[2], bit_depth=f[3], colour=f[4],
                has_alpha=bool(f[5]), mode=f[6], levels=f[7], step=f[8],
                weights_id=f[9].hex(), pixel_crc=f[10], tile=tile, overlap=overlap,
-               chunk_lengths=lengths)
+               chunk_lengths=lengths, version=version)
     _check(h, max_pixels, version)
     _check_plausible(h)
     chunks, pos = [], end + 4
@@ -148,7 +149,7 @@ def _check(h: Header, max_pixels, version=VERSION):
         raise IWaveError("file is corrupt (bad mode or levels)")
     if not (h.step >= 0.1 and h.step <= 1e6) or (h.mode == MODE_LOSSLESS and h.step != 1.0):
         raise IWaveError("file is corrupt (bad quantisation step)")
-    largest = MAX_TILE if version == VERSION else h.tile      # version 1: the whole image is one tile
+    largest = MAX_TILE if version > 1 else h.tile      # version 1: the whole image is one tile
     if not MIN_TILE <= h.tile <= largest or h.overlap > MAX_OVERLAP or \
             (h.mode == MODE_LOSSLESS and h.overlap):
         raise IWaveError("file is corrupt (bad tile size or overlap)")

@@ -6,8 +6,8 @@ import zlib
 import numpy as np
 import torch
 
-from entropy import EntropyError, ValueDecoder, ValueEncoder
-from entropy.context_model import PHASES, coding_parameters
+from entropy import EntropyError, ValueDecoder, ValueEncoder, adaptation
+from entropy.context_model import PHASES, coding_parameters, scale_index_base
 from entropy.tables import centroid_offsets
 from iwave import bitstream
 from iwave.colour import rgb_to_ycocg, ycocg_to_rgb
@@ -155,20 +155,40 @@ class Codec:
         return chunks
 
     def _encode_group(self, bands, bit_depth, cond_steps):
+        """One stream per component: the per-subband coding adjustments fitted
+        to this image (entropy.adaptation), then the coefficients."""
         n = bands[0].shape[0]
-        encoders = [ValueEncoder() for _ in range(n)]
+        outputs = [[[] for _ in bands] for _ in range(n)]    # [component][band] -> per phase
 
         def emit(b, c, p, mean, log2_scale):
             dy, dx = PHASES[p]
             v = bands[b][c:c + 1, 0, dy::2, dx::2]
-            m, k = coding_parameters(mean, log2_scale)
-            encoders[c].add(v.to(torch.int64).numpy(), m.numpy(), k.numpy())
+            outputs[c][b].append((v.to(torch.int64), mean, log2_scale))
             return v
 
         with torch.no_grad():
             self.model.context.walk([tuple(t.shape[-2:]) for t in bands], n, 1, bit_depth, emit,
                                     band_steps=cond_steps)
-        return [e.finish() for e in encoders]
+        streams = []
+        for per_band in outputs:
+            encoder = ValueEncoder()
+            fits = [self._fit_adjustment(phases) for phases in per_band]
+            adaptation.write(encoder, fits)
+            for phases, adjustment in zip(per_band, fits):
+                for v, mean, log2_scale in phases:
+                    m, k = coding_parameters(mean, log2_scale, adjustment)
+                    encoder.add(v.numpy(), m.numpy(), k.numpy())
+            streams.append(encoder.finish())
+        return streams
+
+    @staticmethod
+    def _fit_adjustment(phases):
+        """Coding adjustment of one subband of one component, from its phases'
+        (values, means, log2 scales)."""
+        values = torch.cat([v.reshape(-1) for v, _, _ in phases])
+        means = torch.cat([m.reshape(-1) for _, m, _ in phases])
+        scales = torch.cat([scale_index_base(s).reshape(-1) for _, _, s in phases])
+        return adaptation.fit(values.numpy(), means.numpy(), scales.numpy())
 
     def _search_bpp(self, a, bit_depth, target):
         """The largest file not above the target rate. Files shrink as the
@@ -244,17 +264,19 @@ class Codec:
     def _decode_group(self, chunks, height, width, header, cond_steps):
         """cond_steps: the steps the context model is conditioned on (None: lossless)."""
         n = len(chunks)
+        shapes = subband_shapes(height, width, header.levels)
         try:
             decoders = [ValueDecoder(c) for c in chunks]
+            adjust = [adaptation.read(d, len(shapes)) if header.version >= 3
+                      else [adaptation.IDENTITY] * len(shapes) for d in decoders]
         except EntropyError as e:
             raise IWaveError(f"file is corrupt ({e})") from None
-        shapes = subband_shapes(height, width, header.levels)
         centroid = cond_steps is not None and self.model.lossy_option("centroid")
         offsets = [torch.zeros((n, 1) + s, dtype=torch.float64) for s in shapes] if centroid else None
         table = torch.from_numpy(centroid_offsets())
 
         def emit(b, c, p, mean, log2_scale):
-            m, k = coding_parameters(mean, log2_scale)
+            m, k = coding_parameters(mean, log2_scale, adjust[c][b])
             try:
                 v = decoders[c].decode(m.numpy(), k.numpy())
             except EntropyError as e:

@@ -1,0 +1,27 @@
+import numpy as np
+import pytest
+
+from iwave.diagnose import diagnose, main
+
+
+@pytest.mark.parametrize("step", [None, 24.0])
+def test_adjusted_bits_match_the_file(codec, sample, step):
+    """The per-subband accounting adds up to the real file (less its header
+    and the adjustments themselves), and adjusting never costs more."""
+    a = sample[:64, :96]
+    rows = diagnose(codec.model, a, step)
+    assert len(rows) == 3 * (1 + 3 * codec.model.levels)
+    assert all(r["adjusted"] <= r["coder"] + 1e-12 for r in rows)
+    assert all(r["zeroth_order"] >= 0 for r in rows)
+    file_bpp = len(codec.compress(a, step=step)) * 8 / (64 * 96)
+    adjusted = sum(r["adjusted"] for r in rows)
+    assert adjusted < file_bpp < adjusted * 1.05 + 0.2
+
+
+def test_bad_input_is_a_clear_error(tmp_path, capsys):
+    with pytest.raises(SystemExit, match="no such file"):
+        main([str(tmp_path / "missing.png")])
+    from PIL import Image
+    Image.fromarray(np.zeros((8, 8), np.uint16)).save(tmp_path / "deep.png")
+    with pytest.raises(SystemExit, match="8-bit"):
+        main([str(tmp_path / "deep.png")])
