@@ -59,9 +59,10 @@ def iwave_codecs(points, threads, models=None):
     out = []
     for name, path in (models or shipped_models()).items():
         def version(path=path):
-            from iwave import __version__
+            from iwave import __version__, bitstream
             from iwave.model import IWaveModel
-            return f"iwave {__version__}, model {IWaveModel.load(path).identifier()}"
+            return (f"iwave {__version__}, format {bitstream.VERSION}, "
+                    f"model {IWaveModel.load(path).identifier()}")
         a = _IWaveAdapter(name, path, threads)
         out.append(Codec(f"{name}-ll", f"{name} lossless", True, a.encode, a.decode, "torch",
                          threads=threads, version=version, family="iwave"))
