@@ -6,6 +6,7 @@ import sys
 import time
 from pathlib import Path
 
+from iwave import __version__
 from iwave.errors import IWaveError
 
 EXTENSION = ".iwv"
@@ -172,7 +173,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser():
     p = _Parser(prog="iwave", description="Learned wavelet-lifting image codec: "
                                 "lossless by default, lossy with --step, --quality or --bpp.")
-    p.add_argument("--version", action="version", version="iwave 0.1.0")
+    p.add_argument("--version", action="version", version=f"iwave {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def common(sp):

@@ -47,6 +47,11 @@ def _groups(a):
     return out
 
 
+# The encoder's quantiser rounds magnitudes up from 0.6 of a step rather than
+# 0.5 (a dead zone). On 16 held-out training crops, per-image BD-rate against
+# JPEG 2000: rounding 0.5 +3.5%, 0.45 -0.9%, 0.4 -1.3%, 0.35 0.0%, 0.3 +2.2%.
+ENCODER_ROUNDING = 0.4
+
 DEFAULT_TILE = 1024          # pixels; a 1024 x 1024 tile codes in about 0.5 GB
 LOSSY_OVERLAP = 16           # lossy tiles extend this far into their neighbours: no seams
 _shared = {}                 # what forked tile workers read (set just before forking)
@@ -149,7 +154,7 @@ class Codec:
                                              rounding=not quantised)
             steps = self.model.lossy_steps(step, x.shape[0]) if quantised else None
             if quantised:
-                bands = quantise(bands, steps)
+                bands = quantise(bands, steps, rounding=ENCODER_ROUNDING)
             cond = self.model.condition_steps(step, x.shape[0]) if quantised else None
             chunks += self._encode_group(bands, 8 if quantised else bit_depth, cond)
         return chunks

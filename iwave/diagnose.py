@@ -15,7 +15,7 @@ import torch
 
 from entropy import adaptation
 from entropy.context_model import PHASES, laplace_bits, scale_index_base
-from iwave.codec import MAX_STEP, MIN_STEP, _groups
+from iwave.codec import ENCODER_ROUNDING, MAX_STEP, MIN_STEP, _groups
 from iwave.errors import IWaveError
 from iwave.imageio import read_image
 from iwave.model import IWaveModel, resolve_model_path
@@ -28,7 +28,7 @@ def _coefficients(model, image, step):
         bands = model.transform(torch.from_numpy(x).double()[:, None], 8, rounding=step is None)
     if step is None:
         return [b[:, 0][None] for b in bands], None
-    return ([b[:, 0][None] for b in quantise(bands, model.lossy_steps(step, x.shape[0]))],
+    return ([b[:, 0][None] for b in quantise(bands, model.lossy_steps(step, x.shape[0]), rounding=ENCODER_ROUNDING)],
             model.condition_steps(step, x.shape[0]))
 
 

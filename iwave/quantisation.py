@@ -14,8 +14,16 @@ def _shaped(steps_b, like, comp_dim):
     return t.view(shape)
 
 
-def quantise(bands, steps, comp_dim=0):
-    return [torch.floor(b / _shaped(d, b, comp_dim) + 0.5) for b, d in zip(bands, steps)]
+def quantise(bands, steps, comp_dim=0, rounding=0.5):
+    """Quantisation indices. rounding 0.5 rounds to the nearest; below 0.5
+    magnitudes are rounded down sooner (a dead zone: a wider zero bin and
+    every index pulled towards zero), which costs a little distortion for
+    fewer bits. The decoder does not need to know which was used."""
+    if rounding == 0.5:
+        return [torch.floor(b / _shaped(d, b, comp_dim) + 0.5) for b, d in zip(bands, steps)]
+    # + 0.0 turns the -0.0 of small negative values into 0.0, as the decoder has it
+    return [torch.sign(b) * torch.floor((b / _shaped(d, b, comp_dim)).abs() + rounding) + 0.0
+            for b, d in zip(bands, steps)]
 
 
 def dequantise(bands, steps, comp_dim=0, offsets=None):
