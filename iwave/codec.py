@@ -66,6 +66,49 @@ def _run_tile(args):
     return getattr(_shared["codec"], args[0])(*args[1:])
 
 
+def subbands(model, x, bit_depth, step):
+    """One component group (int64 array (n, H, W)) -> (subbands as (n, 1, h, w)
+    float64 tensors, the context model's conditioning steps): transformed,
+    and quantised by the encoder's rule if `step` is given (else None)."""
+    with torch.no_grad():
+        bands = model.transform(torch.from_numpy(x).double()[:, None], bit_depth,
+                                rounding=step is None)
+    if step is None:
+        return bands, None
+    n = x.shape[0]
+    return (quantise(bands, model.lossy_steps(step, n), rounding=ENCODER_ROUNDING),
+            model.condition_steps(step, n))
+
+
+def model_outputs(model, bands, bit_depth, cond_steps, dtype=torch.float64):
+    """Run the context model over known subbands (teacher forcing):
+    [component][band] -> [(values, mean, log2 scale) per phase], in `dtype`
+    (float64: the coder's exact parameters; float32: training arithmetic)."""
+    n = bands[0].shape[0]
+    src = [b.to(dtype) for b in bands]
+    out = [[[] for _ in bands] for _ in range(n)]
+
+    def emit(b, c, p, mean, log2_scale):
+        dy, dx = PHASES[p]
+        v = src[b][c:c + 1, 0, dy::2, dx::2]
+        out[c][b].append((v, mean, log2_scale))
+        return v
+
+    with torch.no_grad():
+        model.context.walk([tuple(t.shape[-2:]) for t in bands], n, 1, bit_depth, emit,
+                           dtype=dtype, band_steps=cond_steps)
+    return out
+
+
+def subband_arrays(phases):
+    """One subband's phases from model_outputs -> flat numpy (int64 values,
+    float means, unclamped scale indices), as entropy.adaptation takes them."""
+    values = torch.cat([v.reshape(-1) for v, _, _ in phases]).to(torch.int64)
+    means = torch.cat([m.reshape(-1) for _, m, _ in phases]).double()
+    scales = torch.cat([scale_index_base(s.double()).reshape(-1) for _, _, s in phases])
+    return values.numpy(), means.numpy(), scales.to(torch.int64).numpy()
+
+
 class Codec:
     """Keeps a model loaded for compressing and decompressing many images.
 
@@ -148,52 +191,25 @@ class Codec:
         y0, y1, x0, x1 = _extend(core, overlap, *a.shape[:2])
         chunks = []
         for gi, (x, _) in enumerate(_groups(a[y0:y1, x0:x1])):
-            quantised = step is not None and gi == 0        # alpha is always lossless
-            with torch.no_grad():
-                bands = self.model.transform(torch.from_numpy(x).double()[:, None], bit_depth,
-                                             rounding=not quantised)
-            steps = self.model.lossy_steps(step, x.shape[0]) if quantised else None
-            if quantised:
-                bands = quantise(bands, steps, rounding=ENCODER_ROUNDING)
-            cond = self.model.condition_steps(step, x.shape[0]) if quantised else None
-            chunks += self._encode_group(bands, 8 if quantised else bit_depth, cond)
+            lossy_step = step if gi == 0 else None          # alpha is always lossless
+            bands, cond = subbands(self.model, x, bit_depth, lossy_step)
+            chunks += self._encode_group(bands, bit_depth if lossy_step is None else 8, cond)
         return chunks
 
     def _encode_group(self, bands, bit_depth, cond_steps):
         """One stream per component: the per-subband coding adjustments fitted
         to this image (entropy.adaptation), then the coefficients."""
-        n = bands[0].shape[0]
-        outputs = [[[] for _ in bands] for _ in range(n)]    # [component][band] -> per phase
-
-        def emit(b, c, p, mean, log2_scale):
-            dy, dx = PHASES[p]
-            v = bands[b][c:c + 1, 0, dy::2, dx::2]
-            outputs[c][b].append((v.to(torch.int64), mean, log2_scale))
-            return v
-
-        with torch.no_grad():
-            self.model.context.walk([tuple(t.shape[-2:]) for t in bands], n, 1, bit_depth, emit,
-                                    band_steps=cond_steps)
         streams = []
-        for per_band in outputs:
+        for per_band in model_outputs(self.model, bands, bit_depth, cond_steps):
             encoder = ValueEncoder()
-            fits = [self._fit_adjustment(phases) for phases in per_band]
+            fits = [adaptation.fit(*subband_arrays(phases)) for phases in per_band]
             adaptation.write(encoder, fits)
             for phases, adjustment in zip(per_band, fits):
                 for v, mean, log2_scale in phases:
                     m, k = coding_parameters(mean, log2_scale, adjustment)
-                    encoder.add(v.numpy(), m.numpy(), k.numpy())
+                    encoder.add(v.to(torch.int64).numpy(), m.numpy(), k.numpy())
             streams.append(encoder.finish())
         return streams
-
-    @staticmethod
-    def _fit_adjustment(phases):
-        """Coding adjustment of one subband of one component, from its phases'
-        (values, means, log2 scales)."""
-        values = torch.cat([v.reshape(-1) for v, _, _ in phases])
-        means = torch.cat([m.reshape(-1) for _, m, _ in phases])
-        scales = torch.cat([scale_index_base(s).reshape(-1) for _, _, s in phases])
-        return adaptation.fit(values.numpy(), means.numpy(), scales.numpy())
 
     def _search_bpp(self, a, bit_depth, target):
         """The largest file not above the target rate. Files shrink as the

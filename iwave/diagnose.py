@@ -14,39 +14,11 @@ import numpy as np
 import torch
 
 from entropy import adaptation
-from entropy.context_model import PHASES, laplace_bits, scale_index_base
-from iwave.codec import ENCODER_ROUNDING, MAX_STEP, MIN_STEP, _groups
+from entropy.context_model import laplace_bits
+from iwave.codec import MAX_STEP, MIN_STEP, _groups, model_outputs, subband_arrays, subbands
 from iwave.errors import IWaveError
 from iwave.imageio import read_image
 from iwave.model import IWaveModel, resolve_model_path
-from iwave.quantisation import quantise
-
-
-def _coefficients(model, image, step):
-    x = _groups(image)[0][0]
-    with torch.no_grad():
-        bands = model.transform(torch.from_numpy(x).double()[:, None], 8, rounding=step is None)
-    if step is None:
-        return [b[:, 0][None] for b in bands], None
-    return ([b[:, 0][None] for b in quantise(bands, model.lossy_steps(step, x.shape[0]), rounding=ENCODER_ROUNDING)],
-            model.condition_steps(step, x.shape[0]))
-
-
-def _walk(model, bands, cond, dtype):
-    """{(band, component): [(values, mean, log2 scale) per phase]} from a context walk."""
-    out = {}
-    src = [b.to(dtype) for b in bands]
-
-    def emit(b, c, p, mean, log2_scale):
-        dy, dx = PHASES[p]
-        v = src[b][:, c, dy::2, dx::2]
-        out.setdefault((b, c), []).append((v, mean, log2_scale))
-        return v
-
-    with torch.no_grad():
-        model.context.walk([tuple(t.shape[-2:]) for t in bands], bands[0].shape[1], 1, 8, emit,
-                           dtype=dtype, band_steps=cond)
-    return out
 
 
 def _entropy(values):
@@ -55,23 +27,23 @@ def _entropy(values):
 
 
 def diagnose(model, image, step=None):
-    bands, cond = _coefficients(model, image, step)
-    exact = _walk(model, bands, cond, torch.float64)
-    train = _walk(model, bands, cond, torch.float32)
+    bands, cond = subbands(model, _groups(image)[0][0], 8, step)
+    exact = model_outputs(model, bands, 8, cond)
+    train = model_outputs(model, bands, 8, cond, torch.float32)
     pixels = image.shape[0] * image.shape[1]
     rows = []
-    for (b, c), phases in sorted(exact.items()):
-        v = torch.cat([t.reshape(-1) for t, _, _ in phases]).to(torch.int64).numpy()
-        mu = torch.cat([m.reshape(-1) for _, m, _ in phases]).numpy()
-        kb = torch.cat([scale_index_base(s).reshape(-1) for _, _, s in phases]).to(torch.int64).numpy()
-        adjustment = adaptation.fit(v, mu, kb)
-        estimate = sum(float(laplace_bits(t, m, s).sum()) for t, m, s in train[(b, c)])
-        rows.append({"band": b, "component": c, "values": int(v.size),
-                     "coder": adaptation.bits(v, mu, kb) / pixels,
-                     "adjusted": adaptation.bits(v, mu, kb, adjustment) / pixels,
-                     "adjustment": list(adjustment),
-                     "training_estimate": estimate / pixels, "zeroth_order": _entropy(v) / pixels})
-    return rows
+    for c, per_band in enumerate(exact):
+        for b, phases in enumerate(per_band):
+            v, mu, kb = subband_arrays(phases)
+            adjustment = adaptation.fit(v, mu, kb)
+            estimate = sum(float(laplace_bits(t, m, s).sum()) for t, m, s in train[c][b])
+            rows.append({"band": b, "component": c, "values": int(v.size),
+                         "coder": adaptation.bits(v, mu, kb) / pixels,
+                         "adjusted": adaptation.bits(v, mu, kb, adjustment) / pixels,
+                         "adjustment": list(adjustment),
+                         "training_estimate": estimate / pixels,
+                         "zeroth_order": _entropy(v) / pixels})
+    return sorted(rows, key=lambda r: (r["band"], r["component"]))
 
 
 def main(argv=None):
