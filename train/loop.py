@@ -110,8 +110,10 @@ def _device(name, ddp):
     return torch.device(name)
 
 
-LOG_HEADER = ["step", "seconds", "lr", "mode", "step_size", "train_loss", "val_bpsp", "val_denoiser"]
+LOG_HEADER = ["step", "seconds", "lr", "mode", "step_size", "train_loss", "val_bpsp", "val_denoiser",
+              "val_lossy_bpsp"]
 DENOISER_VAL_STEPS = (4.0, 16.0, 64.0)
+LOSSY_VAL_STEPS = (8.0, 32.0, 128.0)
 
 
 def _save_checkpoint(path, model, opts, step, rngs, elapsed, cfg):
@@ -144,10 +146,25 @@ def validate(model, val_bands):
     return lossless
 
 
-def validate_denoiser(model, val_rgb):
+def validate_lossy(model, val_lossy_bands, rounding):
+    """Mean estimated bits per sub-pixel of the validation crops quantised
+    at LOSSY_VAL_STEPS (each step weighs alike in log-rate)."""
+    model.eval()
+    bits = []
+    with torch.no_grad():
+        for q in LOSSY_VAL_STEPS:
+            steps = model.lossy_steps(q, 3)
+            bands = quantise(val_lossy_bands, steps, comp_dim=1, rounding=rounding)
+            bits.append(bits_per_subpixel(model, bands, steps=steps).item())
+    model.train()
+    return float(np.exp(np.mean(np.log(bits))))
+
+
+def validate_denoiser(model, val_rgb, rounding=0.5):
     """Mean relative RGB squared error of the denoised validation crops."""
     with torch.no_grad():
-        return float(np.mean([denoiser_loss(model, val_rgb, q).item() for q in DENOISER_VAL_STEPS]))
+        return float(np.mean([denoiser_loss(model, val_rgb, q, rounding).item()
+                              for q in DENOISER_VAL_STEPS]))
 
 
 def _log_uniform(rng, lo_hi):
@@ -168,6 +185,10 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
     dequantisation denoiser learns on lossy reconstructions, all else frozen."""
     if cfg.get("mean_rounding", "straight-through") not in ("straight-through", "expected"):
         raise SystemExit("config mean_rounding must be \"straight-through\" or \"expected\"")
+    rounding = cfg.get("quantiser_rounding", 0.5)
+    if not 0.0 < rounding <= 0.5:
+        raise SystemExit("config quantiser_rounding must be in (0, 0.5]: 0.5 rounds to the "
+                         "nearest, less rounds with a dead zone as iwave's encoder does (0.4)")
     ddp = ddp or Distributed()
     device = _device(device, ddp)
     out = Path(out_dir)
@@ -209,6 +230,9 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
         val = CropDataset(data_dir, cfg["crop"], "val", n)
     val_rgb = val.fixed_crops(cfg["validation_images"]) if val and ddp.main else None
     val_bands = analyse(model, val_rgb) if val_rgb is not None else None
+    val_lossy = (analyse(model, val_rgb, rounding=False)
+                 if val_rgb is not None and cfg["lossy_fraction"] > 0 and "lossy" in cfg["model"]
+                 else None)
 
     log_path = out / ("log.csv" if ddp.main else f"log.rank{ddp.rank}.csv")
     new_log = not log_path.exists() or step == 0
@@ -242,7 +266,7 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
             if lossy:
                 q = _log_uniform(rng, cfg["step_range"])
                 steps = model.lossy_steps(q, 3)
-                bands = quantise(bands, steps, comp_dim=1)
+                bands = quantise(bands, steps, comp_dim=1, rounding=rounding)
             loss = bits_per_subpixel(model, bands, steps=steps,
                                      expected_rounding=cfg.get("mean_rounding") == "expected")
             mode = "lossy" if lossy else "lossless"
@@ -251,7 +275,7 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
             lr = cosine(cfg.get("denoiser_lr", cfg["lr"]), cfg["lr_final"], step - cfg["steps"],
                         dn_steps)
             q = _log_uniform(rng, cfg.get("denoiser_step_range", cfg["step_range"]))
-            loss = denoiser_loss(model, rgb, q)
+            loss = denoiser_loss(model, rgb, q, rounding)
         params, opt = stages[stage], opts[stage]
         for g in opt.param_groups:
             g["lr"] = lr
@@ -262,17 +286,20 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
         if torch.isfinite(loss) and torch.isfinite(norm):   # never let one bad batch poison the weights
             opt.step()
         step += 1
-        val_bits = val_dn = ""
+        val_bits = val_dn = val_lossy_bits = ""
         if val_bands is not None and (step % cfg["validate_every"] == 0 or step == last):
             if stage == "context":
                 val_bits = f"{validate(model, val_bands):.4f}"
+                if val_lossy is not None:
+                    val_lossy_bits = f"{validate_lossy(model, val_lossy, rounding):.4f}"
             else:
-                val_dn = f"{validate_denoiser(model, val_rgb):.4f}"
+                val_dn = f"{validate_denoiser(model, val_rgb, rounding):.4f}"
         writer.writerow([step, f"{time.time() - t0:.1f}", f"{lr:.2e}", mode,
-                         f"{q:.3f}", f"{loss.item():.4f}", val_bits, val_dn])
+                         f"{q:.3f}", f"{loss.item():.4f}", val_bits, val_dn, val_lossy_bits])
         if progress and (step % 10 == 0 or val_bits or val_dn):
             unit = "bits" if stage == "context" else "x MSE (denoiser)"
-            shown = (f"val {val_bits} bpsp  " if val_bits else
+            shown = (f"val {val_bits} bpsp  " + (f"lossy {val_lossy_bits}  " if val_lossy_bits else "")
+                     if val_bits else
                      f"val {val_dn} x MSE  " if val_dn else "")
             print(f"\rstep {step}/{total}  loss {loss.item():.3f} {unit}  {shown}"
                   f"{(time.time() - t0) / 60:.1f} min", end="\n" if shown else "", flush=True)
@@ -289,7 +316,9 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
     print()
     return model, {"steps": step, "seconds": time.time() - t0,
                    "val_bpsp": validate(model, val_bands) if val_bands is not None else None,
-                   "val_denoiser": (validate_denoiser(model, val_rgb)
+                   "val_lossy_bpsp": (validate_lossy(model, val_lossy, rounding)
+                                      if val_lossy is not None else None),
+                   "val_denoiser": (validate_denoiser(model, val_rgb, rounding)
                                     if val_rgb is not None and step > cfg["steps"] else None)}
 
 
@@ -304,10 +333,20 @@ def export(model, summary, cfg, path, data_dir, val_dir, command):
             "wall_seconds": round(summary["seconds"]), "machine": f"{platform.machine()}, "
             f"{os.cpu_count()} CPU threads{gpu}, torch {torch.__version__}",
             "val_bpsp_lossless": summary["val_bpsp"],
+            "val_bpsp_lossy": summary.get("val_lossy_bpsp"),
             "val_denoiser_relative_mse": summary.get("val_denoiser"), "command": command, "config": cfg}
     model.save(path, card)
     path.with_suffix(".md").write_text(card_markdown(path.stem, card))
     return card
+
+
+def _lossy_row(card):
+    v = card.get("val_bpsp_lossy")
+    if v is None:
+        return ""
+    steps = ", ".join(f"{q:g}" for q in LOSSY_VAL_STEPS)
+    return (f"| validation, lossy | {v:.4f} bits per sub-pixel (model estimate, geometric "
+            f"mean over steps {steps}) |\n")
 
 
 def _denoiser_row(card):
@@ -333,7 +372,7 @@ Made by `{card['command']}`.
 | wall time | {card['wall_seconds'] / 60:.0f} min |
 | machine | {card['machine']} |
 | validation, lossless | {'n/a' if val is None else f'{val:.4f}'} bits per sub-pixel (model estimate) |
-{_denoiser_row(card)}
+{_lossy_row(card)}{_denoiser_row(card)}
 Architecture and training settings: the `config` entry below and inside the .npz
 (`meta.card`). Measured codec results (whole files) are added below by the
 commands shown with them.
@@ -378,6 +417,7 @@ def main(argv=None):
         return
     print(f"finished {summary['steps']} steps in {summary['seconds'] / 60:.1f} min; "
           f"validation {summary['val_bpsp']} bpsp (lossless)"
+          + (f", {summary['val_lossy_bpsp']:.4f} bpsp (lossy)" if summary.get("val_lossy_bpsp") else "")
           + (f", denoiser x {summary['val_denoiser']:.4f} MSE" if summary.get("val_denoiser") else ""))
     if args.export:
         command = "python -m train " + " ".join(sys.argv[1:] if argv is None else argv)

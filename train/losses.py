@@ -39,16 +39,17 @@ def bits_per_subpixel(model, bands, dtype=torch.float32, steps=None, expected_ro
     return torch.stack(total).sum() / count
 
 
-def denoiser_loss(model, rgb_uint8, step):
+def denoiser_loss(model, rgb_uint8, step, rounding=0.5):
     """RGB squared error of the denoised lossy reconstruction relative to the
     undenoised one (1 = no gain), so every step counts alike however large
-    its errors. The transform and quantisation run as the codec runs them;
+    its errors. The transform and quantisation (`rounding`: see
+    iwave.quantisation.quantise) run as the codec runs them;
     the RGB conversion is YCoCg-R's inverse without its floor shifts."""
     bands = analyse(model, rgb_uint8, rounding=False)
     batch, n = bands[0].shape[:2]
     steps = model.lossy_steps(step, n)
     with torch.no_grad():
-        rec = dequantise(quantise(bands, steps, comp_dim=1), steps, comp_dim=1)
+        rec = dequantise(quantise(bands, steps, comp_dim=1, rounding=rounding), steps, comp_dim=1)
         rec = model.transform.inverse([t.reshape(batch * n, 1, *t.shape[-2:]) for t in rec], 8,
                                       rounding=False)
         ycc = rec.reshape(batch, n, *rec.shape[-2:]).float()
