@@ -111,13 +111,18 @@ def cmd_info(args):
     if args.complexity:
         from iwave.complexity import macs_per_pixel
         codec = _codec(args)
-        result["complexity_mac_per_pixel"] = macs_per_pixel(codec.model)
-        result["model"] = codec.weights_id
+        result["complexity_mac_per_pixel"] = {}
+        for mode in ("lossless", "lossy"):
+            model = codec.model_for(mode == "lossy")
+            result["complexity_mac_per_pixel"][mode] = dict(
+                model=f"{model.name} {model.identifier()}" if model.name else model.identifier(),
+                **macs_per_pixel(model, lossy=mode == "lossy"))
     if not result:
         raise IWaveError("give a FILE, --complexity, or both")
     if args.json:
         print(json.dumps(result, indent=2))
         return
+    complexity = result.pop("complexity_mac_per_pixel", {})
     for k, v in result.items():
         if isinstance(v, dict):
             print(f"{k}:")
@@ -126,6 +131,10 @@ def cmd_info(args):
                                      if isinstance(v2, dict) else f"{v2}"))
         else:
             print(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}")
+    for mode, c in complexity.items():
+        print(f"MAC per pixel, {mode} files (model {c['model']}, {c['image']}):")
+        for part in ("encoder", "decoder"):
+            print(f"  {part}: " + ", ".join(f"{a} {b:.0f}" for a, b in c[part].items()))
 
 
 def cmd_eval(args):

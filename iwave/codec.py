@@ -14,7 +14,7 @@ from iwave.colour import rgb_to_ycocg, ycocg_to_rgb
 from iwave.errors import IWaveError
 from iwave.imageio import validate_array
 from iwave.lifting import subband_shapes
-from iwave.model import IWaveModel, resolve_model_path
+from iwave.model import IWaveModel, resolve_model_paths
 from iwave.quantisation import dequantise, quantise
 
 MIN_STEP, MAX_STEP = 0.1, 1e6
@@ -110,7 +110,10 @@ def subband_arrays(phases):
 
 
 class Codec:
-    """Keeps a model loaded for compressing and decompressing many images.
+    """Keeps models loaded for compressing and decompressing many images:
+    one for lossless and one for lossy coding (the same one when a model is
+    named, or when no separate lossy model is shipped); a file decodes with
+    whichever made it (its id is in the header).
 
     Images are coded in independent square tiles (`tile` pixels a side), so
     memory stays bounded for any image size and tiles can be coded in
@@ -121,16 +124,24 @@ class Codec:
     def __init__(self, model=None, max_pixels=bitstream.DEFAULT_MAX_PIXELS, tile=DEFAULT_TILE,
                  jobs=1):
         if isinstance(model, IWaveModel):
-            self.model = model
+            self.models = {"lossless": model, "lossy": model}
         else:
-            self.model = IWaveModel.load(resolve_model_path(model))
-        self.model.eval()
+            paths = resolve_model_paths(model)
+            loaded = {p: IWaveModel.load(p) for p in set(paths.values())}
+            self.models = {mode: loaded[p] for mode, p in paths.items()}
+        self._by_id = {}
+        for m in self.models.values():
+            m.eval()
+            self._by_id[m.identifier()] = m
         if not bitstream.MIN_TILE <= int(tile) <= bitstream.MAX_TILE:
             raise IWaveError(f"tile size must be between {bitstream.MIN_TILE} and {bitstream.MAX_TILE}")
         if int(jobs) < 1:
             raise IWaveError("jobs must be at least 1")
         self.max_pixels, self.tile, self.jobs = max_pixels, int(tile), int(jobs)
-        self.weights_id = self.model.identifier()
+
+    def model_for(self, lossy: bool) -> IWaveModel:
+        """The model that codes lossless (False) or lossy (True) files."""
+        return self.models["lossy" if lossy else "lossless"]
 
     def _map(self, method, jobs):
         """[self.method(*job) for job in jobs], in parallel processes if asked."""
@@ -169,6 +180,7 @@ class Codec:
 
     def _code(self, a, bit_depth, step):
         h, w = a.shape[:2]
+        model = self.model_for(step is not None)
         overlap = LOSSY_OVERLAP if step is not None else 0
         _shared["image"] = a
         tiles = bitstream.tile_grid(h, w, self.tile)
@@ -179,8 +191,8 @@ class Codec:
             colour=bitstream.COLOUR_YCOCG_R if a.ndim == 3 and a.shape[2] >= 3 else bitstream.COLOUR_NONE,
             has_alpha=a.ndim == 3 and a.shape[2] in (2, 4),
             mode=bitstream.MODE_LOSSLESS if step is None else bitstream.MODE_LOSSY,
-            levels=self.model.levels, step=1.0 if step is None else float(step),
-            weights_id=self.weights_id, pixel_crc=pixel_crc(a) if step is None else 0,
+            levels=model.levels, step=1.0 if step is None else float(step),
+            weights_id=model.identifier(), pixel_crc=pixel_crc(a) if step is None else 0,
             tile=self.tile, overlap=overlap)
         return bitstream.write(header, chunks)
 
@@ -188,19 +200,20 @@ class Codec:
         """Chunks of one tile: each component group transformed, quantised
         (colour only, in lossy mode) and entropy coded."""
         a = _shared["image"]
+        model = self.model_for(step is not None)
         y0, y1, x0, x1 = _extend(core, overlap, *a.shape[:2])
         chunks = []
         for gi, (x, _) in enumerate(_groups(a[y0:y1, x0:x1])):
             lossy_step = step if gi == 0 else None          # alpha is always lossless
-            bands, cond = subbands(self.model, x, bit_depth, lossy_step)
-            chunks += self._encode_group(bands, bit_depth if lossy_step is None else 8, cond)
+            bands, cond = subbands(model, x, bit_depth, lossy_step)
+            chunks += self._encode_group(model, bands, bit_depth if lossy_step is None else 8, cond)
         return chunks
 
-    def _encode_group(self, bands, bit_depth, cond_steps):
+    def _encode_group(self, model, bands, bit_depth, cond_steps):
         """One stream per component: the per-subband coding adjustments fitted
         to this image (entropy.adaptation), then the coefficients."""
         streams = []
-        for per_band in model_outputs(self.model, bands, bit_depth, cond_steps):
+        for per_band in model_outputs(model, bands, bit_depth, cond_steps):
             encoder = ValueEncoder()
             fits = [adaptation.fit(*subband_arrays(phases)) for phases in per_band]
             adaptation.write(encoder, fits)
@@ -240,10 +253,12 @@ class Codec:
         """Decode to an array with the original dtype and shape. (`_order`:
         the order tiles are decoded in; tests use it to show it does not matter.)"""
         header, chunks = bitstream.read(bytes(data), self.max_pixels)
-        if header.weights_id != self.weights_id:
+        model = self._by_id.get(header.weights_id)
+        if model is None:
+            loaded = " and ".join(sorted(self._by_id))
             raise IWaveError(f"file was made with model {header.weights_id}, but the loaded model "
-                             f"is {self.weights_id}; decode it with the model that made it (--model)")
-        if header.levels != self.model.levels:
+                             f"is {loaded}; decode it with the model that made it (--model)")
+        if header.levels != model.levels:
             raise IWaveError("file is corrupt (levels do not match the model)")
         tiles = header.tiles()
         order = list(range(len(tiles))) if _order is None else list(_order)
@@ -261,28 +276,29 @@ class Codec:
 
     def _decode_tile(self, i):
         header, chunks = _shared["file"]
+        model = self._by_id[header.weights_id]
         core = header.tiles()[i]
         y0, y1, x0, x1 = _extend(core, header.overlap, header.height, header.width)
         n_colour = header.components - int(header.has_alpha)
         lossy = header.mode == bitstream.MODE_LOSSY
         comps, start = [], i * header.components
         for gi, n in enumerate([n_colour] + ([1] if header.has_alpha else [])):
-            steps = self.model.lossy_steps(header.step, n) if lossy and gi == 0 else None
-            cond = self.model.condition_steps(header.step, n) if steps else None
-            bands, offsets = self._decode_group(chunks[start:start + n], y1 - y0, x1 - x0,
+            steps = model.lossy_steps(header.step, n) if lossy and gi == 0 else None
+            cond = model.condition_steps(header.step, n) if steps else None
+            bands, offsets = self._decode_group(model, chunks[start:start + n], y1 - y0, x1 - x0,
                                                 header, cond)
             start += n
             with torch.no_grad():
                 if steps:
                     bands = dequantise(bands, steps, offsets=offsets)
-                x = self.model.transform.inverse(bands, header.bit_depth, rounding=not steps)
-                if steps and n == 3 and self.model.denoiser_applies(header.step):
-                    x = self.model.denoiser(x.transpose(0, 1), header.step).transpose(0, 1)
+                x = model.transform.inverse(bands, header.bit_depth, rounding=not steps)
+                if steps and n == 3 and model.denoiser_applies(header.step):
+                    x = model.denoiser(x.transpose(0, 1), header.step).transpose(0, 1)
             comps.append(torch.floor(x[:, 0] + 0.5).to(torch.int64).numpy())
         keep = (slice(core[0] - y0, core[1] - y0), slice(core[2] - x0, core[3] - x0))
         return self._assemble([c[:, keep[0], keep[1]] for c in comps], header)
 
-    def _decode_group(self, chunks, height, width, header, cond_steps):
+    def _decode_group(self, model, chunks, height, width, header, cond_steps):
         """cond_steps: the steps the context model is conditioned on (None: lossless)."""
         n = len(chunks)
         shapes = subband_shapes(height, width, header.levels)
@@ -292,7 +308,7 @@ class Codec:
                       else [adaptation.IDENTITY] * len(shapes) for d in decoders]
         except EntropyError as e:
             raise IWaveError(f"file is corrupt ({e})") from None
-        centroid = cond_steps is not None and self.model.lossy_option("centroid")
+        centroid = cond_steps is not None and model.lossy_option("centroid")
         offsets = [torch.zeros((n, 1) + s, dtype=torch.float64) for s in shapes] if centroid else None
         table = torch.from_numpy(centroid_offsets())
 
@@ -309,7 +325,7 @@ class Codec:
             return v.double()
 
         with torch.no_grad():
-            bands = self.model.context.walk(shapes, n, 1, 8 if cond_steps else header.bit_depth,
+            bands = model.context.walk(shapes, n, 1, 8 if cond_steps else header.bit_depth,
                                             emit, band_steps=cond_steps)
         for d in decoders:
             try:

@@ -4,6 +4,8 @@ image, as the brief prescribes."""
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+COUNTED_STEP = 32.0     # lossy counts: any step (the networks' size does not depend on it)
+
 
 def _count(fn):
     with FlopCounterMode(display=False) as counter:
@@ -11,26 +13,30 @@ def _count(fn):
     return counter.get_total_flops() / 2
 
 
-def macs_per_pixel(model, width=768, height=512):
+def macs_per_pixel(model, lossy=False, width=768, height=512):
+    """Encoder and decoder MAC/px of one model coding lossless or lossy files
+    (lossy: the real-valued transform, the step-conditioned context model and
+    the denoiser, if the model has one)."""
     g = torch.Generator().manual_seed(0)
     x = torch.randint(0, 256, (3, 1, height, width), generator=g).double()
     pixels = width * height
+    rounding = not lossy
+    steps = model.condition_steps(COUNTED_STEP, 3) if lossy else None
     with torch.no_grad():
-        bands = model.transform(x)
+        bands = model.transform(x, 8, rounding=rounding)
         shapes = [tuple(t.shape[-2:]) for t in bands]
 
         def walk():
-            model.context.walk(shapes, 3, 1, 8,
-                               lambda b, c, p, m, s: torch.zeros_like(m))
-        transform = _count(lambda: model.transform(x)) / pixels
-        inverse = _count(lambda: model.transform.inverse(bands)) / pixels
+            model.context.walk(shapes, 3, 1, 8, lambda b, c, p, m, s: torch.zeros_like(m),
+                               band_steps=steps)
+        transform = _count(lambda: model.transform(x, 8, rounding=rounding)) / pixels
+        inverse = _count(lambda: model.transform.inverse(bands, 8, rounding=rounding)) / pixels
         context = _count(walk) / pixels
-        denoiser = 0.0
-        if model.denoiser is not None:
+        decoder = {"context_model": context, "inverse_transform": inverse}
+        if lossy and model.denoiser is not None:
             ycc = x.transpose(0, 1)
-            denoiser = _count(lambda: model.denoiser(ycc, 8.0)) / pixels
-    return {"image": f"{width}x{height} RGB",
+            decoder["denoiser"] = _count(lambda: model.denoiser(ycc, COUNTED_STEP)) / pixels
+    return {"image": f"{width}x{height} RGB", "mode": "lossy" if lossy else "lossless",
             "encoder": {"transform": transform, "context_model": context,
                         "total": transform + context},
-            "decoder": {"context_model": context, "inverse_transform": inverse,
-                        "denoiser (lossy)": denoiser, "total": context + inverse + denoiser}}
+            "decoder": dict(decoder, total=sum(decoder.values()))}

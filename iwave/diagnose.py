@@ -18,7 +18,7 @@ from entropy.context_model import laplace_bits
 from iwave.codec import MAX_STEP, MIN_STEP, _groups, model_outputs, subband_arrays, subbands
 from iwave.errors import IWaveError
 from iwave.imageio import read_image
-from iwave.model import IWaveModel, resolve_model_path
+from iwave.model import IWaveModel, resolve_model_paths
 
 
 def _entropy(values):
@@ -50,10 +50,11 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m iwave.diagnose", description=__doc__.split("\n\n")[0])
     p.add_argument("image", help="an RGB or grey image")
     p.add_argument("--step", type=float, default=None, help="lossy step (default: lossless)")
-    p.add_argument("--model", default=None, help="model name or .npz (default: iwave-default)")
+    p.add_argument("--model", default=None, help="model name or .npz (default: the shipped model for the mode)")
     args = p.parse_args(argv)
     try:
-        model = IWaveModel.load(resolve_model_path(args.model))
+        mode = "lossless" if args.step is None else "lossy"
+        model = IWaveModel.load(resolve_model_paths(args.model)[mode])
         image = read_image(args.image)
         if image.dtype != np.uint8:
             raise IWaveError("diagnose handles 8-bit images only")

@@ -71,7 +71,7 @@ def evaluate_folder(codec, folder, step=None, quality=None, progress=True):
                "mean_psnr": None if lossless else mean("psnr"),
                "median_encode_s": statistics.median(r["encode_s"] for r in rows),
                "median_decode_s": statistics.median(r["decode_s"] for r in rows),
-               "torch_threads": torch.get_num_threads(), "model": codec.weights_id}
+               "torch_threads": torch.get_num_threads(), "model": codec.model_for(not lossless).identifier()}
     mismatches = [r["image"] for r in rows if lossless and not r["exact"]]
     text = (f"{len(rows)} images, {summary['mode']}: mean {summary['mean_bpp']:.4f} bpp, "
             f"{summary['mean_bpsp']:.4f} bpsp"

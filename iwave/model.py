@@ -19,6 +19,8 @@ from iwave.lifting import LiftingTransform
 DEFAULT_CONFIG = {"levels": 4, "wavelet": "cdf53", "lift_hidden": 2,
                   "ctx_width": 8, "lstm_hidden": 4}
 DEFAULT_MODEL_NAME = "iwave-default"
+# Lossy files use this model when it is shipped and no model is named.
+DEFAULT_LOSSY_MODEL_NAME = "iwave-lossy"
 # How lossy mode works (config["lossy"]); a model without the entry keeps the
 # original behaviour, so files made with it still decode identically.
 LOSSY_DEFAULTS = {"wavelet": None,          # linear path of the real-valued transform
@@ -44,6 +46,22 @@ def resolve_model_path(name_or_path=None) -> Path:
         if (d / f"{name}.npz").is_file():
             return d / f"{name}.npz"
     raise IWaveError(f"no model named '{name}' (looked in {', '.join(map(str, weights_dirs()))})")
+
+
+def resolve_model_paths(name_or_path=None) -> dict:
+    """{"lossless": path, "lossy": path}: a named model (argument or
+    IWAVE_MODEL) codes both; by default lossless files use iwave-default and
+    lossy files iwave-lossy, or iwave-default if no lossy model is shipped."""
+    name = name_or_path or os.environ.get("IWAVE_MODEL")
+    if name:
+        path = resolve_model_path(name)
+        return {"lossless": path, "lossy": path}
+    lossless = resolve_model_path(DEFAULT_MODEL_NAME)
+    try:
+        lossy = resolve_model_path(DEFAULT_LOSSY_MODEL_NAME)
+    except IWaveError:
+        lossy = lossless
+    return {"lossless": lossless, "lossy": lossy}
 
 
 def synthesis_gains(transform: LiftingTransform, size=128):
@@ -77,6 +95,7 @@ class IWaveModel(nn.Module):
             band_weights = [1.0 / float(np.sqrt(g)) for g in gains]
             band_weights = [w / band_weights[-1] for w in band_weights]   # finest HH = 1
         self.band_weights = [float(w) for w in band_weights]
+        self.name = None        # the file's name when loaded from one
 
     def lossy_option(self, key):
         return self.config.get("lossy", {}).get(key, LOSSY_DEFAULTS[key])
@@ -138,6 +157,7 @@ class IWaveModel(nn.Module):
                          if k.startswith("param/")}
             model = cls(meta["config"], meta["band_weights"])
             model.load_state_dict(state)
+            model.name = Path(path).stem
         except IWaveError:
             raise
         except Exception as e:

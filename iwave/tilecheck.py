@@ -16,7 +16,7 @@ from iwave.codec import Codec
 from iwave.errors import IWaveError
 from iwave.evaluate import psnr
 from iwave.imageio import read_image
-from iwave.model import IWaveModel, resolve_model_path
+from iwave.model import IWaveModel, resolve_model_paths
 
 
 def main(argv=None):
@@ -25,11 +25,11 @@ def main(argv=None):
     p.add_argument("folder", type=Path, help="folder of 8-bit RGB images")
     p.add_argument("--tile", type=int, default=256, help="tile size to test (default 256)")
     p.add_argument("--steps", default="2,4,8,16,32", help="comma-separated quantisation steps")
-    p.add_argument("--model", help="weights file (default: the shipped model)")
+    p.add_argument("--model", help="model name or .npz (default: the shipped model for lossy files)")
     args = p.parse_args(argv)
     try:
         steps = [float(s) for s in args.steps.split(",")]
-        model = IWaveModel.load(resolve_model_path(args.model))
+        model = IWaveModel.load(resolve_model_paths(args.model)["lossy"])
         tiled, whole = Codec(model, tile=args.tile), Codec(model, tile=MAX_TILE)
         images, _ = find_images(args.folder)
         rows = []

@@ -60,9 +60,12 @@ def markdown(res):
 
     if res.get("complexity"):
         lines += ["## iwave complexity (768×512 RGB, FlopCounterMode, MAC = FLOP/2)", "",
-                  "| model | encoder MAC/px | decoder MAC/px |", "|---|---|---|"]
+                  "| model | encoder MAC/px | decoder MAC/px, lossless | decoder MAC/px, lossy |",
+                  "|---|---|---|---|"]
         for name, c in res["complexity"].items():
-            lines.append(f"| {name} | {c['encoder_mac_per_px']:,.0f} | {c['decoder_mac_per_px']:,.0f} |")
+            lossless = c.get("decoder_lossless_mac_per_px", c["decoder_mac_per_px"])
+            lossy = c.get("decoder_lossy_mac_per_px", c["decoder_mac_per_px"])
+            lines.append(f"| {name} | {c['encoder_mac_per_px']:,.0f} | {lossless:,.0f} | {lossy:,.0f} |")
         lines.append("")
     lines += ["## Versions", ""] + [f"- {k}: {v}" for k, v in res["versions"].items()] + [""]
     return "\n".join(lines)

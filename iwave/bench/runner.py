@@ -433,7 +433,11 @@ def _complexity(codecs):
     for c in codecs:
         adapter = getattr(c.encode, "__self__", None)
         if isinstance(adapter, _IWaveAdapter) and adapter.name not in out:
-            m = macs_per_pixel(IWaveModel.load(adapter.path))
-            out[adapter.name] = {"encoder_mac_per_px": m["encoder"]["total"],
-                               "decoder_mac_per_px": m["decoder"]["total"], "detail": m}
+            model = IWaveModel.load(adapter.path)
+            m = {mode: macs_per_pixel(model, lossy=mode == "lossy") for mode in ("lossless", "lossy")}
+            out[adapter.name] = {
+                "encoder_mac_per_px": max(v["encoder"]["total"] for v in m.values()),
+                "decoder_mac_per_px": max(v["decoder"]["total"] for v in m.values()),
+                "decoder_lossless_mac_per_px": m["lossless"]["decoder"]["total"],
+                "decoder_lossy_mac_per_px": m["lossy"]["decoder"]["total"], "detail": m}
     return out

@@ -113,7 +113,7 @@ def test_corrupt_data_never_gives_a_wrong_image(codec, sample):
 def test_other_weights_are_a_clear_error(codec, sample):
     from iwave.codec import Codec
     from iwave.model import IWaveModel
-    other = IWaveModel(codec.model.config)
+    other = IWaveModel(codec.model_for(False).config)
     with pytest.raises(IWaveError, match="model"):
         Codec(other).decompress(codec.compress(sample[:8, :8]))
 

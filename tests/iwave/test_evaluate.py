@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from iwave.cli import main
 from tests.conftest import ROOT
 
@@ -18,9 +20,12 @@ def test_eval_folder_json(capsys, tmp_path):
     assert report["summary"]["mean_bpsp"] < 8
 
 
-def test_decoder_fits_the_complexity_budget(model):
-    """The brief's budget: at most 2,000 MAC per pixel for the whole decoder."""
+@pytest.mark.parametrize("lossy", [False, True])
+def test_decoder_fits_the_complexity_budget(lossy):
+    """The brief's budget: at most 2,000 MAC per pixel for the whole decoder,
+    for the default codec's model of each mode."""
+    from iwave.codec import Codec
     from iwave.complexity import macs_per_pixel
-    macs = macs_per_pixel(model)
+    macs = macs_per_pixel(Codec().model_for(lossy), lossy=lossy)
     assert 0 < macs["decoder"]["total"] <= 2000
     assert macs["encoder"]["total"] <= 2000
