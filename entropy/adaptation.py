@@ -32,26 +32,47 @@ SIGNAL_SCALE = ZERO_INDEX    # the integers themselves are coded as Laplace(0, 1
 
 
 @nb.njit(cache=True)
+def _value_bits(v, m, k, cost, radius):
+    """Bits the coder spends on integer v with integer mean m and scale index
+    k, from the tables' symbol costs (escapes and raw bits counted as the
+    coder sends them)."""
+    t, b = _split(k)
+    q = (v - m) >> b
+    rad = radius[t]
+    if -rad <= q <= rad:
+        return cost[t, q + rad] + b
+    z = 2 * q if q >= 0 else -2 * q - 1
+    nbits = 0
+    while (z >> nbits) > 0:
+        nbits += 1
+    return cost[t, 2 * rad + 1] + 6 + nbits + b
+
+
+@nb.njit(cache=True)
 def _bits(values, means, kbase, a, f, s, cost, radius):
-    """Bits the coder spends on `values` under adjustment (a, f, s), from the
-    tables' symbol costs (escapes and raw bits counted as the coder sends them)."""
+    """Bits the coder spends on `values` under adjustment (a, f, s)."""
     total = 0.0
     for i in range(values.shape[0]):
         m = np.int64(np.floor(means[i] * (a / 8.0) + f / 8.0 + 0.5))
         k = min(max(kbase[i] + s, 0), MAX_SCALE_INDEX)
-        t, b = _split(k)
-        q = (values[i] - m) >> b
-        rad = radius[t]
-        if -rad <= q <= rad:
-            total += cost[t, q + rad]
-        else:
-            z = 2 * q if q >= 0 else -2 * q - 1
-            nbits = 0
-            while (z >> nbits) > 0:
-                nbits += 1
-            total += cost[t, 2 * rad + 1] + 6 + nbits
-        total += b
+        total += _value_bits(values[i], m, k, cost, radius)
     return total
+
+
+@nb.njit(cache=True)
+def _each_value_bits(values, m, k, cost, radius):
+    out = np.empty(values.shape[0])
+    for i in range(values.shape[0]):
+        out[i] = _value_bits(values[i], m[i], k[i], cost, radius)
+    return out
+
+
+def value_bits(values, m, k):
+    """Bits of each integer value under the coder's integer means `m` and
+    scale indices `k` (as entropy.context_model.coding_parameters gives them)."""
+    cost, radius = _symbol_costs()
+    flat = lambda t: np.ascontiguousarray(t, dtype=np.int64).reshape(-1)
+    return _each_value_bits(flat(values), flat(m), flat(k), cost, radius).reshape(np.shape(values))
 
 
 @lru_cache(maxsize=1)

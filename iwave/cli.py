@@ -186,8 +186,9 @@ def build_parser():
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def common(sp):
-        sp.add_argument("--model", help="model name in weights/ or path to a .npz "
-                        "(default: iwave-default, or $IWAVE_MODEL)")
+        sp.add_argument("--model", help="model name in weights/ or path to a .npz, used for "
+                        "every file (default: $IWAVE_MODEL, else iwave-default for lossless "
+                        "files and iwave-lossy, if shipped, for lossy ones)")
         sp.add_argument("--max-pixels", type=int, default=200_000_000, metavar="N",
                         help="refuse images larger than N pixels (default 200,000,000)")
 

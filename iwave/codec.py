@@ -51,6 +51,11 @@ def _groups(a):
 # 0.5 (a dead zone). On 16 held-out training crops, per-image BD-rate against
 # JPEG 2000: rounding 0.5 +3.5%, 0.45 -0.9%, 0.4 -1.3%, 0.35 0.0%, 0.3 +2.2%.
 ENCODER_ROUNDING = 0.4
+# Then each index is re-rounded by rate-distortion cost (rd_quantise), a bit
+# weighing this many squared steps. On the same crops, with iwave-lossy:
+# lambda 0 -9.8%, 0.07 -12.4%, 0.1 -13.2%, 0.15 -13.0% (a second pass with
+# re-predicted contexts: -12.6% at 0.07); iwave-default -1.3% -> -3.5% at 0.1.
+RD_LAMBDA = 0.1
 
 DEFAULT_TILE = 1024          # pixels; a 1024 x 1024 tile codes in about 0.5 GB
 LOSSY_OVERLAP = 16           # lossy tiles extend this far into their neighbours: no seams
@@ -76,8 +81,11 @@ def subbands(model, x, bit_depth, step):
     if step is None:
         return bands, None
     n = x.shape[0]
-    return (quantise(bands, model.lossy_steps(step, n), rounding=ENCODER_ROUNDING),
-            model.condition_steps(step, n))
+    steps, cond = model.lossy_steps(step, n), model.condition_steps(step, n)
+    q = quantise(bands, steps, rounding=ENCODER_ROUNDING)
+    if RD_LAMBDA:
+        q = rd_quantise(model, bands, q, steps, cond, RD_LAMBDA)
+    return q, cond
 
 
 def model_outputs(model, bands, bit_depth, cond_steps, dtype=torch.float64):
@@ -107,6 +115,29 @@ def subband_arrays(phases):
     means = torch.cat([m.reshape(-1) for _, m, _ in phases]).double()
     scales = torch.cat([scale_index_base(s.double()).reshape(-1) for _, _, s in phases])
     return values.numpy(), means.numpy(), scales.to(torch.int64).numpy()
+
+
+def rd_quantise(model, raw, q, steps, cond_steps, lam):
+    """Rate-distortion rounding: each coefficient takes whichever of the two
+    integers around it (in steps) costs less in squared error (in steps,
+    which weighs every band and component alike in RGB) plus lam times its
+    bits. The bits are the coder's, under the model's prediction and the
+    coding adjustments for the dead-zone indices `q` (later contexts are not
+    re-predicted, so this is a one-pass approximation)."""
+    out = [t.clone() for t in q]
+    for c, per_band in enumerate(model_outputs(model, q, 8, cond_steps)):
+        for b, phases in enumerate(per_band):
+            adjustment = adaptation.fit(*subband_arrays(phases))
+            for p, (_, mean, log2_scale) in enumerate(phases):
+                dy, dx = PHASES[p]
+                x = (raw[b][c, 0, dy::2, dx::2] / steps[b][c]).numpy()
+                m, k = (t.numpy().reshape(x.shape) for t in coding_parameters(mean, log2_scale, adjustment))
+                low = np.sign(x) * np.floor(np.abs(x))
+                high = low + np.sign(x)
+                cost = lambda v: (x - v) ** 2 + lam * adaptation.value_bits(v.astype(np.int64), m, k)
+                best = np.where(cost(high) < cost(low), high, low) + 0.0
+                out[b][c, 0, dy::2, dx::2] = torch.from_numpy(best)
+    return out
 
 
 class Codec:

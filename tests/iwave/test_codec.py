@@ -222,3 +222,34 @@ def test_adjustments_make_biased_subbands_cheaper(codec):
         plain = codec.compress(a)
     assert len(adapted) < 0.97 * len(plain)
     assert np.array_equal(codec.decompress(adapted), a)
+
+
+def test_rate_distortion_rounding_picks_a_neighbouring_integer(codec, sample):
+    """rd_quantise keeps every index on one of the two integers around the
+    coefficient, gives nearest rounding at no weight on bits, and spends
+    fewer bits as the weight grows."""
+    import torch
+
+    from entropy import adaptation
+    from iwave.codec import model_outputs, rd_quantise, subband_arrays
+    from iwave.colour import rgb_to_ycocg
+    from iwave.quantisation import quantise
+    model = codec.model_for(True)
+    x = torch.from_numpy(np.moveaxis(rgb_to_ycocg(sample[:48, :64]), -1, 0)).double()
+    with torch.no_grad():
+        raw = model.transform(x[:, None], 8, rounding=False)
+    steps, cond = model.lossy_steps(24.0, 3), model.condition_steps(24.0, 3)
+    q = quantise(raw, steps, rounding=0.4)
+    scaled = [r / torch.tensor(s).view(3, 1, 1, 1) for r, s in zip(raw, steps)]
+
+    def bits(bands):
+        return sum(adaptation.bits(*subband_arrays(phases)) for per_band in
+                   model_outputs(model, bands, 8, cond) for phases in per_band)
+
+    nearest = quantise(raw, steps, rounding=0.5 - 1e-9)    # exact halves (they occur) towards 0
+    assert all(torch.equal(a, b) for a, b in
+               zip(rd_quantise(model, raw, q, steps, cond, 0.0), nearest))
+    light, heavy = (rd_quantise(model, raw, q, steps, cond, lam) for lam in (0.1, 1.0))
+    for out in (light, heavy):
+        assert all(((o - s).abs() < 1).all() for o, s in zip(out, scaled))
+    assert bits(heavy) < bits(light) < bits(nearest)
