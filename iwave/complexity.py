@@ -36,7 +36,10 @@ def macs_per_pixel(model, lossy=False, width=768, height=512):
         if lossy and model.denoiser is not None:
             ycc = x.transpose(0, 1)
             decoder["denoiser"] = _count(lambda: model.denoiser(ycc, COUNTED_STEP)) / pixels
+    encoder = {"transform": transform, "context_model": context}
+    from iwave.codec import RD_LAMBDA
+    if lossy and RD_LAMBDA:      # rd_quantise runs the context model once more
+        encoder["rd_rounding"] = context
     return {"image": f"{width}x{height} RGB", "mode": "lossy" if lossy else "lossless",
-            "encoder": {"transform": transform, "context_model": context,
-                        "total": transform + context},
+            "encoder": dict(encoder, total=sum(encoder.values())),
             "decoder": dict(decoder, total=sum(decoder.values()))}
