@@ -131,7 +131,8 @@ def rd_quantise(model, raw, q, steps, cond_steps, lam):
             for p, (_, mean, log2_scale) in enumerate(phases):
                 dy, dx = PHASES[p]
                 x = (raw[b][c, 0, dy::2, dx::2] / steps[b][c]).numpy()
-                m, k = (t.numpy().reshape(x.shape) for t in coding_parameters(mean, log2_scale, adjustment))
+                m, k = (t.numpy().reshape(x.shape)
+                        for t in coding_parameters(mean, log2_scale, adjustment))
                 low = np.sign(x) * np.floor(np.abs(x))
                 high = low + np.sign(x)
                 cost = lambda v: (x - v) ** 2 + lam * adaptation.value_bits(v.astype(np.int64), m, k)
