@@ -340,26 +340,20 @@ def export(model, summary, cfg, path, data_dir, val_dir, command):
     return card
 
 
-def _lossy_row(card):
-    v = card.get("val_bpsp_lossy")
-    if v is None:
+def _validation_row(value, label, text, steps):
+    """A card row for a validation figure measured over several steps (none if absent)."""
+    if value is None:
         return ""
-    steps = ", ".join(f"{q:g}" for q in LOSSY_VAL_STEPS)
-    return (f"| validation, lossy | {v:.4f} bits per sub-pixel (model estimate, geometric "
-            f"mean over steps {steps}) |\n")
-
-
-def _denoiser_row(card):
-    dn = card.get("val_denoiser_relative_mse")
-    if dn is None:
-        return ""
-    steps = ", ".join(f"{q:g}" for q in DENOISER_VAL_STEPS)
-    return (f"| validation, denoiser | squared error x {dn:.4f} of the undenoised "
-            f"reconstruction (mean over steps {steps}) |\n")
+    over = ", ".join(f"{q:g}" for q in steps)
+    return f"| validation, {label} | {text.format(value)} over steps {over}) |\n"
 
 
 def card_markdown(name, card):
     val = card["val_bpsp_lossless"]
+    rows = (_validation_row(card.get("val_bpsp_lossy"), "lossy", "{:.4f} bits per sub-pixel "
+                            "(model estimate, geometric mean", LOSSY_VAL_STEPS)
+            + _validation_row(card.get("val_denoiser_relative_mse"), "denoiser", "squared error "
+                              "x {:.4f} of the undenoised reconstruction (mean", DENOISER_VAL_STEPS))
     return f"""# {name}
 
 Made by `{card['command']}`.
@@ -372,7 +366,7 @@ Made by `{card['command']}`.
 | wall time | {card['wall_seconds'] / 60:.0f} min |
 | machine | {card['machine']} |
 | validation, lossless | {'n/a' if val is None else f'{val:.4f}'} bits per sub-pixel (model estimate) |
-{_lossy_row(card)}{_denoiser_row(card)}
+{rows}
 Architecture and training settings: the `config` entry below and inside the .npz
 (`meta.card`). Measured codec results (whole files) are added below by the
 commands shown with them.
