@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from iwave.errors import IWaveError
 from iwave.model import IWaveModel
 from iwave.quantisation import quantise
 from train.data import CropDataset
@@ -138,6 +139,15 @@ def _load_model_state(model, saved, step, cfg):
                          f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
 
 
+def init_weights(path, device="cpu"):
+    """(state dict, identifier) of the model file `path` (config "init"), to start from."""
+    try:
+        init = IWaveModel.load(path)
+        return {k: v.to(device) for k, v in init.state_dict().items()}, init.identifier()
+    except IWaveError as e:
+        raise SystemExit(f"config init: {e}") from None
+
+
 def validate(model, val_bands):
     model.eval()
     with torch.no_grad():
@@ -205,6 +215,9 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
         stages["denoiser"] = list(model.denoiser.parameters())
         opts["denoiser"] = torch.optim.Adam(stages["denoiser"], lr=cfg.get("denoiser_lr", cfg["lr"]))
     step, elapsed = 0, 0.0
+    if cfg.get("init"):      # fine-tuning: start from a trained model's weights
+        init_state, init_id = init_weights(cfg["init"], device)
+        _load_model_state(model, init_state, 0, cfg)
     if ckpt.exists():
         state = torch.load(ckpt, weights_only=False, map_location=device)
         step, elapsed = state["step"], state["elapsed"]
@@ -315,6 +328,7 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
     log.close()
     print()
     return model, {"steps": step, "seconds": time.time() - t0,
+                   "init_id": init_id if cfg.get("init") else None,
                    "val_bpsp": validate(model, val_bands) if val_bands is not None else None,
                    "val_lossy_bpsp": (validate_lossy(model, val_lossy, rounding)
                                       if val_lossy is not None else None),
@@ -335,6 +349,8 @@ def export(model, summary, cfg, path, data_dir, val_dir, command):
             "val_bpsp_lossless": summary["val_bpsp"],
             "val_bpsp_lossy": summary.get("val_lossy_bpsp"),
             "val_denoiser_relative_mse": summary.get("val_denoiser"), "command": command, "config": cfg}
+    if summary.get("init_id"):
+        card["init"] = {"path": cfg["init"], "id": summary["init_id"]}
     model.save(path, card)
     path.with_suffix(".md").write_text(card_markdown(path.stem, card))
     return card
@@ -354,6 +370,8 @@ def card_markdown(name, card):
                             "(model estimate, geometric mean", LOSSY_VAL_STEPS)
             + _validation_row(card.get("val_denoiser_relative_mse"), "denoiser", "squared error "
                               "x {:.4f} of the undenoised reconstruction (mean", DENOISER_VAL_STEPS))
+    init = (f"| started from | `{card['init']['path']}` (model {card['init']['id']}) |\n"
+            if card.get("init") else "")
     return f"""# {name}
 
 Made by `{card['command']}`.
@@ -361,7 +379,7 @@ Made by `{card['command']}`.
 | | |
 |---|---|
 | training data | `{card['data']}` (random {card['config']['crop']} px crops with flips) |
-| validation | {card['validation']} |
+{init}| validation | {card['validation']} |
 | steps | {card['steps']} (batch {card['config']['batch']}) |
 | wall time | {card['wall_seconds'] / 60:.0f} min |
 | machine | {card['machine']} |
