@@ -17,7 +17,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from entropy.exact import Conv, act, hard_tanh, round_half_up
+from entropy.exact import (A_FRAC, A_MAX, W_FRAC, W_MAX, Conv, act, hard_tanh, is_exact,
+                           quantise, round_half_up)
 
 # Lifting coefficients, rounded to multiples of 2**-12 so the linear path is exact.
 WAVELETS = {
@@ -44,6 +45,15 @@ class StepCNN(nn.Module):
 
     def forward(self, x):
         return self.conv2(act(hard_tanh(self.conv1(x))))
+
+    def is_zero_in_exact_mode(self):
+        """Whether the output layer's weights and bias round to zero, so the
+        exact (float64) correction is exactly 0 for every input. Models
+        trained without stage 2 are like that, and their transform then
+        skips the CNNs: same coefficients, none of the CNN's work."""
+        w = quantise(self.conv2.weight.detach().double(), W_FRAC, W_MAX)
+        b = quantise(self.conv2.bias.detach().double(), A_FRAC, A_MAX)
+        return not (w.any() or b.any())
 
 
 class _Step(NamedTuple):
@@ -80,7 +90,7 @@ class LiftingTransform(nn.Module):
                 cur = torch.cat([cur, src[..., n_src - 1:]], dim=-1)
             pair = prev + cur
         value = (self.coeffs if mode.rounding else self.lossy_coeffs)[i] * pair
-        if mode.cnn:
+        if mode.cnn and not (is_exact(value) and self.steps[i].is_zero_in_exact_mode()):
             scale = 2.0 ** mode.shift
             value = value + self.steps[i](act(value / scale)) * (scale / 2 ** DAMPING_SHIFT)
         return round_half_up(value) if mode.rounding else value

@@ -67,3 +67,51 @@ def test_unrounded_mode_inverts_up_to_float_error():
         # The CNN's inputs sit on a 2**-10 grid, so a perturbation can move a
         # correction by a few thousandths -- but never by a whole integer.
         assert (t.inverse(noisy, rounding=False) - x).abs().max() < 0.05
+
+
+def test_zero_corrections_are_skipped_without_changing_a_coefficient(monkeypatch):
+    """A transform whose CNN output layers round to zero (a model trained
+    without stage 2) skips the CNNs: identical coefficients and inverse, in
+    both modes, for a fraction of the work."""
+    from torch.utils.flop_counter import FlopCounterMode
+    from iwave.lifting import StepCNN
+    t = random_transform(3, 0.5, "cdf53")
+    with torch.no_grad():
+        for s in t.steps:
+            s.conv2.weight.fill_(2.0 ** -14)       # below the exact weight grid (2**-12)
+            s.conv2.bias.zero_()
+    g = torch.Generator().manual_seed(1)
+    x = torch.randint(0, 256, (3, 1, 37, 50), generator=g).double()
+
+    def run(rounding):
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            bands = t(x, 8, rounding=rounding)
+            back = t.inverse(bands, 8, rounding=rounding)
+        return bands, back, counter.get_total_flops()
+
+    for rounding in (True, False):
+        skipped = run(rounding)
+        with monkeypatch.context() as m:
+            m.setattr(StepCNN, "is_zero_in_exact_mode", lambda self: False)
+            full = run(rounding)
+        assert all(torch.equal(a, b) for a, b in zip(skipped[0], full[0]))
+        assert torch.equal(skipped[1], full[1])
+        assert skipped[2] == 0 < full[2]
+
+
+def test_linear_lifting_count_matches_the_work_done(monkeypatch):
+    """The complexity report adds the fixed path's elementwise multiplies
+    (FlopCounterMode misses them): one per updated sample per step."""
+    from iwave.complexity import linear_lifting_macs
+    t = LiftingTransform(levels=3, wavelet="cdf53")
+    done = []
+    original = LiftingTransform._delta
+
+    def counting(self, i, src, predict, n_dst, mode):
+        done.append(src[..., :1].numel() * n_dst)
+        return original(self, i, src, predict, n_dst, mode)
+
+    monkeypatch.setattr(LiftingTransform, "_delta", counting)
+    with torch.no_grad():
+        t(torch.zeros((3, 1, 64, 96), dtype=torch.float64))
+    assert sum(done) == linear_lifting_macs(3, 64, 96)
