@@ -67,17 +67,28 @@ def _each_value_bits(values, m, k, cost, radius):
     return out
 
 
-def value_bits(values, m, k):
+def value_bits(values, m, k, tables=None):
     """Bits of each integer value under the coder's integer means `m` and
     scale indices `k` (as entropy.context_model.coding_parameters gives them)."""
-    cost, radius = _symbol_costs()
+    cost, radius = _symbol_costs(tables)
     flat = lambda t: np.ascontiguousarray(t, dtype=np.int64).reshape(-1)
     return _each_value_bits(flat(values), flat(m), flat(k), cost, radius).reshape(np.shape(values))
 
 
+def _symbol_costs(tables=None):
+    """Bits of every symbol of every table (default: the Laplace tables)."""
+    if tables is None:
+        return _laplace_costs()
+    return _costs(tables)
+
+
 @lru_cache(maxsize=1)
-def _symbol_costs():
-    cum, radius = load_tables()
+def _laplace_costs():
+    return _costs(load_tables())
+
+
+def _costs(tables):
+    cum, radius = tables
     freq = np.maximum(np.diff(cum, axis=1), 1)
     return PROB_BITS - np.log2(freq), radius
 
@@ -114,17 +125,17 @@ def _search(v, mu, kb, cost, radius, moves, limits):
     return best, base - best_bits
 
 
-def bits(values, means, kbase, adjustment=IDENTITY):
+def bits(values, means, kbase, adjustment=IDENTITY, tables=None):
     """Bits the coder spends on integer `values` given float `means`,
     unclamped scale indices `kbase` and an adjustment (a, f, s)."""
-    cost, radius = _symbol_costs()
+    cost, radius = _symbol_costs(tables)
     a, f, s = adjustment
     return _bits(np.ascontiguousarray(values, dtype=np.int64).reshape(-1),
                  np.ascontiguousarray(means, dtype=np.float64).reshape(-1),
                  np.ascontiguousarray(kbase, dtype=np.int64).reshape(-1), a, f, s, cost, radius)
 
 
-def fit(values, means, kbase, min_gain_bits=24.0):
+def fit(values, means, kbase, min_gain_bits=24.0, tables=None):
     """Adjustment (a, f, s) that minimises the bits of integer `values` whose
     model gives float `means` and unclamped scale indices `kbase`
     (floor(6 log2 sigma + 1/2) + ZERO_INDEX), searched on an evenly spaced
@@ -137,7 +148,7 @@ def fit(values, means, kbase, min_gain_bits=24.0):
     v = np.ascontiguousarray(values.reshape(-1)[::stride], dtype=np.int64)
     mu = np.ascontiguousarray(means.reshape(-1)[::stride], dtype=np.float64)
     kb = np.ascontiguousarray(kbase.reshape(-1)[::stride], dtype=np.int64)
-    cost, radius = _symbol_costs()
+    cost, radius = _symbol_costs(tables)
     best, gain = _search(v, mu, kb, cost, radius, _MOVES, _LIMITS)
     if gain * (n / v.size) < min_gain_bits:
         return IDENTITY

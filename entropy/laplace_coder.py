@@ -124,6 +124,28 @@ def _decode_values(buf, pos, x, means, scales, cum, radius, out):
     return x, pos, True
 
 
+@nb.njit(cache=True)
+def _count_symbols(values, means, scales, radius, counts):
+    for i in range(values.shape[0]):
+        k = min(max(scales[i], 0), MAX_SCALE_INDEX)
+        t, b = _split(k)
+        q = (values[i] - means[i]) >> b
+        rad = radius[t]
+        counts[t, q + rad if -rad <= q <= rad else 2 * rad + 1] += 1
+
+
+def symbol_counts(values, means, scales, counts=None):
+    """How often each symbol of each table is coded for these (values, means,
+    scale indices), exactly as the coder maps them (low bits split off, the
+    escape symbol for the tails); accumulates into `counts` if given. What
+    entropy.tables.fit_tables fits tables to."""
+    radius = load_tables().radius
+    if counts is None:
+        counts = np.zeros(load_tables().cum.shape, np.int64)
+    _count_symbols(_as_i64(values), _as_i64(means), _as_i64(scales), radius, counts)
+    return counts
+
+
 def _as_i64(a):
     return np.ascontiguousarray(np.asarray(a).reshape(-1), dtype=np.int64)
 
@@ -131,10 +153,12 @@ def _as_i64(a):
 class ValueEncoder:
     """Collects (values, means, scale indices) batches; `finish()` returns bytes.
 
-    Batches are decoded in the same order they were added."""
+    Batches are decoded in the same order they were added. `tables`: the
+    frequency tables (entropy.tables.Tables; default the Laplace tables)."""
 
-    def __init__(self):
+    def __init__(self, tables=None):
         self._batches = []
+        self._tables = tables or load_tables()
 
     def add(self, values, means, scales):
         v, m, s = _as_i64(values), _as_i64(means), _as_i64(scales)
@@ -145,7 +169,7 @@ class ValueEncoder:
         self._batches.append((v, m, s))
 
     def finish(self) -> bytes:
-        cum, radius = load_tables()
+        cum, radius = self._tables
         n = sum(b[0].size for b in self._batches)
         cap = n * (2 + 3 + 3 + 3) + 1        # symbol, length, payload, low bits
         start = np.empty(cap, np.int64)
@@ -159,14 +183,14 @@ class ValueEncoder:
 
 class ValueDecoder:
     """Decodes batches from bytes made by ValueEncoder, given the same means and
-    scale indices the encoder used for each batch."""
+    scale indices (and tables) the encoder used for each batch."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, tables=None):
         self._buf = np.frombuffer(data, dtype=np.uint8)
         self._x, self._pos = rans_init(self._buf)
         if self._pos < 0:
             raise EntropyError("entropy-coded data is truncated")
-        self._cum, self._radius = load_tables()
+        self._cum, self._radius = tables or load_tables()
 
     def decode(self, means, scales):
         m, s = _as_i64(means), _as_i64(scales)

@@ -8,8 +8,14 @@ The tables are computed once with float64 and shipped as `laplace_tables.npz`,
 because libm/SIMD `exp` may differ in the last ulp between machines and a single
 differing frequency would make files undecodable elsewhere. `build_tables()` is
 kept so anyone can check the shipped file (tests/entropy/test_tables.py).
+
+A model may carry its own tables of the same layout (`fit_tables`): the
+residuals a context model leaves are not exactly Laplace, and tables fitted
+to the symbols it really codes save bits. They are integers too, so they
+decode the same everywhere.
 """
 from functools import lru_cache
+from typing import NamedTuple
 from pathlib import Path
 
 import numpy as np
@@ -28,13 +34,21 @@ def sigma_of_index(k):
     return 2.0 ** ((np.asarray(k, dtype=np.float64) - ZERO_INDEX) / SCALE_STEPS_PER_OCTAVE)
 
 
+class Tables(NamedTuple):
+    """cum[k, :2R_k+3]: cumulative frequencies of table k (symbols -R_k..R_k,
+    then escape), rows padded with PROB_SCALE; radius[k] = R_k."""
+    cum: np.ndarray
+    radius: np.ndarray
+
+
 @lru_cache(maxsize=1)
 def min_bits_per_value():
-    """The fewest bits any value can cost: no stream of n values is shorter
+    """The fewest bits any value can cost under any valid tables (every
+    symbol has a frequency of at least 1): no stream of n values is shorter
     than n times this (less the coder's 32-bit state). Lets a reader refuse a
     file whose header claims far more values than its data could hold."""
-    cum, _ = load_tables()
-    return float(-np.log2(np.diff(cum, axis=1).max() / PROB_SCALE))
+    _, radius = load_tables()
+    return float(-np.log2((PROB_SCALE - 2 * radius.min() - 1) / PROB_SCALE))
 
 
 @lru_cache(maxsize=1)
@@ -57,6 +71,28 @@ def _laplace_cdf(x, b):
     return np.where(x < 0, 0.5 * np.exp(x / b), 1.0 - 0.5 * np.exp(-x / b))
 
 
+def _laplace_probabilities(k, r):
+    """P(symbol) of table k with radius r: residuals -r..r, then the escape."""
+    b = float(sigma_of_index(k))
+    edges = np.arange(-r, r + 2, dtype=np.float64) - 0.5
+    c = _laplace_cdf(edges, b)
+    p = np.empty(2 * r + 2)
+    p[:-1] = np.diff(c)
+    p[-1] = c[0] + (1.0 - c[-1])          # both tails -> escape
+    return p
+
+
+def _cumulative(p, r):
+    """Probabilities of one table -> its PROB_SCALE cumulative frequencies,
+    every symbol at least 1; the largest frequency absorbs the rounding
+    (for a Laplace table: the mode)."""
+    freq = np.maximum(1, np.floor(p * PROB_SCALE)).astype(np.int64)
+    mode = r if p[r] >= p.max() else int(np.argmax(p))
+    freq[mode] -= int(freq.sum()) - PROB_SCALE
+    assert freq[mode] >= 1 and freq.sum() == PROB_SCALE
+    return np.concatenate([[0], np.cumsum(freq)])
+
+
 def build_tables():
     """Return (cum, radius): cum[k, :2R_k+3] cumulative frequencies of table k
     (symbols -R..R then escape), rows padded with PROB_SCALE."""
@@ -65,25 +101,49 @@ def build_tables():
     width = int(2 * radii.max() + 3)
     cum = np.full((NUM_TABLES, width), PROB_SCALE, dtype=np.int64)
     for k in range(NUM_TABLES):
-        b, r = float(sigma_of_index(k)), int(radii[k])
-        edges = np.arange(-r, r + 2, dtype=np.float64) - 0.5
-        c = _laplace_cdf(edges, b)
-        p = np.empty(2 * r + 2)
-        p[:-1] = np.diff(c)
-        p[-1] = c[0] + (1.0 - c[-1])          # both tails -> escape
-        freq = np.maximum(1, np.floor(p * PROB_SCALE)).astype(np.int64)
-        excess = int(freq.sum()) - PROB_SCALE
-        freq[r] -= excess                     # the mode absorbs the rounding
-        assert freq[r] >= 1 and freq.sum() == PROB_SCALE
-        cum[k, 0] = 0
-        cum[k, 1:2 * r + 3] = np.cumsum(freq)
+        r = int(radii[k])
+        cum[k, :2 * r + 3] = _cumulative(_laplace_probabilities(k, r), r)
     return cum, radii
+
+
+def fit_tables(counts, prior_weight=64.0):
+    """Tables of the shipped layout fitted to symbol counts (counts[k, s]:
+    how often symbol s of table k was coded; laplace_coder.symbol_counts).
+    Each table's observed frequencies are mixed with its Laplace table,
+    weighted as `prior_weight` values, so a table seldom used stays close to
+    Laplace and no symbol is ever impossible."""
+    _, radius = load_tables()
+    cum = np.full(load_tables()[0].shape, PROB_SCALE, dtype=np.int64)
+    for k in range(NUM_TABLES):
+        r = int(radius[k])
+        c = np.asarray(counts[k, :2 * r + 2], dtype=np.float64)
+        p = (c + prior_weight * _laplace_probabilities(k, r)) / (c.sum() + prior_weight)
+        cum[k, :2 * r + 3] = _cumulative(p, r)
+    return Tables(cum, radius.copy())
+
+
+def check_tables(cum, radius):
+    """Tables from a model file -> Tables, or ValueError if they could break
+    the coder (wrong layout, a zero frequency, rows not summing to PROB_SCALE)."""
+    ref_cum, ref_radius = load_tables()
+    cum, radius = np.asarray(cum), np.asarray(radius)
+    if (cum.shape != ref_cum.shape or radius.shape != ref_radius.shape
+            or not np.array_equal(radius, ref_radius)):
+        raise ValueError("coding tables have the wrong layout")
+    cum = np.ascontiguousarray(cum, dtype=np.int64)
+    for k, r in enumerate(radius):
+        row = cum[k, :2 * r + 3]
+        if row[0] != 0 or row[-1] != PROB_SCALE or (np.diff(row) < 1).any() \
+                or (cum[k, 2 * r + 3:] != PROB_SCALE).any():
+            raise ValueError(f"coding table {k} is invalid")
+    return Tables(cum, np.ascontiguousarray(radius, dtype=np.int64))
 
 
 @lru_cache(maxsize=1)
 def load_tables():
+    """The shipped Laplace tables (what a model without its own uses)."""
     with np.load(TABLE_FILE, allow_pickle=False) as f:
-        return np.ascontiguousarray(f["cum"]), np.ascontiguousarray(f["radius"])
+        return Tables(np.ascontiguousarray(f["cum"]), np.ascontiguousarray(f["radius"]))
 
 
 if __name__ == "__main__":   # regenerate the shipped file: python -m entropy.tables

@@ -187,8 +187,9 @@ def build_parser():
 
     def common(sp):
         sp.add_argument("--model", help="model name in weights/ or path to a .npz, used for "
-                        "every file (default: $IWAVE_MODEL, else iwave-default for lossless "
-                        "files and iwave-lossy, if shipped, for lossy ones)")
+                        "every file (default: $IWAVE_MODEL, else iwave-lossless for lossless "
+                        "files and iwave-lossy for lossy ones, or iwave-default where one is "
+                        "not shipped); files decode with the shipped model that made them")
         sp.add_argument("--max-pixels", type=int, default=200_000_000, metavar="N",
                         help="refuse images larger than N pixels (default 200,000,000)")
 

@@ -14,7 +14,7 @@ from iwave.colour import rgb_to_ycocg, ycocg_to_rgb
 from iwave.errors import IWaveError
 from iwave.imageio import validate_array
 from iwave.lifting import subband_shapes
-from iwave.model import IWaveModel, resolve_model_paths
+from iwave.model import IWaveModel, find_shipped_model, resolve_model_paths
 from iwave.quantisation import dequantise, quantise
 
 MIN_STEP, MAX_STEP = 0.1, 1e6
@@ -117,6 +117,22 @@ def subband_arrays(phases):
     return values.numpy(), means.numpy(), scales.to(torch.int64).numpy()
 
 
+def coded_streams(model, bands, bit_depth, cond_steps):
+    """What the encoder codes for one component group: per component, the
+    coding adjustments fitted to this image (entropy.adaptation) and the
+    (values, integer means, scale indices) of every phase in coding order."""
+    tables = model.coding_tables
+    out = []
+    for per_band in model_outputs(model, bands, bit_depth, cond_steps):
+        fits = [adaptation.fit(*subband_arrays(phases), tables=tables) for phases in per_band]
+        symbols = [(v.to(torch.int64).numpy(),
+                    *(t.numpy() for t in coding_parameters(mean, log2_scale, adjustment)))
+                   for phases, adjustment in zip(per_band, fits)
+                   for v, mean, log2_scale in phases]
+        out.append((fits, symbols))
+    return out
+
+
 def rd_quantise(model, raw, q, steps, cond_steps, lam):
     """Rate-distortion rounding: each coefficient takes whichever of the two
     integers around it (in steps) costs less in squared error (in steps,
@@ -125,9 +141,10 @@ def rd_quantise(model, raw, q, steps, cond_steps, lam):
     coding adjustments for the dead-zone indices `q` (later contexts are not
     re-predicted, so this is a one-pass approximation)."""
     out = [t.clone() for t in q]
+    tables = model.coding_tables
     for c, per_band in enumerate(model_outputs(model, q, 8, cond_steps)):
         for b, phases in enumerate(per_band):
-            adjustment = adaptation.fit(*subband_arrays(phases))
+            adjustment = adaptation.fit(*subband_arrays(phases), tables=tables)
             for p, (_, mean, log2_scale) in enumerate(phases):
                 dy, dx = PHASES[p]
                 x = (raw[b][c, 0, dy::2, dx::2] / steps[b][c]).numpy()
@@ -135,7 +152,8 @@ def rd_quantise(model, raw, q, steps, cond_steps, lam):
                         for t in coding_parameters(mean, log2_scale, adjustment))
                 low = np.sign(x) * np.floor(np.abs(x))
                 high = low + np.sign(x)
-                cost = lambda v: (x - v) ** 2 + lam * adaptation.value_bits(v.astype(np.int64), m, k)
+                cost = lambda v: (x - v) ** 2 + lam * adaptation.value_bits(v.astype(np.int64), m, k,
+                                                                           tables)
                 best = np.where(cost(high) < cost(low), high, low) + 0.0
                 out[b][c, 0, dy::2, dx::2] = torch.from_numpy(best)
     return out
@@ -245,14 +263,11 @@ class Codec:
         """One stream per component: the per-subband coding adjustments fitted
         to this image (entropy.adaptation), then the coefficients."""
         streams = []
-        for per_band in model_outputs(model, bands, bit_depth, cond_steps):
-            encoder = ValueEncoder()
-            fits = [adaptation.fit(*subband_arrays(phases)) for phases in per_band]
+        for fits, symbols in coded_streams(model, bands, bit_depth, cond_steps):
+            encoder = ValueEncoder(model.coding_tables)
             adaptation.write(encoder, fits)
-            for phases, adjustment in zip(per_band, fits):
-                for v, mean, log2_scale in phases:
-                    m, k = coding_parameters(mean, log2_scale, adjustment)
-                    encoder.add(v.to(torch.int64).numpy(), m.numpy(), k.numpy())
+            for v, m, k in symbols:
+                encoder.add(v, m, k)
             streams.append(encoder.finish())
         return streams
 
@@ -287,9 +302,15 @@ class Codec:
         header, chunks = bitstream.read(bytes(data), self.max_pixels)
         model = self._by_id.get(header.weights_id)
         if model is None:
+            model = find_shipped_model(header.weights_id)
+            if model is not None:
+                model.eval()
+                self._by_id[header.weights_id] = model
+        if model is None:
             loaded = " and ".join(sorted(self._by_id))
-            raise IWaveError(f"file was made with model {header.weights_id}, but the loaded model "
-                             f"is {loaded}; decode it with the model that made it (--model)")
+            raise IWaveError(f"file was made with model {header.weights_id}, which is neither the "
+                             f"loaded model ({loaded}) nor shipped; decode it with the model that "
+                             f"made it (--model)")
         if header.levels != model.levels:
             raise IWaveError("file is corrupt (levels do not match the model)")
         tiles = header.tiles()
@@ -335,7 +356,7 @@ class Codec:
         n = len(chunks)
         shapes = subband_shapes(height, width, header.levels)
         try:
-            decoders = [ValueDecoder(c) for c in chunks]
+            decoders = [ValueDecoder(c, model.coding_tables) for c in chunks]
             adjust = [adaptation.read(d, len(shapes)) if header.version >= 3
                       else [adaptation.IDENTITY] * len(shapes) for d in decoders]
         except EntropyError as e:

@@ -35,11 +35,12 @@ def diagnose(model, image, step=None):
     for c, per_band in enumerate(exact):
         for b, phases in enumerate(per_band):
             v, mu, kb = subband_arrays(phases)
-            adjustment = adaptation.fit(v, mu, kb)
+            tables = model.coding_tables
+            adjustment = adaptation.fit(v, mu, kb, tables=tables)
             estimate = sum(float(laplace_bits(t, m, s).sum()) for t, m, s in train[c][b])
             rows.append({"band": b, "component": c, "values": int(v.size),
-                         "coder": adaptation.bits(v, mu, kb) / pixels,
-                         "adjusted": adaptation.bits(v, mu, kb, adjustment) / pixels,
+                         "coder": adaptation.bits(v, mu, kb, tables=tables) / pixels,
+                         "adjusted": adaptation.bits(v, mu, kb, adjustment, tables) / pixels,
                          "adjustment": list(adjustment),
                          "training_estimate": estimate / pixels,
                          "zeroth_order": _entropy(v) / pixels})

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from entropy.context_model import ContextModel
+from entropy.tables import check_tables
 from iwave.colour import YCOCG_SYNTHESIS_GAINS
 from iwave.denoiser import Denoiser
 from iwave.errors import IWaveError
@@ -19,8 +20,13 @@ from iwave.lifting import LiftingTransform
 DEFAULT_CONFIG = {"levels": 4, "wavelet": "cdf53", "lift_hidden": 2,
                   "ctx_width": 8, "lstm_hidden": 4}
 DEFAULT_MODEL_NAME = "iwave-default"
-# Lossy files use this model when it is shipped and no model is named.
+# Lossless and lossy files use these models when they are shipped and no
+# model is named (else iwave-default).
+DEFAULT_LOSSLESS_MODEL_NAME = "iwave-lossless"
 DEFAULT_LOSSY_MODEL_NAME = "iwave-lossy"
+# Models no longer used for new files, kept so that files made with them
+# still decode (weights/archive/).
+ARCHIVE = "archive"
 # How lossy mode works (config["lossy"]); a model without the entry keeps the
 # original behaviour, so files made with it still decode identically.
 LOSSY_DEFAULTS = {"wavelet": None,          # linear path of the real-valued transform
@@ -50,18 +56,43 @@ def resolve_model_path(name_or_path=None) -> Path:
 
 def resolve_model_paths(name_or_path=None) -> dict:
     """{"lossless": path, "lossy": path}: a named model (argument or
-    IWAVE_MODEL) codes both; by default lossless files use iwave-default and
-    lossy files iwave-lossy, or iwave-default if no lossy model is shipped."""
+    IWAVE_MODEL) codes both; by default lossless files use iwave-lossless
+    and lossy files iwave-lossy, each replaced by iwave-default where it is
+    not shipped."""
     name = name_or_path or os.environ.get("IWAVE_MODEL")
     if name:
         path = resolve_model_path(name)
         return {"lossless": path, "lossy": path}
-    lossless = resolve_model_path(DEFAULT_MODEL_NAME)
-    try:
-        lossy = resolve_model_path(DEFAULT_LOSSY_MODEL_NAME)
-    except IWaveError:
-        lossy = lossless
-    return {"lossless": lossless, "lossy": lossy}
+    default = resolve_model_path(DEFAULT_MODEL_NAME)
+
+    def shipped_or_default(name):
+        try:
+            return resolve_model_path(name)
+        except IWaveError:
+            return default
+
+    return {"lossless": shipped_or_default(DEFAULT_LOSSLESS_MODEL_NAME),
+            "lossy": shipped_or_default(DEFAULT_LOSSY_MODEL_NAME)}
+
+
+_ids = {}      # (path, mtime) -> identifier, so a lookup loads each model file once
+
+
+def find_shipped_model(identifier):
+    """The shipped (or archived) model whose identifier is `identifier`, or
+    None: a file names the model that made it, and decodes with it whatever
+    model the codec was started with."""
+    for d in weights_dirs():
+        for p in sorted(d.glob("*.npz")) + sorted((d / ARCHIVE).glob("*.npz")):
+            key = (str(p), p.stat().st_mtime_ns)
+            if key not in _ids:
+                try:
+                    _ids[key] = IWaveModel.load(p).identifier()
+                except IWaveError:
+                    _ids[key] = None
+            if _ids[key] == identifier:
+                return IWaveModel.load(p)
+    return None
 
 
 def synthesis_gains(transform: LiftingTransform, size=128):
@@ -96,6 +127,9 @@ class IWaveModel(nn.Module):
             band_weights = [w / band_weights[-1] for w in band_weights]   # finest HH = 1
         self.band_weights = [float(w) for w in band_weights]
         self.name = None        # the file's name when loaded from one
+        # The coder's frequency tables fitted to this model (entropy.tables.
+        # fit_tables; train.tables makes them), or None: the Laplace tables.
+        self.coding_tables = None
 
     def lossy_option(self, key):
         return self.config.get("lossy", {}).get(key, LOSSY_DEFAULTS[key])
@@ -133,6 +167,10 @@ class IWaveModel(nn.Module):
         for name, t in sorted(self.state_dict().items()):
             h.update(name.encode())
             h.update(t.detach().to(torch.float32).contiguous().numpy().tobytes())
+        if self.coding_tables is not None:   # (models without tables keep their old ids)
+            h.update(b"coding_tables")
+            for a in self.coding_tables:
+                h.update(np.ascontiguousarray(a, dtype="<i8").tobytes())
         return h.hexdigest()[:16]
 
     def _meta(self):
@@ -141,11 +179,14 @@ class IWaveModel(nn.Module):
     def save(self, path, card=None):
         arrays = {f"param/{k}": v.detach().to(torch.float32).numpy()
                   for k, v in self.state_dict().items()}
+        if self.coding_tables is not None:
+            arrays["tables/cum"] = self.coding_tables.cum.astype("<i4")   # frequencies <= 2**16
+            arrays["tables/radius"] = self.coding_tables.radius.astype("<i4")
         meta = dict(self._meta(), card=card or {})
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         tmp = Path(str(path) + ".tmp")
         with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
+            np.savez_compressed(f, **arrays)
         os.replace(tmp, path)
 
     @classmethod
@@ -155,8 +196,11 @@ class IWaveModel(nn.Module):
                 meta = json.loads(bytes(f["meta"]).decode())
                 state = {k[6:]: torch.from_numpy(f[k].copy()) for k in f.files
                          if k.startswith("param/")}
+                tables = (f["tables/cum"], f["tables/radius"]) if "tables/cum" in f.files else None
             model = cls(meta["config"], meta["band_weights"])
             model.load_state_dict(state)
+            if tables is not None:
+                model.coding_tables = check_tables(*tables)
             model.name = Path(path).stem
         except IWaveError:
             raise

@@ -91,3 +91,32 @@ def test_corrupt_stream_is_detected_not_hung():
 def test_residual_too_large_is_refused():
     with pytest.raises(ValueError):
         ValueEncoder().add(np.array([2**50]), np.array([0]), np.array([0]))
+
+
+def test_symbol_counts_and_fitted_tables_round_trip_and_save_bits():
+    """Residuals that are not Laplace (always 0 or +3): tables fitted to their
+    counts code them exactly, and in fewer bytes than the Laplace tables."""
+    from entropy.laplace_coder import symbol_counts
+    from entropy.tables import fit_tables
+    rng = np.random.default_rng(5)
+    n = 50000
+    means = rng.integers(-40, 40, n)
+    values = means + 3 * rng.integers(0, 2, n)
+    scales = np.full(n, 33)
+    big = np.array([10 ** 6, -10 ** 6])          # through the escape path too
+    counts = symbol_counts(values, means, scales)
+    counts = symbol_counts(big, [0, 0], [33, 33], counts)
+    assert counts.sum() == n + 2
+    tables = fit_tables(counts)
+    sizes = {}
+    for name, t in (("laplace", None), ("fitted", tables)):
+        enc = ValueEncoder(t)
+        enc.add(values, means, scales)
+        enc.add(big, [0, 0], [33, 33])
+        data = enc.finish()
+        dec = ValueDecoder(data, t)
+        assert np.array_equal(dec.decode(means, scales), values)
+        assert np.array_equal(dec.decode([0, 0], [33, 33]), big)
+        dec.check_end()
+        sizes[name] = len(data)
+    assert sizes["fitted"] < 0.8 * sizes["laplace"]

@@ -16,3 +16,31 @@ def test_every_symbol_has_nonzero_frequency_and_tables_sum_to_scale():
         row = cum[k, :2 * r + 3]
         assert row[0] == 0 and row[-1] == PROB_SCALE
         assert (np.diff(row) >= 1).all()
+
+
+def test_fitted_tables_follow_the_counts_and_stay_valid():
+    from entropy.tables import check_tables, fit_tables
+    cum, radius = load_tables()
+    assert np.array_equal(fit_tables(np.zeros_like(cum)).cum, cum)     # no data: Laplace
+    counts = np.zeros_like(cum)
+    k = 30
+    counts[k, radius[k] + 1] = 10 ** 6          # every value one above the mean
+    fitted = fit_tables(counts)
+    check_tables(*fitted)
+    freq = np.diff(fitted.cum[k, :2 * radius[k] + 3])
+    assert freq.argmax() == radius[k] + 1 and freq.min() >= 1
+    assert np.array_equal(fitted.cum[k + 1], cum[k + 1])               # other tables untouched
+
+
+def test_invalid_tables_are_refused():
+    import pytest
+    from entropy.tables import check_tables
+    cum, radius = load_tables()
+    bad = cum.copy()
+    bad[3, 2] = bad[3, 1]                       # a symbol with frequency 0
+    with pytest.raises(ValueError, match="table 3"):
+        check_tables(bad, radius)
+    with pytest.raises(ValueError, match="layout"):
+        check_tables(cum[:, :-1], radius)
+    with pytest.raises(ValueError, match="layout"):
+        check_tables(cum, radius + 1)

@@ -27,11 +27,62 @@ def test_default_codec_uses_the_lossy_model_for_lossy_files(weights, sample):
     lossless, lossy = codec.compress(a), codec.compress(a, step=8.0)
     assert np.array_equal(codec.decompress(lossless), a)
     assert np.abs(codec.decompress(lossy).astype(int) - a).mean() < 8
-    # each file names its own model, and one-model codecs decode only theirs
+    # each file names its own model and decodes with it, whichever model
+    # the codec was started with, as long as it is shipped
     only_lossy = Codec("iwave-lossy")
     assert np.array_equal(only_lossy.decompress(lossy), codec.decompress(lossy))
+    assert np.array_equal(only_lossy.decompress(lossless), a)
+    (weights / "iwave-default.npz").unlink()
     with pytest.raises(IWaveError, match="decode it with the model that made it"):
-        only_lossy.decompress(lossless)
+        Codec("iwave-lossy").decompress(lossless)
+
+
+def test_files_of_an_archived_model_still_decode(weights, sample):
+    a = sample[:40, :56]
+    data = Codec().compress(a)
+    (weights / "archive").mkdir()
+    (weights / "iwave-default.npz").rename(weights / "archive" / "iwave-default-old.npz")
+    IWaveModel({"levels": 3, "wavelet": "cdf53", "ctx_width": 6}).save(weights / "iwave-default.npz")
+    codec = Codec()
+    assert codec.model_for(False).identifier() != IWaveModel.load(
+        weights / "archive" / "iwave-default-old.npz").identifier()
+    assert np.array_equal(codec.decompress(data), a)
+
+
+def test_lossless_files_use_the_lossless_model_when_shipped(weights):
+    IWaveModel({"levels": 3, "wavelet": "cdf53"}).save(weights / "iwave-lossless.npz")
+    paths = resolve_model_paths()
+    assert paths["lossless"] == weights / "iwave-lossless.npz"
+    assert paths["lossy"] == weights / "iwave-lossy.npz"
+
+
+def test_coding_tables_travel_with_the_model_and_name_it(tmp_path, sample):
+    """A model's fitted tables are saved with it, change its identifier (a
+    model without tables keeps its own), code exactly, and damaged tables
+    make the model file unloadable rather than the files undecodable."""
+    from entropy.tables import fit_tables, load_tables
+    model = IWaveModel({"levels": 3, "wavelet": "cdf53"})
+    plain = model.identifier()
+    counts = np.zeros_like(load_tables().cum)
+    counts[:, 0] = 1000                        # shift mass to the most negative symbol
+    model.coding_tables = fit_tables(counts)
+    assert model.identifier() != plain
+    model.save(tmp_path / "t.npz")
+    loaded = IWaveModel.load(tmp_path / "t.npz")
+    assert loaded.identifier() == model.identifier()
+    a = sample[:40, :56]
+    codec = Codec(loaded)
+    assert np.array_equal(codec.decompress(codec.compress(a)), a)
+    lossy = codec.decompress(codec.compress(a, step=6.0))
+    assert np.abs(lossy.astype(int) - a).mean() < 6
+
+    with np.load(tmp_path / "t.npz") as f:
+        arrays = dict(f)
+    arrays["tables/cum"] = arrays["tables/cum"].copy()
+    arrays["tables/cum"][5, 3] = 0
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(IWaveError, match="cannot load model"):
+        IWaveModel.load(tmp_path / "bad.npz")
 
 
 def test_a_named_model_codes_both_modes(weights):
