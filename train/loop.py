@@ -139,6 +139,14 @@ def _load_model_state(model, saved, step, cfg):
                          f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
 
 
+def _same_shapes(state, model, prefix):
+    """Whether `state` holds exactly the model's parameters under `prefix`,
+    shape for shape (else a config's new denoiser starts afresh)."""
+    mine = {k: v.shape for k, v in model.state_dict().items() if k.startswith(prefix)}
+    theirs = {k: v.shape for k, v in state.items() if k.startswith(prefix)}
+    return mine == theirs
+
+
 def init_weights(path, device="cpu"):
     """(state dict, identifier) of the model file `path` (config "init"), to start from."""
     try:
@@ -217,6 +225,8 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
     step, elapsed = 0, 0.0
     if cfg.get("init"):      # fine-tuning: start from a trained model's weights
         init_state, init_id = init_weights(cfg["init"], device)
+        if model.denoiser is not None and not _same_shapes(init_state, model, "denoiser."):
+            init_state = {k: v for k, v in init_state.items() if not k.startswith("denoiser.")}
         _load_model_state(model, init_state, 0, cfg)
     if ckpt.exists():
         state = torch.load(ckpt, weights_only=False, map_location=device)

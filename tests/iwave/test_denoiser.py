@@ -56,3 +56,19 @@ def test_denoiser_is_skipped_below_its_trained_steps():
     assert m.denoiser_applies(6.0) and m.denoiser_applies(300.0)
     assert not m.denoiser_applies(2.0)
     assert not IWaveModel({"levels": 4}).denoiser_applies(50.0)
+
+
+def test_deeper_denoiser_is_exact_and_counted():
+    torch.manual_seed(4)
+    d = Denoiser(hidden=8, depth=2, input_scale=16.0)
+    with torch.no_grad():
+        for p in d.parameters():
+            p.normal_(0, 0.5)
+    a, b = planes(13, 22, 1), planes(13, 22, 2)
+    one = d(torch.cat([a, b]), 16.0)
+    assert torch.equal(one[1:], d(b, 16.0))
+    assert not torch.equal(one, torch.cat([a, b]))
+    cfg = {"levels": 4, "wavelet": "cdf53"}
+    shallow, deep = (macs_per_pixel(IWaveModel(dict(cfg, denoiser={"hidden": 8, "depth": n})),
+                                    lossy=True)["decoder"]["denoiser"] for n in (0, 2))
+    assert abs(deep - shallow - 2 * (9 + 8) * 8 / 4) < 1       # each block: (9 + hidden) hidden / 4

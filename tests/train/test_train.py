@@ -124,3 +124,26 @@ def test_a_finished_run_can_be_extended_with_a_denoiser(tmp_path):
     train(tiny_config(2), data, tmp_path / "run", progress=False)
     model, summary = train(denoiser_config(2, 2), data, tmp_path / "run", progress=False)
     assert summary["steps"] == 4 and model.denoiser is not None
+
+
+def test_init_starts_from_a_model_file_and_a_new_denoiser_starts_afresh(tmp_path):
+    import pytest
+    from train.loop import export
+    data = make_data(tmp_path / "data")
+    base, summary = train(denoiser_config(2, 1), data, tmp_path / "base", progress=False)
+    export(base, summary, denoiser_config(2, 1), tmp_path / "base.npz", data, None, "...")
+    cfg = denoiser_config(0, 0)
+    cfg["init"] = str(tmp_path / "base.npz")
+    same, summary = train(cfg, data, tmp_path / "same", progress=False)
+    for k, v in base.state_dict().items():          # nothing to train: exactly the init
+        assert torch.equal(v, same.state_dict()[k]), k
+    export(same, summary, cfg, tmp_path / "same.npz", data, None, "...")
+    assert "started from" in (tmp_path / "same.md").read_text()
+    assert base.identifier() in (tmp_path / "same.md").read_text()
+    cfg["model"]["denoiser"] = {"hidden": 6, "depth": 1}
+    wider, _ = train(cfg, data, tmp_path / "wider", progress=False)
+    assert torch.equal(wider.context.lstm.gates.weight, base.context.lstm.gates.weight)
+    assert wider.denoiser.out.weight.abs().sum() == 0   # new shape: untrained, not copied
+    cfg["init"] = str(tmp_path / "missing.npz")
+    with pytest.raises(SystemExit, match="config init"):
+        train(cfg, data, tmp_path / "missing", progress=False)
