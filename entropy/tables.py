@@ -42,13 +42,17 @@ class Tables(NamedTuple):
 
 
 @lru_cache(maxsize=1)
+def max_frequency():
+    """The largest frequency of any Laplace table; fitted tables are held
+    below it too, so min_bits_per_value holds for every model."""
+    return int(np.diff(load_tables().cum, axis=1).max())
+
+
 def min_bits_per_value():
-    """The fewest bits any value can cost under any valid tables (every
-    symbol has a frequency of at least 1): no stream of n values is shorter
+    """The fewest bits any value can cost: no stream of n values is shorter
     than n times this (less the coder's 32-bit state). Lets a reader refuse a
     file whose header claims far more values than its data could hold."""
-    _, radius = load_tables()
-    return float(-np.log2((PROB_SCALE - 2 * radius.min() - 1) / PROB_SCALE))
+    return float(-np.log2(max_frequency() / PROB_SCALE))
 
 
 @lru_cache(maxsize=1)
@@ -118,13 +122,20 @@ def fit_tables(counts, prior_weight=64.0):
         r = int(radius[k])
         c = np.asarray(counts[k, :2 * r + 2], dtype=np.float64)
         p = (c + prior_weight * _laplace_probabilities(k, r)) / (c.sum() + prior_weight)
-        cum[k, :2 * r + 3] = _cumulative(p, r)
+        freq = np.diff(_cumulative(p, r))
+        top = int(freq.argmax())
+        over = int(freq[top]) - max_frequency()
+        if over > 0:         # the rest then hold the excess, each far below the cap
+            freq[top] -= over
+            freq[int(np.argsort(freq)[-2])] += over
+        cum[k, :2 * r + 3] = np.concatenate([[0], np.cumsum(freq)])
     return Tables(cum, radius.copy())
 
 
 def check_tables(cum, radius):
     """Tables from a model file -> Tables, or ValueError if they could break
-    the coder (wrong layout, a zero frequency, rows not summing to PROB_SCALE)."""
+    the coder or the reader's size check (wrong layout, a zero frequency, a
+    frequency above max_frequency, rows not summing to PROB_SCALE)."""
     ref_cum, ref_radius = load_tables()
     cum, radius = np.asarray(cum), np.asarray(radius)
     if (cum.shape != ref_cum.shape or radius.shape != ref_radius.shape
@@ -134,6 +145,7 @@ def check_tables(cum, radius):
     for k, r in enumerate(radius):
         row = cum[k, :2 * r + 3]
         if row[0] != 0 or row[-1] != PROB_SCALE or (np.diff(row) < 1).any() \
+                or np.diff(row).max() > max_frequency() \
                 or (cum[k, 2 * r + 3:] != PROB_SCALE).any():
             raise ValueError(f"coding table {k} is invalid")
     return Tables(cum, np.ascontiguousarray(radius, dtype=np.int64))

@@ -44,3 +44,16 @@ def test_invalid_tables_are_refused():
         check_tables(cum[:, :-1], radius)
     with pytest.raises(ValueError, match="layout"):
         check_tables(cum, radius + 1)
+
+
+def test_fitted_tables_keep_the_fewest_bits_a_value_can_cost():
+    """A table fitted to values that are always the mean is held at the
+    Laplace tables' largest frequency, so a reader's size check holds for
+    every model."""
+    from entropy.tables import check_tables, fit_tables, max_frequency
+    cum, radius = load_tables()
+    counts = np.zeros_like(cum)
+    counts[np.arange(len(radius)), radius] = 10 ** 9
+    fitted = fit_tables(counts)
+    check_tables(*fitted)
+    assert np.diff(fitted.cum, axis=1).max() == max_frequency()

@@ -110,12 +110,12 @@ def test_corrupt_data_never_gives_a_wrong_image(codec, sample):
         codec.decompress(rng.integers(0, 256, 500, dtype=np.uint8).tobytes())
 
 
-def test_other_weights_are_a_clear_error(codec, sample):
+def test_a_file_of_a_model_not_shipped_is_a_clear_error(codec, sample):
     from iwave.codec import Codec
     from iwave.model import IWaveModel
-    other = IWaveModel(codec.model_for(False).config)
-    with pytest.raises(IWaveError, match="model"):
-        Codec(other).decompress(codec.compress(sample[:8, :8]))
+    other = IWaveModel(codec.model_for(False).config)      # untrained: not shipped
+    with pytest.raises(IWaveError, match="decode it with the model that made it"):
+        codec.decompress(Codec(other).compress(sample[:8, :8]))
 
 
 DECODE = """

@@ -147,3 +147,22 @@ def test_init_starts_from_a_model_file_and_a_new_denoiser_starts_afresh(tmp_path
     cfg["init"] = str(tmp_path / "missing.npz")
     with pytest.raises(SystemExit, match="config init"):
         train(cfg, data, tmp_path / "missing", progress=False)
+
+
+def test_tables_command_fits_tables_that_code_exactly(tmp_path, capsys):
+    import numpy as np
+    from iwave.codec import Codec
+    from train.tables import main as tables_main
+    data = make_data(tmp_path / "data")
+    IWaveModel({"levels": 2, "wavelet": "cdf53"}).save(tmp_path / "m.npz")
+    (tmp_path / "m.md").write_text("# m\n\nsome card\n")
+    tables_main([str(tmp_path / "m.npz"), str(data), "--out", str(tmp_path / "t.npz"),
+                 "--lossless", "--steps", "8", "--images", "3", "--holdout-every", "3"])
+    model = IWaveModel.load(tmp_path / "t.npz")
+    assert model.coding_tables is not None
+    card = (tmp_path / "t.md").read_text()
+    assert card.startswith("# t\n") and "some card" in card and "## Coding tables" in card
+    assert "lossless" in capsys.readouterr().out
+    image = photo_like(24, 30, 3, seed=9)
+    codec = Codec(model)
+    assert np.array_equal(codec.decompress(codec.compress(image)), image)
