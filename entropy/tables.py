@@ -116,8 +116,9 @@ def fit_tables(counts, prior_weight=64.0):
     Each table's observed frequencies are mixed with its Laplace table,
     weighted as `prior_weight` values, so a table seldom used stays close to
     Laplace and no symbol is ever impossible."""
-    _, radius = load_tables()
-    cum = np.full(load_tables()[0].shape, PROB_SCALE, dtype=np.int64)
+    laplace = load_tables()
+    radius = laplace.radius
+    cum = np.full(laplace.cum.shape, PROB_SCALE, dtype=np.int64)
     for k in range(NUM_TABLES):
         r = int(radius[k])
         c = np.asarray(counts[k, :2 * r + 2], dtype=np.float64)

@@ -85,13 +85,15 @@ def find_shipped_model(identifier):
     for d in weights_dirs():
         for p in sorted(d.glob("*.npz")) + sorted((d / ARCHIVE).glob("*.npz")):
             key = (str(p), p.stat().st_mtime_ns)
+            model = None
             if key not in _ids:
                 try:
-                    _ids[key] = IWaveModel.load(p).identifier()
+                    model = IWaveModel.load(p)
+                    _ids[key] = model.identifier()
                 except IWaveError:
                     _ids[key] = None
             if _ids[key] == identifier:
-                return IWaveModel.load(p)
+                return model or IWaveModel.load(p)
     return None
 
 
@@ -127,6 +129,7 @@ class IWaveModel(nn.Module):
             band_weights = [w / band_weights[-1] for w in band_weights]   # finest HH = 1
         self.band_weights = [float(w) for w in band_weights]
         self.name = None        # the file's name when loaded from one
+        self.card = {}          # what training wrote about it (meta.card), when loaded
         # The coder's frequency tables fitted to this model (entropy.tables.
         # fit_tables; train.tables makes them), or None: the Laplace tables.
         self.coding_tables = None
@@ -202,6 +205,7 @@ class IWaveModel(nn.Module):
             if tables is not None:
                 model.coding_tables = check_tables(*tables)
             model.name = Path(path).stem
+            model.card = meta.get("card", {})
         except IWaveError:
             raise
         except Exception as e:

@@ -11,7 +11,6 @@ the tables are worth.
     python -m train.tables MODEL.npz DATA --out NEW.npz [--lossless] [--steps 12,24,48]
 """
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -90,8 +89,6 @@ def main(argv=None):
     src = Path(args.model)
     try:
         model = IWaveModel.load(src)
-        with np.load(src, allow_pickle=False) as f:
-            card = json.loads(bytes(f["meta"]).decode()).get("card", {})
     except IWaveError as e:
         raise SystemExit(f"error: {e}")
     src_card = src.with_suffix(".md")
@@ -112,7 +109,7 @@ def main(argv=None):
     rows = "".join(f"| {n} | {b:.4f} | {a:.4f} | {100 * (a / b - 1):+.2f}% |\n"
                    for n, b, a in zip(names, before, after))
     command = "python -m train.tables " + " ".join(sys.argv[1:] if argv is None else argv)
-    card = dict(card, coding_tables={
+    card = dict(model.card, coding_tables={
         "command": command, "from_model": base_id, "images": len(train_files),
         "settings": names, "held_out_bpsp_laplace": before, "held_out_bpsp_fitted": after})
     model.save(args.out, card)
