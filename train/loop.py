@@ -20,6 +20,7 @@ from iwave.errors import IWaveError
 from iwave.model import IWaveModel
 from iwave.quantisation import quantise
 from train.data import CropDataset
+from train.grow import grown
 from train.losses import analyse, bits_per_subpixel, denoiser_loss
 
 DEFAULT_CONFIG_PATH = Path(__file__).parent / "configs" / "default.json"
@@ -227,6 +228,10 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
         init_state, init_id = init_weights(cfg["init"], device)
         if model.denoiser is not None and not _same_shapes(init_state, model, "denoiser."):
             init_state = {k: v for k, v in init_state.items() if not k.startswith("denoiser.")}
+        try:      # a wider context model grows from a narrower one
+            init_state = grown(init_state, model)
+        except ValueError as e:
+            raise SystemExit(f"config init {cfg['init']}: {e}") from None
         _load_model_state(model, init_state, 0, cfg)
     if ckpt.exists():
         state = torch.load(ckpt, weights_only=False, map_location=device)

@@ -1,0 +1,54 @@
+"""Start a wider model from a trained narrower one (config "init" with, say, a
+larger model.ctx_width), keeping what the narrow model computes.
+
+Training a larger context model from scratch costs hours on a CPU; growing
+one keeps the narrow model's rate from the first step and lets the new units
+learn on top of it (the Net2Net idea). Every tensor that grew keeps the
+trained values in its leading slice; the new units get the wider model's own
+fresh initialisation for their incoming weights, and every weight from a new
+unit into an old one is zero, so old units, and the outputs, compute exactly
+what they did (zero stays zero in the exact arithmetic too). The gradient of
+those zero weights is not zero, so the new units start to count at once.
+"""
+import torch
+
+
+def grow_state(narrow: dict, wide: dict) -> dict:
+    """`narrow`'s tensors laid into `wide`'s shapes (a state dict of the wider
+    model as freshly initialised). Tensors of equal shape are copied; a
+    tensor may only grow, dimension by dimension."""
+    out = {}
+    for key, fresh in wide.items():
+        old = narrow.get(key)
+        if old is None or old.shape == fresh.shape:
+            if old is not None:
+                out[key] = old
+            continue      # a missing tensor is for the caller to refuse or allow
+        if old.dim() != fresh.dim() or any(o > n for o, n in zip(old.shape, fresh.shape)):
+            raise ValueError(f"{key}: cannot grow {tuple(old.shape)} into {tuple(fresh.shape)}")
+        new = fresh.detach().clone()
+        if new.dim() >= 2:    # (out, in, ...): new inputs feed no old output
+            new[:old.shape[0], old.shape[1]:] = 0
+        new[tuple(slice(0, s) for s in old.shape)] = old.to(new.dtype)
+        out[key] = new
+    for key, old in narrow.items():
+        out.setdefault(key, old)     # left over: the caller's strict load reports it
+    return out
+
+
+GROWABLE = "context.phase_nets."     # their tensors are all (out, in, ...) or (band, channel)
+
+
+def grown(narrow: dict, model: torch.nn.Module) -> dict:
+    """State dict for `model` grown from `narrow` (see grow_state). Only the
+    phase networks' width may grow: the LSTM's gates are laid out in four
+    blocks and the phase networks' inputs in groups, which a leading-slice
+    copy would scramble."""
+    wide = model.state_dict()
+    for key, t in narrow.items():
+        if key in wide and t.shape != wide[key].shape and not key.startswith(GROWABLE):
+            raise ValueError(f"{key} changed shape ({tuple(t.shape)} -> "
+                             f"{tuple(wide[key].shape)}); only model.ctx_width may grow")
+        if key.endswith(".mix.weight") and t.shape[1] != wide[key].shape[1]:
+            raise ValueError(f"{key}: the phase networks' inputs changed; only model.ctx_width may grow")
+    return grow_state(narrow, wide)
