@@ -1,0 +1,54 @@
+"""A context model grown wider from a trained one computes exactly what the
+narrow one did (same coding parameters, so same files), and only its width
+may grow."""
+import pytest
+import torch
+
+from entropy.context_model import ContextModel
+from iwave.model import IWaveModel
+from train.grow import grow_state, grown
+
+
+def _walk_outputs(model, values):
+    outs = []
+
+    def emit(b, c, p, mean, log2_scale):
+        outs.append((mean.clone(), log2_scale.clone()))
+        return values[b][:, c].new_zeros(mean.shape) + b + c + p   # any fixed values
+
+    shapes = [tuple(v.shape[-2:]) for v in values]
+    with torch.no_grad():
+        model.walk(shapes, 3, 1, 8, emit)        # float64: the coder's exact arithmetic
+    return outs
+
+
+def _trained_like(model, seed):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.3)
+    return model
+
+
+def test_grown_context_model_gives_identical_coding_parameters():
+    narrow = _trained_like(ContextModel(levels=2, width=4, lstm_hidden=2, parent=True), 0)
+    torch.manual_seed(1)
+    wide = ContextModel(levels=2, width=7, lstm_hidden=2, parent=True)
+    wide.load_state_dict(grow_state(narrow.state_dict(), wide.state_dict()))
+    assert wide.phase_nets[0].mix.weight[4:].abs().sum() > 0     # new units are live
+    shapes = [(5, 6), (5, 6), (5, 6), (5, 6), (9, 11), (9, 11), (9, 11)]
+    values = [torch.zeros((1, 3) + s, dtype=torch.float64) for s in shapes]
+    a, b = _walk_outputs(narrow, values), _walk_outputs(wide, values)
+    assert len(a) == len(b) == 7 * 3 * 4
+    for (m1, s1), (m2, s2) in zip(a, b):
+        assert torch.equal(m1, m2) and torch.equal(s1, s2)
+
+
+def test_only_the_width_may_grow():
+    base = IWaveModel({"levels": 2, "ctx_width": 4, "lstm_hidden": 2})
+    deeper_lstm = IWaveModel({"levels": 2, "ctx_width": 4, "lstm_hidden": 3})
+    with pytest.raises(ValueError, match="only model.ctx_width may grow"):
+        grown(base.state_dict(), deeper_lstm)
+    narrower = IWaveModel({"levels": 2, "ctx_width": 3, "lstm_hidden": 2})
+    with pytest.raises(ValueError, match="cannot grow"):
+        grown(base.state_dict(), narrower)
