@@ -79,10 +79,15 @@ def cmd_compress(args):
         return _folder(args, "compress", {"step": args.step, "quality": args.quality, "bpp": args.bpp})
     out = _output_path(inp, args.output, EXTENSION, args.force)
     t = time.perf_counter()
-    image, data = compress_file(_codec(args), inp, out, args.step, args.quality, args.bpp)
+    codec = _codec(args)
+    mode = "lossless" if args.step is args.quality is args.bpp is None else "lossy"
+    model = codec.model_for(mode == "lossy")
+    if not model.trained_for(lossy=mode == "lossy"):
+        print(f"note: model {model.name} was not trained on {mode} files; they code "
+              f"larger than with the default model", file=sys.stderr)
+    image, data = compress_file(codec, inp, out, args.step, args.quality, args.bpp)
     pixels = image.shape[0] * image.shape[1]
     channels = 1 if image.ndim == 2 else image.shape[2]
-    mode = "lossless" if args.step is args.quality is args.bpp is None else "lossy"
     print(f"{inp} -> {out}: {len(data)} bytes, {len(data) * 8 / pixels:.4f} bpp "
           f"({len(data) * 8 / pixels / channels:.4f} bpsp), {mode}, "
           f"{time.perf_counter() - t:.2f} s")

@@ -160,6 +160,15 @@ class IWaveModel(nn.Module):
         d = self.denoiser
         return d is not None and (d.min_step is None or step >= d.min_step)
 
+    def trained_for(self, lossy: bool) -> bool:
+        """Whether training showed this model files of that mode (the
+        lossy_fraction of the config on its card); a model without a card
+        is taken to serve both."""
+        fraction = self.card.get("config", {}).get("lossy_fraction")
+        if fraction is None:
+            return True
+        return fraction > 0 if lossy else fraction < 1
+
     @property
     def levels(self):
         return self.config["levels"]

@@ -30,6 +30,8 @@ class Codec:
     revision: int = 1             # bump when how the codec is driven changes: the
                                   # measurement cache then does not reuse older rows
     family: str = ""              # for --codecs; default: the key up to its first '-'
+    default: bool = True          # measured when --codecs names only its family or nothing
+                                  # (a model's mode it was not trained for is not)
 
     def __post_init__(self):
         self.family = self.family or self.key.split("-")[0]

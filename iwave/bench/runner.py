@@ -56,8 +56,11 @@ def shipped_models():
 
 
 def iwave_codecs(points, threads, models=None):
+    from iwave.model import IWaveModel
     out = []
     for name, path in (models or shipped_models()).items():
+        model = IWaveModel.load(path)
+
         def version(path=path):
             from iwave import __version__, bitstream
             from iwave.model import IWaveModel
@@ -65,23 +68,26 @@ def iwave_codecs(points, threads, models=None):
                     f"model {IWaveModel.load(path).identifier()}")
         a = _IWaveAdapter(name, path, threads)
         out.append(Codec(f"{name}-ll", f"{name} lossless", True, a.encode, a.decode, "torch",
-                         threads=threads, version=version, family="iwave"))
+                         threads=threads, version=version, family="iwave",
+                         default=model.trained_for(lossy=False)))
         out.append(Codec(name, name, False, a.encode, a.decode, "torch",
                          spread(12.0, 320.0, points, geometric=True), "step",
-                         threads=threads, version=version, family="iwave"))
+                         threads=threads, version=version, family="iwave",
+                         default=model.trained_for(lossy=True)))
     return out
 
 
 def select(codecs, wanted):
-    """Keep the codecs named in `wanted` (keys or families such as 'jxl')."""
+    """Keep the codecs named in `wanted` (keys or families such as 'jxl'; a
+    family, or no `wanted`, leaves out the codecs that are not `default`)."""
     if not wanted:
-        return codecs
+        return [c for c in codecs if c.default]
     known = {c.key for c in codecs} | {c.family for c in codecs}
     unknown = [w for w in wanted if w not in known]
     if unknown:
         raise IWaveError(f"unknown codec(s): {', '.join(unknown)} "
                          f"(known: {', '.join(sorted(known))})")
-    return [c for c in codecs if c.key in wanted or c.family in wanted]
+    return [c for c in codecs if c.key in wanted or (c.family in wanted and c.default)]
 
 
 # ------------------------------------------------------------------ images

@@ -9,6 +9,7 @@ from PIL import Image
 from iwave.bench import Codec, classic_codecs, run, write
 from iwave.bench.metrics import bd_rate, monotone_curve
 from iwave.bench.runner import shipped_models
+from iwave.model import IWaveModel
 from iwave.cli import main
 from tests.conftest import photo_like
 from tests.iwave.test_cli import assert_one_line_error
@@ -110,7 +111,11 @@ def test_cli_writes_every_output(folder, tmp_path, capsys):
     res = json.loads((out / "results.json").read_text())
     assert res["lossless"]["iwave-default-ll"]["valid"]
     assert res["lossless"]["jpeg2000-ll"]["valid"]
-    assert set(res["lossy"]) == set(shipped_models()) | {"jpeg2000"}   # every shipped iwave model
+    # every shipped iwave model, in the modes it was trained for
+    trained = {name: IWaveModel.load(path) for name, path in shipped_models().items()}
+    assert set(res["lossy"]) == {n for n, m in trained.items() if m.trained_for(lossy=True)} | {"jpeg2000"}
+    assert set(res["lossless"]) >= {f"{n}-ll" for n, m in trained.items() if m.trained_for(lossy=False)}
+    assert "iwave-lossless" not in res["lossy"]      # fine-tuned on lossless batches only
     assert res["complexity"]["iwave-default"]["decoder_mac_per_px"] > 0
     assert np.isfinite(res["bd_rate"]["per_image_median"]["iwave-default"]["jpeg2000"])
 

@@ -71,6 +71,14 @@ def test_lossy_options(capsys, png, tmp_path):
         assert code == 0 and "lossy" in out
 
 
+def test_a_model_used_outside_its_training_says_so(capsys, png, tmp_path):
+    code, _, err = run(capsys, "compress", png, "--model", "iwave-lossless", "--step", "8",
+                       "-o", tmp_path / "a.iwv")
+    assert code == 0 and "not trained on lossy files" in err
+    code, _, err = run(capsys, "compress", png, "--model", "iwave-lossless", "-o", tmp_path / "b.iwv")
+    assert code == 0 and err == ""
+
+
 def test_info_json(capsys, png, tmp_path):
     import json
     run(capsys, "compress", png)
