@@ -20,7 +20,7 @@ from functools import lru_cache
 import numba as nb
 import numpy as np
 
-from entropy.laplace_coder import EntropyError, _split
+from entropy.laplace_coder import EntropyError, coded_symbol
 from entropy.tables import MAX_SCALE_INDEX, PROB_BITS, ZERO_INDEX, load_tables
 
 IDENTITY = (8, 0, 0)
@@ -36,16 +36,8 @@ def _value_bits(v, m, k, cost, radius):
     """Bits the coder spends on integer v with integer mean m and scale index
     k, from the tables' symbol costs (escapes and raw bits counted as the
     coder sends them)."""
-    t, b = _split(k)
-    q = (v - m) >> b
-    rad = radius[t]
-    if -rad <= q <= rad:
-        return cost[t, q + rad] + b
-    z = 2 * q if q >= 0 else -2 * q - 1
-    nbits = 0
-    while (z >> nbits) > 0:
-        nbits += 1
-    return cost[t, 2 * rad + 1] + 6 + nbits + b
+    t, s, b, _, nbits = coded_symbol(v - m, k, radius)
+    return cost[t, s] + b + (6 + nbits if nbits >= 0 else 0)
 
 
 @nb.njit(cache=True)

@@ -30,38 +30,42 @@ def _split(k):
     return k - SCALE_STEPS_PER_OCTAVE * b, b
 
 
+@nb.njit(cache=True, inline="always")
+def coded_symbol(r, k, radius):
+    """How the coder sends residual r at scale index k: (table t, symbol s,
+    b raw low bits, escape payload z, its length nbits). s = 2 * radius[t] + 1
+    is the escape, followed by nbits (6 raw bits) and z's nbits bits; nbits
+    is -1 when there is no escape. The one statement of the mapping: coding,
+    symbol counts and bit estimates all use it."""
+    t, b = _split(min(max(k, 0), MAX_SCALE_INDEX))
+    q = r >> b
+    rad = radius[t]
+    if -rad <= q <= rad:
+        return t, q + rad, b, np.int64(0), -1
+    z = 2 * q if q >= 0 else -2 * q - 1          # zigzag
+    nbits = 0
+    while (z >> nbits) > 0:
+        nbits += 1
+    return t, 2 * rad + 1, b, z, nbits
+
+
 @nb.njit(cache=True)
 def _ops_for_values(values, means, scales, cum, radius, start, freq, bits, n_ops):
     """Append the coder operations for a batch of values; returns the new count."""
     for i in range(values.shape[0]):
-        k = min(max(scales[i], 0), MAX_SCALE_INDEX)
-        t, b = _split(k)
         r = values[i] - means[i]
-        q = r >> b
-        low = r - (q << b)
-        rad = radius[t]
-        if -rad <= q <= rad:
-            s = q + rad
-            start[n_ops] = cum[t, s]
-            freq[n_ops] = cum[t, s + 1] - cum[t, s]
-            bits[n_ops] = PROB_BITS
-            n_ops += 1
-        else:
-            s = 2 * rad + 1
-            start[n_ops] = cum[t, s]
-            freq[n_ops] = cum[t, s + 1] - cum[t, s]
-            bits[n_ops] = PROB_BITS
-            n_ops += 1
-            z = 2 * q if q >= 0 else -2 * q - 1          # zigzag
-            nbits = 0
-            while (z >> nbits) > 0:
-                nbits += 1
+        t, s, b, z, nbits = coded_symbol(r, scales[i], radius)
+        start[n_ops] = cum[t, s]
+        freq[n_ops] = cum[t, s + 1] - cum[t, s]
+        bits[n_ops] = PROB_BITS
+        n_ops += 1
+        if nbits >= 0:
             start[n_ops] = nbits                        # 6 raw bits: payload length
             freq[n_ops] = 1
             bits[n_ops] = 6
             n_ops += 1
             n_ops = _raw(z, nbits, start, freq, bits, n_ops)
-        n_ops = _raw(low, b, start, freq, bits, n_ops)
+        n_ops = _raw(r - ((r >> b) << b), b, start, freq, bits, n_ops)
     return n_ops
 
 
@@ -127,11 +131,8 @@ def _decode_values(buf, pos, x, means, scales, cum, radius, out):
 @nb.njit(cache=True)
 def _count_symbols(values, means, scales, radius, counts):
     for i in range(values.shape[0]):
-        k = min(max(scales[i], 0), MAX_SCALE_INDEX)
-        t, b = _split(k)
-        q = (values[i] - means[i]) >> b
-        rad = radius[t]
-        counts[t, q + rad if -rad <= q <= rad else 2 * rad + 1] += 1
+        t, s, _, _, _ = coded_symbol(values[i] - means[i], scales[i], radius)
+        counts[t, s] += 1
 
 
 def symbol_counts(values, means, scales, counts=None):
