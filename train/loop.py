@@ -4,6 +4,7 @@ validation, checkpoints every few minutes with exact resume, export.
 Data-parallel when started by torchrun: every process draws its own batches
 (seeded by rank), gradients are averaged with all-reduce (gloo on CPU, NCCL on
 GPU), and rank 0 alone validates, logs and checkpoints."""
+import contextlib
 import csv
 import json
 import math
@@ -20,6 +21,7 @@ from iwave.errors import IWaveError
 from iwave.model import IWaveModel
 from iwave.quantisation import quantise
 from train.data import CropDataset
+from train.averaging import WeightAverage
 from train.grow import grown
 from train.losses import analyse, bits_per_subpixel, denoiser_loss
 
@@ -118,11 +120,13 @@ DENOISER_VAL_STEPS = (4.0, 16.0, 64.0)
 LOSSY_VAL_STEPS = (8.0, 32.0, 128.0)
 
 
-def _save_checkpoint(path, model, opts, step, rngs, elapsed, cfg):
+def _save_checkpoint(path, model, opts, step, rngs, elapsed, cfg, average=None):
     tmp = path.with_suffix(".tmp")
     state = {"model": model.state_dict(), "opt": opts["context"].state_dict(), "step": step,
              "rng": rngs[0], "rngs": rngs, "elapsed": elapsed, "config": cfg,
              "band_weights": model.band_weights}
+    if average is not None:
+        state["ema"] = average.state_dict()
     if "denoiser" in opts:
         state["opt_denoiser"] = opts["denoiser"].state_dict()
     torch.save(state, tmp)
@@ -138,6 +142,17 @@ def _load_model_state(model, saved, step, cfg):
     if late or unexpected or (missing and step > cfg["steps"]):
         raise SystemExit(f"checkpoint does not match the config's model "
                          f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+
+
+def _average(model, cfg):
+    try:
+        return WeightAverage(model, cfg["ema"])
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
+
+
+def _averaged(average, model):
+    return average.applied(model) if average is not None else contextlib.nullcontext()
 
 
 def _same_shapes(state, model, prefix):
@@ -224,6 +239,7 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
         stages["denoiser"] = list(model.denoiser.parameters())
         opts["denoiser"] = torch.optim.Adam(stages["denoiser"], lr=cfg.get("denoiser_lr", cfg["lr"]))
     step, elapsed = 0, 0.0
+    average = None
     if cfg.get("init"):      # fine-tuning: start from a trained model's weights
         init_state, init_id = init_weights(cfg["init"], device)
         if model.denoiser is not None and not _same_shapes(init_state, model, "denoiser."):
@@ -244,8 +260,14 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
         if len(rngs) != ddp.world:
             raise SystemExit(f"{ckpt} was made with {len(rngs)} process(es); resume it with as many")
         rng.bit_generator.state = rngs[ddp.rank]
+        if cfg.get("ema"):
+            average = _average(model, cfg)
+            if "ema" in state:      # (a run that had no average starts one from its weights)
+                average.load_state_dict(state["ema"])
         if ddp.main:
             print(f"resumed from {ckpt} at step {step}", flush=True)
+    if cfg.get("ema") and average is None:
+        average = _average(model, cfg)
     if ddp.main:
         (out / "config.json").write_text(json.dumps(cfg, indent=2))
 
@@ -313,15 +335,18 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
         norm = torch.nn.utils.clip_grad_norm_(params, cfg["grad_clip"])
         if torch.isfinite(loss) and torch.isfinite(norm):   # never let one bad batch poison the weights
             opt.step()
+        if average is not None:
+            average.update(model)
         step += 1
         val_bits = val_dn = val_lossy_bits = ""
         if val_bands is not None and (step % cfg["validate_every"] == 0 or step == last):
-            if stage == "context":
-                val_bits = f"{validate(model, val_bands):.4f}"
-                if val_lossy is not None:
-                    val_lossy_bits = f"{validate_lossy(model, val_lossy, rounding):.4f}"
-            else:
-                val_dn = f"{validate_denoiser(model, val_rgb, rounding):.4f}"
+            with _averaged(average, model):
+                if stage == "context":
+                    val_bits = f"{validate(model, val_bands):.4f}"
+                    if val_lossy is not None:
+                        val_lossy_bits = f"{validate_lossy(model, val_lossy, rounding):.4f}"
+                else:
+                    val_dn = f"{validate_denoiser(model, val_rgb, rounding):.4f}"
         writer.writerow([step, f"{time.time() - t0:.1f}", f"{lr:.2e}", mode,
                          f"{q:.3f}", f"{loss.item():.4f}", val_bits, val_dn, val_lossy_bits])
         if progress and (step % 10 == 0 or val_bits or val_dn):
@@ -338,10 +363,12 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
             log.flush()
             rngs = ddp.gather(rng.bit_generator.state)
             if ddp.main:
-                _save_checkpoint(ckpt, model, opts, step, rngs, time.time() - t0, cfg)
+                _save_checkpoint(ckpt, model, opts, step, rngs, time.time() - t0, cfg, average)
             last_ckpt = time.time()
     log.close()
     print()
+    if average is not None:     # what the run exports (the checkpoint keeps the raw weights)
+        average.apply_to(model)
     return model, {"steps": step, "seconds": time.time() - t0,
                    "init_id": init_id if cfg.get("init") else None,
                    "val_bpsp": validate(model, val_bands) if val_bands is not None else None,

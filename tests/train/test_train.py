@@ -34,6 +34,25 @@ def test_resume_is_exact(tmp_path):
     assert [l.split(",")[0] for l in log[1:]] == ["1", "2", "3", "4"]
 
 
+def test_weight_average_resumes_exactly_and_is_what_the_run_returns(tmp_path):
+    import pytest
+    data = make_data(tmp_path / "data")
+    cfg = tiny_config(4)
+    cfg["ema"] = 0.5
+    full, _ = train(cfg, data, tmp_path / "a", progress=False)
+    train(cfg, data, tmp_path / "b", progress=False, stop_after=2)
+    resumed, _ = train(cfg, data, tmp_path / "b", progress=False)
+    ckpt = torch.load(tmp_path / "a" / "checkpoint.pt", weights_only=False)
+    for k, p in full.named_parameters():
+        assert torch.equal(p, resumed.state_dict()[k]), k
+        assert torch.equal(p, ckpt["ema"][k]), k       # the run returns the average ...
+    changed = [k for k, p in full.named_parameters() if not torch.equal(p, ckpt["model"][k])]
+    assert changed                                      # ... not the raw weights it trains on
+    cfg["ema"] = 1.5
+    with pytest.raises(SystemExit, match="config ema"):
+        train(cfg, data, tmp_path / "c", progress=False)
+
+
 def test_export_writes_loadable_model_with_card(tmp_path):
     from train.loop import export
     data = make_data(tmp_path / "data")
