@@ -121,6 +121,7 @@ def cmd_info(args):
             model = codec.model_for(mode == "lossy")
             result["complexity_mac_per_pixel"][mode] = dict(
                 model=f"{model.name} {model.identifier()}" if model.name else model.identifier(),
+                trained_for_mode=model.trained_for(lossy=mode == "lossy"),
                 **macs_per_pixel(model, lossy=mode == "lossy"))
     if not result:
         raise IWaveError("give a FILE, --complexity, or both")
@@ -137,7 +138,8 @@ def cmd_info(args):
         else:
             print(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}")
     for mode, c in complexity.items():
-        print(f"MAC per pixel, {mode} files (model {c['model']}, {c['image']}):")
+        untrained = "" if c["trained_for_mode"] else f"; not trained on {mode} files"
+        print(f"MAC per pixel, {mode} files (model {c['model']}, {c['image']}{untrained}):")
         for part in ("encoder", "decoder"):
             print(f"  {part}: " + ", ".join(f"{a} {b:.0f}" for a, b in c[part].items()))
 

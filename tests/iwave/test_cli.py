@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 
@@ -77,6 +78,9 @@ def test_a_model_used_outside_its_training_says_so(capsys, png, tmp_path):
     assert code == 0 and "not trained on lossy files" in err
     code, _, err = run(capsys, "compress", png, "--model", "iwave-lossless", "-o", tmp_path / "b.iwv")
     assert code == 0 and err == ""
+    code, out, _ = run(capsys, "info", "--complexity", "--model", "iwave-lossless", "--json")
+    modes = json.loads(out)["complexity_mac_per_pixel"]
+    assert modes["lossless"]["trained_for_mode"] and not modes["lossy"]["trained_for_mode"]
 
 
 def test_info_json(capsys, png, tmp_path):
