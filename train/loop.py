@@ -239,7 +239,7 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
         stages["denoiser"] = list(model.denoiser.parameters())
         opts["denoiser"] = torch.optim.Adam(stages["denoiser"], lr=cfg.get("denoiser_lr", cfg["lr"]))
     step, elapsed = 0, 0.0
-    average = None
+    saved_average = None
     if cfg.get("init"):      # fine-tuning: start from a trained model's weights
         init_state, init_id = init_weights(cfg["init"], device)
         if model.denoiser is not None and not _same_shapes(init_state, model, "denoiser."):
@@ -260,14 +260,12 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
         if len(rngs) != ddp.world:
             raise SystemExit(f"{ckpt} was made with {len(rngs)} process(es); resume it with as many")
         rng.bit_generator.state = rngs[ddp.rank]
-        if cfg.get("ema"):
-            average = _average(model, cfg)
-            if "ema" in state:      # (a run that had no average starts one from its weights)
-                average.load_state_dict(state["ema"])
+        saved_average = state.get("ema")
         if ddp.main:
             print(f"resumed from {ckpt} at step {step}", flush=True)
-    if cfg.get("ema") and average is None:
-        average = _average(model, cfg)
+    average = _average(model, cfg) if cfg.get("ema") else None
+    if average is not None and saved_average is not None:
+        average.load_state_dict(saved_average)   # (else it starts from the current weights)
     if ddp.main:
         (out / "config.json").write_text(json.dumps(cfg, indent=2))
 
