@@ -20,10 +20,11 @@ def grow_state(narrow: dict, wide: dict) -> dict:
     out = {}
     for key, fresh in wide.items():
         old = narrow.get(key)
-        if old is None or old.shape == fresh.shape:
-            if old is not None:
-                out[key] = old
+        if old is None:
             continue      # a missing tensor is for the caller to refuse or allow
+        if old.shape == fresh.shape:
+            out[key] = old
+            continue
         if old.dim() != fresh.dim() or any(o > n for o, n in zip(old.shape, fresh.shape)):
             raise ValueError(f"{key}: cannot grow {tuple(old.shape)} into {tuple(fresh.shape)}")
         new = fresh.detach().clone()

@@ -61,11 +61,10 @@ def iwave_codecs(points, threads, models=None):
     for name, path in (models or shipped_models()).items():
         model = IWaveModel.load(path)
 
-        def version(path=path):
+        def version(model=model):      # (the model is loaded anyway, for its modes)
             from iwave import __version__, bitstream
-            from iwave.model import IWaveModel
             return (f"iwave {__version__}, format {bitstream.VERSION}, "
-                    f"model {IWaveModel.load(path).identifier()}")
+                    f"model {model.identifier()}")
         a = _IWaveAdapter(name, path, threads)
         out.append(Codec(f"{name}-ll", f"{name} lossless", True, a.encode, a.decode, "torch",
                          threads=threads, version=version, family="iwave",
