@@ -23,7 +23,7 @@ from torch import nn
 from entropy.exact import (A_FRAC, A_MAX, W_FRAC, W_MAX, Conv, act, hard_sigmoid,
                            hard_tanh, is_exact, magnitude_class, pl_log2, quantise,
                            round_half_up)
-from entropy.tables import MAX_SCALE_INDEX, SCALE_STEPS_PER_OCTAVE, ZERO_INDEX
+from entropy.tables import MAX_SCALE_INDEX, MEAN_RESOLUTIONS, SCALE_STEPS_PER_OCTAVE, ZERO_INDEX
 
 PHASES = ((0, 0), (1, 1), (0, 1), (1, 0))   # (dy, dx) of the four polyphase components
 MAX_COMPONENTS = 3
@@ -141,9 +141,13 @@ class ConvLSTM(nn.Module):
 
 
 class ContextModel(nn.Module):
-    def __init__(self, levels=4, width=8, lstm_hidden=4, parent=False):
+    def __init__(self, levels=4, width=8, lstm_hidden=4, parent=False, mean_resolution=1):
         super().__init__()
+        if mean_resolution not in MEAN_RESOLUTIONS:
+            raise ValueError(f"mean resolution must be one of {MEAN_RESOLUTIONS}")
         self.levels = levels
+        # The coder's means are multiples of 1/mean_resolution (entropy.tables)
+        self.mean_resolution = mean_resolution
         self.parent = parent      # also feed each phase net the same-orientation parent band
         self.n_bands = 1 + 3 * levels
         self.lstm_hidden = lstm_hidden
@@ -211,23 +215,23 @@ def scale_index_base(log2_scale):
     return torch.floor(log2_scale * SCALE_STEPS_PER_OCTAVE + 0.5) + ZERO_INDEX
 
 
-def coding_parameters(mean, log2_scale, adjustment=(8, 0, 0)):
-    """Exact (float64) model outputs -> integer mean and scale-table index,
-    remapped by an (a, f, s) adjustment (entropy.adaptation; the default
-    changes nothing).
+def coding_parameters(mean, log2_scale, adjustment=(8, 0, 0), resolution=1):
+    """Exact (float64) model outputs -> integer mean, in units of
+    1/resolution, and scale-table index, remapped by an (a, f, s) adjustment
+    (entropy.adaptation; the default changes nothing).
 
     mean and log2_scale are dyadic rationals here, so the roundings below are
     exact and give the same integers on every machine."""
     a, f, s = adjustment
-    m = torch.floor(mean * (a / 8) + (f / 8 + 0.5))
+    m = torch.floor((mean * (a / 8) + f / 8) * resolution + 0.5)
     k = scale_index_base(log2_scale) + s
     return m.to(torch.int64), k.clamp(0, MAX_SCALE_INDEX).to(torch.int64)
 
 
-def laplace_bits(values, mean, log2_scale, expected_rounding=False):
+def laplace_bits(values, mean, log2_scale, expected_rounding=False, resolution=1):
     """Differentiable bits of integer `values` under the coding model (the mean
-    rounded and the scale snapped to the table grid, with straight-through
-    gradients), for training.
+    rounded to a multiple of 1/resolution and the scale snapped to the table
+    grid, with straight-through gradients), for training.
 
     expected_rounding: instead of the straight-through mean, the expected bits
     when the mean is rounded down or up with probabilities given by its
@@ -239,19 +243,24 @@ def laplace_bits(values, mean, log2_scale, expected_rounding=False):
     ls = round_half_up(log2_scale * SCALE_STEPS_PER_OCTAVE) / SCALE_STEPS_PER_OCTAVE
     sigma = torch.exp2(ls.clamp(LOG2_SIGMA_MIN, LOG2_SIGMA_MAX))
     if not expected_rounding:
-        return _bits_at(values, round_half_up(mean), sigma)
-    low = torch.floor(mean).detach()
-    frac = mean - low
-    return (1 - frac) * _bits_at(values, low, sigma) + frac * _bits_at(values, low + 1, sigma)
+        return _bits_at(values, round_half_up(mean * resolution) / resolution, sigma)
+    scaled = mean * resolution
+    low = torch.floor(scaled).detach()
+    frac = scaled - low
+    return ((1 - frac) * _bits_at(values, low / resolution, sigma)
+            + frac * _bits_at(values, (low + 1) / resolution, sigma))
 
 
 def _bits_at(values, m, sigma):
-    """Bits of integer values under a Laplace(m, sigma) discretised to unit bins."""
+    """Bits of integer values under a Laplace(m, sigma) discretised to unit
+    bins; m need not be an integer."""
     a = (values - m).abs()
     lower = (-a - 0.5) / sigma
-    # a >= 1: P = 0.5 * (e^((-a + 0.5)/sigma) - e^lower) = 0.5 * e^lower * (e^(1/sigma) - 1)
-    # a = 0:  P = 1 - e^(-0.5/sigma)
+    # a >= 1/2, both bin edges on one side: P = 0.5 * e^lower * (e^(1/sigma) - 1)
+    # a < 1/2, the bin holds m: P = 1 - 0.5 e^((a - 1/2)/sigma) - 0.5 e^(-(a + 1/2)/sigma)
     log_p_tail = torch.log(torch.tensor(0.5)) + lower + torch.log(torch.expm1(1.0 / sigma))
-    log_p_zero = torch.log(-torch.expm1(-0.5 / sigma))
-    log_p = torch.where(a < 0.5, log_p_zero, log_p_tail)
+    inner = a.clamp(max=0.5)
+    log_p_centre = torch.log(-0.5 * (torch.expm1((inner - 0.5) / sigma)
+                                     + torch.expm1(-(inner + 0.5) / sigma)))
+    log_p = torch.where(a < 0.5, log_p_centre, log_p_tail)
     return -log_p / 0.6931471805599453

@@ -2,7 +2,8 @@
 (mean, scale index): the constriction-style batch API the codec uses.
 
 Per value, residual r = v - mean:
-* scale index k below NUM_TABLES: r is a symbol of table k;
+* scale index k below NUM_TABLES: r is a symbol of table k (of the set for
+  the mean's fraction, when means are in quarters: see `residual`);
 * above: the low `b` bits of r are sent raw and r >> b goes through table
   k - 6b, so tables stay small even for 16-bit data;
 * |symbol| beyond the table's radius: the escape symbol, then an
@@ -13,7 +14,8 @@ import numpy as np
 
 from entropy.range_coder import rans_advance, rans_encode, rans_init, rans_peek
 from entropy.tables import (MAX_SCALE_INDEX, NUM_TABLES, PROB_BITS,
-                            SCALE_STEPS_PER_OCTAVE, load_tables)
+                            SCALE_STEPS_PER_OCTAVE, Tables, load_tables,
+                            resolution_of)
 
 MAX_RESIDUAL_BITS = 48    # |residual| < 2**47 covers any 32-bit image coefficient
 
@@ -28,6 +30,42 @@ def _split(k):
         return k, 0
     b = (k - (NUM_TABLES - 1) + SCALE_STEPS_PER_OCTAVE - 1) // SCALE_STEPS_PER_OCTAVE
     return k - SCALE_STEPS_PER_OCTAVE * b, b
+
+
+@nb.njit(cache=True, inline="always")
+def residual(v, m, k, quarters):
+    """(table set, residual) of integer v under mean m: an integer, or with
+    `quarters` m/4, whose fraction picks the set (0, 1/4, 1/2; a mean 3/4
+    above an integer is 1/4 below the next, so its residual is mirrored).
+    Scales split into raw low bits ignore the fraction (the mean rounded)."""
+    if not quarters:
+        return 0, v - m
+    if k >= NUM_TABLES:
+        return 0, v - ((m + 2) >> 2)
+    base, fraction = m >> 2, m & 3
+    if fraction == 3:
+        return 1, base + 1 - v
+    return fraction, v - base
+
+
+@nb.njit(cache=True, inline="always")
+def value_of(r, m, k, quarters):
+    """The inverse of `residual`: the value whose residual is r."""
+    if not quarters:
+        return m + r
+    if k >= NUM_TABLES:
+        return ((m + 2) >> 2) + r
+    base = m >> 2
+    return base + 1 - r if (m & 3) == 3 else base + r
+
+
+@nb.njit(cache=True, inline="always")
+def coded_value(v, m, k, radius, quarters):
+    """coded_symbol of value v under mean m, with the table's row in its set."""
+    k = min(max(k, 0), MAX_SCALE_INDEX)
+    tset, r = residual(v, m, k, quarters)
+    t, s, b, z, nbits = coded_symbol(r, k, radius)
+    return t + tset * NUM_TABLES, s, b, z, nbits, r
 
 
 @nb.njit(cache=True, inline="always")
@@ -50,11 +88,10 @@ def coded_symbol(r, k, radius):
 
 
 @nb.njit(cache=True)
-def _ops_for_values(values, means, scales, cum, radius, start, freq, bits, n_ops):
+def _ops_for_values(values, means, scales, cum, radius, quarters, start, freq, bits, n_ops):
     """Append the coder operations for a batch of values; returns the new count."""
     for i in range(values.shape[0]):
-        r = values[i] - means[i]
-        t, s, b, z, nbits = coded_symbol(r, scales[i], radius)
+        t, s, b, z, nbits, r = coded_value(values[i], means[i], scales[i], radius, quarters)
         start[n_ops] = cum[t, s]
         freq[n_ops] = cum[t, s + 1] - cum[t, s]
         bits[n_ops] = PROB_BITS
@@ -96,11 +133,13 @@ def _decode_raw(buf, pos, x, nbits):
 
 
 @nb.njit(cache=True)
-def _decode_values(buf, pos, x, means, scales, cum, radius, out):
+def _decode_values(buf, pos, x, means, scales, cum, radius, quarters, out):
     """Decode len(out) values. Returns (state, position, ok)."""
     for i in range(out.shape[0]):
         k = min(max(scales[i], 0), MAX_SCALE_INDEX)
         t, b = _split(k)
+        tset, _ = residual(np.int64(0), means[i], k, quarters)
+        t += tset * NUM_TABLES
         rad = radius[t]
         c = rans_peek(x, PROB_BITS)
         lo, hi = 0, 2 * rad + 2                      # find s with cum[s] <= c < cum[s+1]
@@ -122,28 +161,29 @@ def _decode_values(buf, pos, x, means, scales, cum, radius, out):
             z, x, pos = _decode_raw(buf, pos, x, nbits)
             q = z >> 1 if (z & 1) == 0 else -(z >> 1) - 1
         low, x, pos = _decode_raw(buf, pos, x, b)
-        out[i] = means[i] + (q << b) + low
+        out[i] = value_of((q << b) + low, means[i], k, quarters)
         if pos > buf.shape[0] + 4:
             return x, pos, False
     return x, pos, True
 
 
 @nb.njit(cache=True)
-def _count_symbols(values, means, scales, radius, counts):
+def _count_symbols(values, means, scales, radius, quarters, counts):
     for i in range(values.shape[0]):
-        t, s, _, _, _ = coded_symbol(values[i] - means[i], scales[i], radius)
+        t, s, _, _, _, _ = coded_value(values[i], means[i], scales[i], radius, quarters)
         counts[t, s] += 1
 
 
-def symbol_counts(values, means, scales, counts=None):
-    """How often each symbol of each table is coded for these (values, means,
-    scale indices), exactly as the coder maps them (low bits split off, the
-    escape symbol for the tails); accumulates into `counts` if given. What
-    entropy.tables.fit_tables fits tables to."""
-    radius = load_tables().radius
+def symbol_counts(values, means, scales, counts=None, resolution=1):
+    """How often each symbol of each table is coded for these (values, means
+    in units of 1/resolution, scale indices), exactly as the coder maps them
+    (low bits split off, the escape symbol for the tails); accumulates into
+    `counts` if given. What entropy.tables.fit_tables fits tables to."""
+    laplace = load_tables(resolution)
     if counts is None:
-        counts = np.zeros(load_tables().cum.shape, np.int64)
-    _count_symbols(_as_i64(values), _as_i64(means), _as_i64(scales), radius, counts)
+        counts = np.zeros(laplace.cum.shape, np.int64)
+    _count_symbols(_as_i64(values), _as_i64(means), _as_i64(scales), laplace.radius,
+                   resolution == 4, counts)
     return counts
 
 
@@ -155,17 +195,20 @@ class ValueEncoder:
     """Collects (values, means, scale indices) batches; `finish()` returns bytes.
 
     Batches are decoded in the same order they were added. `tables`: the
-    frequency tables (entropy.tables.Tables; default the Laplace tables)."""
+    frequency tables (entropy.tables.Tables; default the Laplace tables);
+    with three sets of them, means are in quarters (entropy.tables)."""
 
     def __init__(self, tables=None):
         self._batches = []
         self._tables = tables or load_tables()
+        self._quarters = resolution_of(self._tables) == 4
 
     def add(self, values, means, scales):
         v, m, s = _as_i64(values), _as_i64(means), _as_i64(scales)
         if not (v.shape == m.shape == s.shape):
             raise ValueError("values, means and scales must have the same size")
-        if v.size and np.abs(v - m).max() >= 1 << (MAX_RESIDUAL_BITS - 1):
+        whole = m >> 2 if self._quarters else m
+        if v.size and np.abs(v - whole).max() >= (1 << (MAX_RESIDUAL_BITS - 1)) - 1:
             raise ValueError("residual too large to code")
         self._batches.append((v, m, s))
 
@@ -178,7 +221,8 @@ class ValueEncoder:
         bits = np.empty(cap, np.int64)
         n_ops = 0
         for v, m, s in self._batches:
-            n_ops = _ops_for_values(v, m, s, cum, radius, start, freq, bits, n_ops)
+            n_ops = _ops_for_values(v, m, s, cum, radius, self._quarters, start, freq, bits,
+                                    n_ops)
         return rans_encode(start[:n_ops], freq[:n_ops], bits[:n_ops]).tobytes()
 
 
@@ -192,12 +236,13 @@ class ValueDecoder:
         if self._pos < 0:
             raise EntropyError("entropy-coded data is truncated")
         self._cum, self._radius = tables or load_tables()
+        self._quarters = resolution_of(Tables(self._cum, self._radius)) == 4
 
     def decode(self, means, scales):
         m, s = _as_i64(means), _as_i64(scales)
         out = np.empty(m.shape[0], np.int64)
         self._x, self._pos, ok = _decode_values(self._buf, self._pos, self._x, m, s,
-                                                self._cum, self._radius, out)
+                                                self._cum, self._radius, self._quarters, out)
         if not ok:
             raise EntropyError("entropy-coded data is truncated or corrupt")
         return out

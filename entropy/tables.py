@@ -4,6 +4,13 @@ Table k has Laplace scale sigma_k = 2 ** ((k - ZERO_INDEX) / SCALE_STEPS_PER_OCT
 and covers residuals -R_k..R_k plus one escape symbol (the tail mass). Scales
 above the last table are coded by splitting off low bits (see laplace_coder).
 
+Means are integers, or for models with mean resolution 4, multiples of 1/4:
+then a residual from the integer below the mean is coded with the table of
+the mean's fraction (0, 1/4 or 1/2; 3/4 is 1/4 mirrored), three sets of
+NUM_TABLES tables stacked as rows (set * NUM_TABLES + k). A context model
+whose prediction falls between two integers loses much less with them:
+rounding its means to integers cost about 1% of lossless bits.
+
 The tables are computed once with float64 and shipped as `laplace_tables.npz`,
 because libm/SIMD `exp` may differ in the last ulp between machines and a single
 differing frequency would make files undecodable elsewhere. `build_tables()` is
@@ -28,6 +35,12 @@ NUM_TABLES = 55            # sigma from 2**-4 to 2**5
 TAIL_SIGMAS = 7.0          # residuals beyond ~7 sigma go through the escape path
 MAX_SCALE_INDEX = NUM_TABLES - 1 + SCALE_STEPS_PER_OCTAVE * 40   # up to 2**45
 TABLE_FILE = Path(__file__).with_name("laplace_tables.npz")
+# A model codes means as multiples of 1/resolution: 1 (integers) or 4 (quarters)
+MEAN_RESOLUTIONS = (1, 4)
+
+
+# The fractions of a mean (in quarters) that have their own set of tables
+SET_FRACTIONS = {1: (0.0,), 4: (0.0, 0.25, 0.5)}
 
 
 def sigma_of_index(k):
@@ -36,16 +49,26 @@ def sigma_of_index(k):
 
 class Tables(NamedTuple):
     """cum[k, :2R_k+3]: cumulative frequencies of table k (symbols -R_k..R_k,
-    then escape), rows padded with PROB_SCALE; radius[k] = R_k."""
+    then escape), rows padded with PROB_SCALE; radius[k] = R_k. One set of
+    NUM_TABLES rows for integer means, three for quarter means."""
     cum: np.ndarray
     radius: np.ndarray
+
+
+def resolution_of(tables):
+    """The mean resolution (1 or 4) a set of tables serves."""
+    sets = tables.cum.shape[0] // NUM_TABLES
+    for resolution, fractions in SET_FRACTIONS.items():
+        if len(fractions) == sets:
+            return resolution
+    raise ValueError("coding tables have the wrong layout")
 
 
 @lru_cache(maxsize=1)
 def max_frequency():
     """The largest frequency of any Laplace table; fitted tables are held
     below it too, so min_bits_per_value holds for every model."""
-    return int(np.diff(load_tables().cum, axis=1).max())
+    return int(max(np.diff(load_tables(r).cum, axis=1).max() for r in SET_FRACTIONS))
 
 
 def min_bits_per_value():
@@ -75,10 +98,11 @@ def _laplace_cdf(x, b):
     return np.where(x < 0, 0.5 * np.exp(x / b), 1.0 - 0.5 * np.exp(-x / b))
 
 
-def _laplace_probabilities(k, r):
-    """P(symbol) of table k with radius r: residuals -r..r, then the escape."""
+def _laplace_probabilities(k, r, offset=0.0):
+    """P(symbol) of table k with radius r: residuals -r..r from a mean
+    `offset` above the residuals' zero, then the escape."""
     b = float(sigma_of_index(k))
-    edges = np.arange(-r, r + 2, dtype=np.float64) - 0.5
+    edges = np.arange(-r, r + 2, dtype=np.float64) - 0.5 - offset
     c = _laplace_cdf(edges, b)
     p = np.empty(2 * r + 2)
     p[:-1] = np.diff(c)
@@ -97,39 +121,44 @@ def _cumulative(p, r):
     return np.concatenate([[0], np.cumsum(freq)])
 
 
-def build_tables():
+def build_tables(offset=0.0):
     """Return (cum, radius): cum[k, :2R_k+3] cumulative frequencies of table k
-    (symbols -R..R then escape), rows padded with PROB_SCALE."""
+    (symbols -R..R then escape, the mean `offset` above 0), rows padded with
+    PROB_SCALE."""
     radii = np.array([int(np.ceil(TAIL_SIGMAS * sigma_of_index(k))) + 1
                       for k in range(NUM_TABLES)], dtype=np.int64)
     width = int(2 * radii.max() + 3)
     cum = np.full((NUM_TABLES, width), PROB_SCALE, dtype=np.int64)
     for k in range(NUM_TABLES):
         r = int(radii[k])
-        cum[k, :2 * r + 3] = _cumulative(_laplace_probabilities(k, r), r)
+        cum[k, :2 * r + 3] = _cumulative(_laplace_probabilities(k, r, offset), r)
     return cum, radii
 
 
 def fit_tables(counts, prior_weight=64.0):
     """Tables of the shipped layout fitted to symbol counts (counts[k, s]:
-    how often symbol s of table k was coded; laplace_coder.symbol_counts).
+    how often symbol s of table k was coded; laplace_coder.symbol_counts;
+    one set of rows per mean fraction, as the Laplace tables it starts from).
     Each table's observed frequencies are mixed with its Laplace table,
     weighted as `prior_weight` values, so a table seldom used stays close to
     Laplace and no symbol is ever impossible."""
-    laplace = load_tables()
+    resolution = resolution_of(Tables(np.asarray(counts), None))
+    laplace = load_tables(resolution)
     radius = laplace.radius
     cum = np.full(laplace.cum.shape, PROB_SCALE, dtype=np.int64)
-    for k in range(NUM_TABLES):
-        r = int(radius[k])
-        c = np.asarray(counts[k, :2 * r + 2], dtype=np.float64)
-        p = (c + prior_weight * _laplace_probabilities(k, r)) / (c.sum() + prior_weight)
+    fractions = SET_FRACTIONS[resolution]
+    for row in range(cum.shape[0]):
+        k, r = row % NUM_TABLES, int(radius[row])
+        c = np.asarray(counts[row, :2 * r + 2], dtype=np.float64)
+        prior = _laplace_probabilities(k, r, fractions[row // NUM_TABLES])
+        p = (c + prior_weight * prior) / (c.sum() + prior_weight)
         freq = np.diff(_cumulative(p, r))
         top = int(freq.argmax())
         over = int(freq[top]) - max_frequency()
         if over > 0:         # the rest then hold the excess, each far below the cap
             freq[top] -= over
             freq[int(np.argsort(freq)[-2])] += over
-        cum[k, :2 * r + 3] = np.concatenate([[0], np.cumsum(freq)])
+        cum[row, :2 * r + 3] = np.concatenate([[0], np.cumsum(freq)])
     return Tables(cum, radius.copy())
 
 
@@ -137,8 +166,10 @@ def check_tables(cum, radius):
     """Tables from a model file -> Tables, or ValueError if they could break
     the coder or the reader's size check (wrong layout, a zero frequency, a
     frequency above max_frequency, rows not summing to PROB_SCALE)."""
-    ref_cum, ref_radius = load_tables()
     cum, radius = np.asarray(cum), np.asarray(radius)
+    if cum.ndim != 2:
+        raise ValueError("coding tables have the wrong layout")
+    ref_cum, ref_radius = load_tables(resolution_of(Tables(cum, radius)))
     if (cum.shape != ref_cum.shape or radius.shape != ref_radius.shape
             or not np.array_equal(radius, ref_radius)):
         raise ValueError("coding tables have the wrong layout")
@@ -152,14 +183,22 @@ def check_tables(cum, radius):
     return Tables(cum, np.ascontiguousarray(radius, dtype=np.int64))
 
 
-@lru_cache(maxsize=1)
-def load_tables():
-    """The shipped Laplace tables (what a model without its own uses)."""
+# The shipped file's arrays: "cum" (integer means) and one per other fraction
+_SET_ARRAYS = ("cum", "cum_quarter", "cum_half")
+
+
+@lru_cache(maxsize=2)
+def load_tables(resolution=1):
+    """The shipped Laplace tables for means of this resolution (what a model
+    without its own uses)."""
+    sets = len(SET_FRACTIONS[resolution])
     with np.load(TABLE_FILE, allow_pickle=False) as f:
-        return Tables(np.ascontiguousarray(f["cum"]), np.ascontiguousarray(f["radius"]))
+        cum = np.concatenate([f[name] for name in _SET_ARRAYS[:sets]])
+        radius = np.tile(f["radius"], sets)
+    return Tables(np.ascontiguousarray(cum), np.ascontiguousarray(radius))
 
 
 if __name__ == "__main__":   # regenerate the shipped file: python -m entropy.tables
-    cum, radius = build_tables()
-    np.savez_compressed(TABLE_FILE, cum=cum, radius=radius)
-    print(f"wrote {TABLE_FILE} ({NUM_TABLES} tables, widest {cum.shape[1]} entries)")
+    sets = {name: build_tables(offset) for name, offset in zip(_SET_ARRAYS, SET_FRACTIONS[4])}
+    np.savez_compressed(TABLE_FILE, radius=sets["cum"][1], **{n: c for n, (c, _) in sets.items()})
+    print(f"wrote {TABLE_FILE} ({len(sets)} sets of {NUM_TABLES} tables)")

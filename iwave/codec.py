@@ -121,12 +121,13 @@ def coded_streams(model, bands, bit_depth, cond_steps):
     """What the encoder codes for one component group: per component, the
     coding adjustments fitted to this image (entropy.adaptation) and the
     (values, integer means, scale indices) of every phase in coding order."""
-    tables = model.coding_tables
+    tables = model.tables
     out = []
     for per_band in model_outputs(model, bands, bit_depth, cond_steps):
         fits = [adaptation.fit(*subband_arrays(phases), tables=tables) for phases in per_band]
         symbols = [(v.to(torch.int64).numpy(),
-                    *(t.numpy() for t in coding_parameters(mean, log2_scale, adjustment)))
+                    *(t.numpy() for t in coding_parameters(mean, log2_scale, adjustment,
+                                                           model.mean_resolution)))
                    for phases, adjustment in zip(per_band, fits)
                    for v, mean, log2_scale in phases]
         out.append((fits, symbols))
@@ -141,7 +142,7 @@ def rd_quantise(model, raw, q, steps, cond_steps, lam):
     coding adjustments for the dead-zone indices `q` (later contexts are not
     re-predicted, so this is a one-pass approximation)."""
     out = [t.clone() for t in q]
-    tables = model.coding_tables
+    tables = model.tables
     for c, per_band in enumerate(model_outputs(model, q, 8, cond_steps)):
         for b, phases in enumerate(per_band):
             adjustment = adaptation.fit(*subband_arrays(phases), tables=tables)
@@ -149,7 +150,8 @@ def rd_quantise(model, raw, q, steps, cond_steps, lam):
                 dy, dx = PHASES[p]
                 x = (raw[b][c, 0, dy::2, dx::2] / steps[b][c]).numpy()
                 m, k = (t.numpy().reshape(x.shape)
-                        for t in coding_parameters(mean, log2_scale, adjustment))
+                        for t in coding_parameters(mean, log2_scale, adjustment,
+                                                   model.mean_resolution))
                 low = np.sign(x) * np.floor(np.abs(x))
                 high = low + np.sign(x)
                 cost = lambda v: (x - v) ** 2 + lam * adaptation.value_bits(v.astype(np.int64), m, k,
@@ -264,7 +266,7 @@ class Codec:
         to this image (entropy.adaptation), then the coefficients."""
         streams = []
         for fits, symbols in coded_streams(model, bands, bit_depth, cond_steps):
-            encoder = ValueEncoder(model.coding_tables)
+            encoder = ValueEncoder(model.tables)
             adaptation.write(encoder, fits)
             for v, m, k in symbols:
                 encoder.add(v, m, k)
@@ -356,7 +358,7 @@ class Codec:
         n = len(chunks)
         shapes = subband_shapes(height, width, header.levels)
         try:
-            decoders = [ValueDecoder(c, model.coding_tables) for c in chunks]
+            decoders = [ValueDecoder(c, model.tables) for c in chunks]
             adjust = [adaptation.read(d, len(shapes)) if header.version >= 3
                       else [adaptation.IDENTITY] * len(shapes) for d in decoders]
         except EntropyError as e:
@@ -366,7 +368,7 @@ class Codec:
         table = torch.from_numpy(centroid_offsets())
 
         def emit(b, c, p, mean, log2_scale):
-            m, k = coding_parameters(mean, log2_scale, adjust[c][b])
+            m, k = coding_parameters(mean, log2_scale, adjust[c][b], model.mean_resolution)
             try:
                 v = decoders[c].decode(m.numpy(), k.numpy())
             except EntropyError as e:
@@ -374,7 +376,8 @@ class Codec:
             v = torch.from_numpy(v).view(m.shape)
             if centroid:     # move towards the predicted mean, to the bin's centroid
                 dy, dx = PHASES[p]
-                offsets[b][c, 0, dy::2, dx::2] = -torch.sign(v - m).double() * table[k][0]
+                offsets[b][c, 0, dy::2, dx::2] = (-torch.sign(v * model.mean_resolution - m).double()
+                                                  * table[k][0])
             return v.double()
 
         with torch.no_grad():

@@ -32,12 +32,13 @@ def diagnose(model, image, step=None):
     train = model_outputs(model, bands, 8, cond, torch.float32)
     pixels = image.shape[0] * image.shape[1]
     rows = []
-    tables = model.coding_tables
+    tables = model.tables
     for c, per_band in enumerate(exact):
         for b, phases in enumerate(per_band):
             v, mu, kb = subband_arrays(phases)
             adjustment = adaptation.fit(v, mu, kb, tables=tables)
-            estimate = sum(float(laplace_bits(t, m, s).sum()) for t, m, s in train[c][b])
+            estimate = sum(float(laplace_bits(t, m, s, resolution=model.mean_resolution).sum())
+                           for t, m, s in train[c][b])
             rows.append({"band": b, "component": c, "values": int(v.size),
                          "coder": adaptation.bits(v, mu, kb, tables=tables) / pixels,
                          "adjusted": adaptation.bits(v, mu, kb, adjustment, tables) / pixels,

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from entropy.context_model import ContextModel
-from entropy.tables import check_tables
+from entropy.tables import check_tables, load_tables, resolution_of
 from iwave.colour import YCOCG_SYNTHESIS_GAINS
 from iwave.denoiser import Denoiser
 from iwave.errors import IWaveError
@@ -120,7 +120,7 @@ class IWaveModel(nn.Module):
         self.transform = LiftingTransform(c["levels"], c["wavelet"], c["lift_hidden"],
                                           self.lossy_option("wavelet"))
         self.context = ContextModel(c["levels"], c["ctx_width"], c["lstm_hidden"],
-                                    c.get("parent_context", False))
+                                    c.get("parent_context", False), c.get("mean_resolution", 1))
         # Lossy colour images are cleaned by a denoiser if the config has one.
         self.denoiser = Denoiser(**c["denoiser"]) if c.get("denoiser") else None
         if band_weights is None:
@@ -133,6 +133,19 @@ class IWaveModel(nn.Module):
         # The coder's frequency tables fitted to this model (entropy.tables.
         # fit_tables; train.tables makes them), or None: the Laplace tables.
         self.coding_tables = None
+
+    @property
+    def tables(self):
+        """The frequency tables the coder uses with this model: its fitted
+        ones, or the Laplace tables for its mean resolution."""
+        if self.coding_tables is not None:
+            return self.coding_tables
+        return load_tables(self.context.mean_resolution)
+
+    @property
+    def mean_resolution(self):
+        """The coder's means are multiples of 1/mean_resolution."""
+        return self.context.mean_resolution
 
     def lossy_option(self, key):
         return self.config.get("lossy", {}).get(key, LOSSY_DEFAULTS[key])
@@ -213,6 +226,8 @@ class IWaveModel(nn.Module):
             model.load_state_dict(state)
             if tables is not None:
                 model.coding_tables = check_tables(*tables)
+                if resolution_of(model.coding_tables) != model.mean_resolution:
+                    raise ValueError("coding tables do not match the model's mean resolution")
             model.name = Path(path).stem
             model.card = meta.get("card", {})
         except IWaveError:

@@ -231,7 +231,10 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
     torch.manual_seed(cfg["seed"])        # same initial weights on every rank
     rng = np.random.default_rng(cfg["seed"] + 1000003 * ddp.rank)   # rank 0: the single-process stream
     progress = progress and ddp.main
-    model = IWaveModel(cfg["model"]).to(device)
+    try:
+        model = IWaveModel(cfg["model"]).to(device)
+    except ValueError as e:
+        raise SystemExit(f"config model: {e}") from None
     stages = {"context": list(model.context.parameters())}
     opts = {"context": torch.optim.Adam(stages["context"], lr=cfg["lr"])}
     dn_steps = cfg.get("denoiser_steps", 0) if model.denoiser is not None else 0

@@ -30,7 +30,8 @@ def bits_per_subpixel(model, bands, dtype=torch.float32, steps=None, expected_ro
     def emit(b, c, p, mean, log2_scale):
         dy, dx = PHASES[p]
         v = src[b][:, c, dy::2, dx::2]
-        total.append(laplace_bits(v, mean, log2_scale, expected_rounding).sum())
+        total.append(laplace_bits(v, mean, log2_scale, expected_rounding,
+                                  model.context.mean_resolution).sum())
         return v
 
     model.context.walk([tuple(t.shape[-2:]) for t in bands], n, batch, 8, emit, dtype=dtype,

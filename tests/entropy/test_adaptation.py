@@ -18,9 +18,7 @@ def test_fit_finds_a_bias_the_model_missed():
     kb = np.full(v.size, ZERO_INDEX, np.int64)
     a, f, s = adaptation.fit(v, mu, kb)
     assert abs(f / 8 - 2.0) <= 0.5
-    cost, radius = adaptation._symbol_costs()
-    assert adaptation._bits(v, mu, kb, a, f, s, cost, radius) < \
-        0.8 * adaptation._bits(v, mu, kb, *adaptation.IDENTITY, cost, radius)
+    assert adaptation.bits(v, mu, kb, (a, f, s)) < 0.8 * adaptation.bits(v, mu, kb)
 
 
 def test_fit_shrinks_noisy_means_and_widens_a_too_narrow_scale():

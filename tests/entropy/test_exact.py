@@ -38,3 +38,19 @@ def test_context_outputs_are_dyadic_and_thread_independent():
         assert torch.equal(m1, m3[:1]) and torch.equal(s1, s3[:1])
         for x in (m1, s1):     # dyadic rationals, hence computed exactly
             assert torch.equal(x * 2 ** 22, torch.floor(x * 2 ** 22))
+
+
+def test_training_bits_of_fractional_means_are_the_discretised_laplace():
+    """laplace_bits with means on a quarter grid: -log2 of the Laplace mass
+    of each unit bin, whichever side of the mean the bin lies."""
+    from entropy.context_model import laplace_bits
+    values = torch.arange(-5, 6, dtype=torch.float64)
+    for mean in (0.0, 0.25, 0.5, 0.75, -1.25):
+        for log2_scale in (-2.0, 0.0, 2.0):
+            b = 2.0 ** log2_scale
+            cdf = lambda x: torch.where(x < 0, 0.5 * torch.exp(x / b), 1 - 0.5 * torch.exp(-x / b))
+            ref = -torch.log2(cdf(values - mean + 0.5) - cdf(values - mean - 0.5))
+            got = laplace_bits(values, torch.full_like(values, mean),
+                               torch.full_like(values, log2_scale), resolution=4)
+            keep = ref < 20          # the reference loses precision far out
+            assert torch.allclose(got[keep], ref[keep], atol=1e-9)

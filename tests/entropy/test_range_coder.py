@@ -120,3 +120,35 @@ def test_symbol_counts_and_fitted_tables_round_trip_and_save_bits():
         dec.check_end()
         sizes[name] = len(data)
     assert sizes["fitted"] < 0.8 * sizes["laplace"]
+
+
+def test_quarter_means_round_trip_at_every_scale_and_fraction():
+    """Means in quarters: every fraction (3/4 mirrors 1/4), every scale
+    including the raw-bits range, escapes; fitted tables of that layout too."""
+    from entropy.laplace_coder import symbol_counts
+    from entropy.tables import fit_tables, load_tables
+    rng = np.random.default_rng(7)
+    n = 60_000
+    means = rng.integers(-400, 400, n)                 # quarters: every fraction
+    scales = rng.integers(0, MAX_SCALE_INDEX + 1, n)
+    spread = np.minimum(2.0 ** ((scales - 24) / 6), 2.0 ** 40)
+    values = np.floor(means / 4 + rng.laplace(0, spread) + 0.5).astype(np.int64)
+    values[rng.integers(0, n, 30)] = rng.choice([-1, 1], 30) * rng.integers(1, 2**45, 30)
+    for tables in (load_tables(4), fit_tables(symbol_counts(values, means, scales, resolution=4))):
+        enc = ValueEncoder(tables)
+        enc.add(values, means, scales)
+        dec = ValueDecoder(enc.finish(), tables)
+        np.testing.assert_array_equal(dec.decode(means, scales), values)
+        dec.check_end()
+
+
+def test_quarter_means_cost_less_when_the_truth_lies_between_integers():
+    from entropy.adaptation import value_bits
+    from entropy.tables import load_tables
+    rng = np.random.default_rng(8)
+    centre = rng.normal(0, 4, 50_000)
+    values = np.floor(centre + rng.laplace(0, 1.0, centre.size) + 0.5).astype(np.int64)
+    scales = np.full(centre.size, 24)
+    whole = value_bits(values, np.floor(centre + 0.5), scales, load_tables(1)).mean()
+    quarter = value_bits(values, np.floor(4 * centre + 0.5), scales, load_tables(4)).mean()
+    assert quarter < whole - 0.02

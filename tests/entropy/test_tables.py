@@ -57,3 +57,15 @@ def test_fitted_tables_keep_the_fewest_bits_a_value_can_cost():
     fitted = fit_tables(counts)
     check_tables(*fitted)
     assert np.diff(fitted.cum, axis=1).max() == max_frequency()
+
+
+def test_shipped_quarter_mean_tables_match_generator():
+    """Models with quarter means use three sets (mean fraction 0, 1/4, 1/2);
+    the integer set is the one every older model uses, unchanged."""
+    from entropy.tables import NUM_TABLES, resolution_of
+    tables = load_tables(4)
+    assert resolution_of(tables) == 4 and resolution_of(load_tables()) == 1
+    for s, offset in enumerate((0.0, 0.25, 0.5)):
+        cum, radius = build_tables(offset)
+        np.testing.assert_array_equal(tables.cum[s * NUM_TABLES:(s + 1) * NUM_TABLES], cum)
+        np.testing.assert_array_equal(tables.radius[s * NUM_TABLES:(s + 1) * NUM_TABLES], radius)
