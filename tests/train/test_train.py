@@ -1,5 +1,6 @@
 """A few training steps run, and resuming from a checkpoint gives exactly the
 weights an uninterrupted run gives."""
+import pytest
 import torch
 from PIL import Image
 
@@ -53,15 +54,25 @@ def test_weight_average_resumes_exactly_and_is_what_the_run_returns(tmp_path):
         train(cfg, data, tmp_path / "c", progress=False)
 
 
-def test_export_writes_loadable_model_with_card(tmp_path):
+@pytest.mark.parametrize("mean_resolution", [1, 4])
+def test_export_writes_loadable_model_with_card(tmp_path, mean_resolution):
     from train.loop import export
     data = make_data(tmp_path / "data")
     cfg = tiny_config(1)
+    cfg["model"]["mean_resolution"] = mean_resolution
     model, summary = train(cfg, data, tmp_path / "run", progress=False)
     export(model, summary, cfg, tmp_path / "m.npz", data, None, "python -m train ...")
     loaded = IWaveModel.load(tmp_path / "m.npz")
     assert loaded.identifier() == model.identifier()
+    assert loaded.mean_resolution == mean_resolution
     assert (tmp_path / "m.md").exists()
+
+
+def test_a_bad_mean_resolution_is_a_clear_error(tmp_path):
+    cfg = tiny_config(1)
+    cfg["model"]["mean_resolution"] = 3
+    with pytest.raises(SystemExit, match="mean resolution"):
+        train(cfg, make_data(tmp_path / "data"), tmp_path / "run", progress=False)
 
 
 def test_two_process_torchrun_trains_and_resumes(tmp_path):
@@ -168,12 +179,14 @@ def test_init_starts_from_a_model_file_and_a_new_denoiser_starts_afresh(tmp_path
         train(cfg, data, tmp_path / "missing", progress=False)
 
 
-def test_tables_command_fits_tables_that_code_exactly(tmp_path, capsys):
+@pytest.mark.parametrize("mean_resolution", [1, 4])
+def test_tables_command_fits_tables_that_code_exactly(tmp_path, capsys, mean_resolution):
     import numpy as np
     from iwave.codec import Codec
     from train.tables import main as tables_main
     data = make_data(tmp_path / "data")
-    IWaveModel({"levels": 2, "wavelet": "cdf53"}).save(tmp_path / "m.npz")
+    IWaveModel({"levels": 2, "wavelet": "cdf53", "mean_resolution": mean_resolution}).save(
+        tmp_path / "m.npz")
     (tmp_path / "m.md").write_text("# m\n\nsome card\n")
     tables_main([str(tmp_path / "m.npz"), str(data), "--out", str(tmp_path / "t.npz"),
                  "--lossless", "--steps", "8", "--images", "3", "--holdout-every", "3"])
