@@ -1,6 +1,8 @@
 """Where the bits go: per subband and component, the bits the coder spends
-with the model's own parameters, with the per-image coding adjustments, the
-model's float32 training estimate, and the zeroth-order entropy of the values
+with the model's own parameters, with the per-image coding adjustments (also
+per value in each of the four phases, in coding order: how much the phases
+coded first help the later ones), the model's float32 training estimate, and
+the zeroth-order entropy of the values
 (what a static per-subband histogram would need, its table not counted).
 
     python -m iwave.diagnose IMAGE [--step S] [--model M]
@@ -39,10 +41,14 @@ def diagnose(model, image, step=None):
             adjustment = adaptation.fit(v, mu, kb, tables=tables)
             estimate = sum(float(laplace_bits(t, m, s, resolution=model.mean_resolution).sum())
                            for t, m, s in train[c][b])
+            per_phase = [adaptation.bits(*subband_arrays([ph]), adjustment, tables) / max(ph[0].numel(), 1)
+                         for ph in phases]
             rows.append({"band": b, "component": c, "values": int(v.size),
                          "coder": adaptation.bits(v, mu, kb, tables=tables) / pixels,
                          "adjusted": adaptation.bits(v, mu, kb, adjustment, tables) / pixels,
                          "adjustment": list(adjustment),
+                         "values_by_phase": [int(ph[0].numel()) for ph in phases],
+                         "bits_per_value_by_phase": per_phase,
                          "training_estimate": estimate / pixels,
                          "zeroth_order": _entropy(v) / pixels})
     return sorted(rows, key=lambda r: (r["band"], r["component"]))
@@ -66,8 +72,10 @@ def main(argv=None):
         raise SystemExit(f"error: {e}")
     image = image if image.ndim == 2 else image[:, :, :3]
     rows = diagnose(model, image, args.step)
+    rounded = lambda v: round(v, 4) if isinstance(v, float) else v
     for r in rows:
-        print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()}))
+        print(json.dumps({k: [rounded(x) for x in v] if isinstance(v, list) else rounded(v)
+                          for k, v in r.items()}))
     keys = ("coder", "adjusted", "training_estimate", "zeroth_order")
     print(json.dumps({"total_bpp": {k: round(sum(r[k] for r in rows), 4) for k in keys}}))
 

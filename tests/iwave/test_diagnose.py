@@ -14,6 +14,10 @@ def test_adjusted_bits_match_the_file(codec, sample, step):
     assert len(rows) == 3 * (1 + 3 * model.levels)
     assert all(r["adjusted"] <= r["coder"] + 1e-12 for r in rows)
     assert all(r["zeroth_order"] >= 0 for r in rows)
+    for r in rows:      # the phases' bits, weighted by their sizes, add up to the subband's
+        phase_bits = np.dot(r["values_by_phase"], r["bits_per_value_by_phase"])
+        assert sum(r["values_by_phase"]) == r["values"]
+        assert phase_bits == pytest.approx(r["adjusted"] * 64 * 96, rel=1e-9, abs=1e-6)
     file_bpp = len(codec.compress(a, step=step)) * 8 / (64 * 96)
     adjusted = sum(r["adjusted"] for r in rows)
     assert adjusted < file_bpp < adjusted * 1.05 + 0.2
