@@ -85,7 +85,7 @@ def _laplace_costs():
 def _costs(tables):
     cum, radius = tables
     freq = np.maximum(np.diff(cum, axis=1), 1)
-    return PROB_BITS - np.log2(freq), radius, resolution_of(tables)
+    return PROB_BITS - np.log2(freq), radius, resolution_of(cum)
 
 
 _MOVES = np.array([[4, 2, 1, 0, 0], [16, 8, 4, 2, 1], [6, 3, 1, 0, 0]], dtype=np.int64)

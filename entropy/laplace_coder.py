@@ -14,8 +14,7 @@ import numpy as np
 
 from entropy.range_coder import rans_advance, rans_encode, rans_init, rans_peek
 from entropy.tables import (MAX_SCALE_INDEX, NUM_TABLES, PROB_BITS,
-                            SCALE_STEPS_PER_OCTAVE, Tables, load_tables,
-                            resolution_of)
+                            SCALE_STEPS_PER_OCTAVE, load_tables, resolution_of)
 
 MAX_RESIDUAL_BITS = 48    # |residual| < 2**47 covers any 32-bit image coefficient
 
@@ -32,20 +31,34 @@ def _split(k):
     return k - SCALE_STEPS_PER_OCTAVE * b, b
 
 
+def _in_quarters(tables):
+    """Whether the coder takes means in quarters with these tables."""
+    return resolution_of(tables.cum) == 4
+
+
+@nb.njit(cache=True, inline="always")
+def table_set(m, k, quarters):
+    """The table set for mean m: 0 for integer means; with `quarters` (m/4)
+    the mean's fraction picks it (0, 1/4, 1/2; a mean 3/4 above an integer is
+    1/4 below the next, so set 1 mirrored). Scales split into raw low bits
+    ignore the fraction (set 0, the mean rounded)."""
+    if not quarters or k >= NUM_TABLES:
+        return 0
+    fraction = m & 3
+    return 1 if fraction == 3 else fraction
+
+
 @nb.njit(cache=True, inline="always")
 def residual(v, m, k, quarters):
-    """(table set, residual) of integer v under mean m: an integer, or with
-    `quarters` m/4, whose fraction picks the set (0, 1/4, 1/2; a mean 3/4
-    above an integer is 1/4 below the next, so its residual is mirrored).
-    Scales split into raw low bits ignore the fraction (the mean rounded)."""
+    """(table set, residual) of integer v under mean m (see table_set)."""
+    tset = table_set(m, k, quarters)
     if not quarters:
-        return 0, v - m
+        return tset, v - m
     if k >= NUM_TABLES:
-        return 0, v - ((m + 2) >> 2)
-    base, fraction = m >> 2, m & 3
-    if fraction == 3:
-        return 1, base + 1 - v
-    return fraction, v - base
+        return tset, v - ((m + 2) >> 2)
+    if (m & 3) == 3:
+        return tset, (m >> 2) + 1 - v
+    return tset, v - (m >> 2)
 
 
 @nb.njit(cache=True, inline="always")
@@ -138,8 +151,7 @@ def _decode_values(buf, pos, x, means, scales, cum, radius, quarters, out):
     for i in range(out.shape[0]):
         k = min(max(scales[i], 0), MAX_SCALE_INDEX)
         t, b = _split(k)
-        tset, _ = residual(np.int64(0), means[i], k, quarters)
-        t += tset * NUM_TABLES
+        t += table_set(means[i], k, quarters) * NUM_TABLES
         rad = radius[t]
         c = rans_peek(x, PROB_BITS)
         lo, hi = 0, 2 * rad + 2                      # find s with cum[s] <= c < cum[s+1]
@@ -174,16 +186,17 @@ def _count_symbols(values, means, scales, radius, quarters, counts):
         counts[t, s] += 1
 
 
-def symbol_counts(values, means, scales, counts=None, resolution=1):
-    """How often each symbol of each table is coded for these (values, means
-    in units of 1/resolution, scale indices), exactly as the coder maps them
-    (low bits split off, the escape symbol for the tails); accumulates into
+def symbol_counts(values, means, scales, counts=None, tables=None):
+    """How often each symbol of each table is coded for these (values, means,
+    scale indices), exactly as the coder maps them with `tables` (default the
+    Laplace tables; their layout says whether means are in quarters): low
+    bits split off, the escape symbol for the tails. Accumulates into
     `counts` if given. What entropy.tables.fit_tables fits tables to."""
-    laplace = load_tables(resolution)
+    tables = tables or load_tables()
     if counts is None:
-        counts = np.zeros(laplace.cum.shape, np.int64)
-    _count_symbols(_as_i64(values), _as_i64(means), _as_i64(scales), laplace.radius,
-                   resolution == 4, counts)
+        counts = np.zeros(tables.cum.shape, np.int64)
+    _count_symbols(_as_i64(values), _as_i64(means), _as_i64(scales), tables.radius,
+                   _in_quarters(tables), counts)
     return counts
 
 
@@ -201,7 +214,7 @@ class ValueEncoder:
     def __init__(self, tables=None):
         self._batches = []
         self._tables = tables or load_tables()
-        self._quarters = resolution_of(self._tables) == 4
+        self._quarters = _in_quarters(self._tables)
 
     def add(self, values, means, scales):
         v, m, s = _as_i64(values), _as_i64(means), _as_i64(scales)
@@ -235,8 +248,9 @@ class ValueDecoder:
         self._x, self._pos = rans_init(self._buf)
         if self._pos < 0:
             raise EntropyError("entropy-coded data is truncated")
-        self._cum, self._radius = tables or load_tables()
-        self._quarters = resolution_of(Tables(self._cum, self._radius)) == 4
+        tables = tables or load_tables()
+        self._cum, self._radius = tables
+        self._quarters = _in_quarters(tables)
 
     def decode(self, means, scales):
         m, s = _as_i64(means), _as_i64(scales)

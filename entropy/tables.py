@@ -35,12 +35,10 @@ NUM_TABLES = 55            # sigma from 2**-4 to 2**5
 TAIL_SIGMAS = 7.0          # residuals beyond ~7 sigma go through the escape path
 MAX_SCALE_INDEX = NUM_TABLES - 1 + SCALE_STEPS_PER_OCTAVE * 40   # up to 2**45
 TABLE_FILE = Path(__file__).with_name("laplace_tables.npz")
-# A model codes means as multiples of 1/resolution: 1 (integers) or 4 (quarters)
-MEAN_RESOLUTIONS = (1, 4)
-
-
-# The fractions of a mean (in quarters) that have their own set of tables
+# A model codes means as multiples of 1/resolution: 1 (integers) or 4
+# (quarters); each resolution has a set of tables for each of these fractions
 SET_FRACTIONS = {1: (0.0,), 4: (0.0, 0.25, 0.5)}
+MEAN_RESOLUTIONS = tuple(SET_FRACTIONS)
 
 
 def sigma_of_index(k):
@@ -55,9 +53,11 @@ class Tables(NamedTuple):
     radius: np.ndarray
 
 
-def resolution_of(tables):
-    """The mean resolution (1 or 4) a set of tables serves."""
-    sets = tables.cum.shape[0] // NUM_TABLES
+def resolution_of(rows):
+    """The mean resolution (1 or 4) served by tables, or symbol counts, with
+    these rows (an array with one row per table): one set of NUM_TABLES
+    rows per fraction."""
+    sets = rows.shape[0] // NUM_TABLES
     for resolution, fractions in SET_FRACTIONS.items():
         if len(fractions) == sets:
             return resolution
@@ -142,7 +142,7 @@ def fit_tables(counts, prior_weight=64.0):
     Each table's observed frequencies are mixed with its Laplace table,
     weighted as `prior_weight` values, so a table seldom used stays close to
     Laplace and no symbol is ever impossible."""
-    resolution = resolution_of(Tables(np.asarray(counts), None))
+    resolution = resolution_of(np.asarray(counts))
     laplace = load_tables(resolution)
     radius = laplace.radius
     cum = np.full(laplace.cum.shape, PROB_SCALE, dtype=np.int64)
@@ -169,7 +169,7 @@ def check_tables(cum, radius):
     cum, radius = np.asarray(cum), np.asarray(radius)
     if cum.ndim != 2:
         raise ValueError("coding tables have the wrong layout")
-    ref_cum, ref_radius = load_tables(resolution_of(Tables(cum, radius)))
+    ref_cum, ref_radius = load_tables(resolution_of(cum))
     if (cum.shape != ref_cum.shape or radius.shape != ref_radius.shape
             or not np.array_equal(radius, ref_radius)):
         raise ValueError("coding tables have the wrong layout")

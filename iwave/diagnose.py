@@ -41,8 +41,8 @@ def diagnose(model, image, step=None):
             adjustment = adaptation.fit(v, mu, kb, tables=tables)
             estimate = sum(float(laplace_bits(t, m, s, resolution=model.mean_resolution).sum())
                            for t, m, s in train[c][b])
-            per_phase = [adaptation.bits(*subband_arrays([ph]), adjustment, tables) / max(ph[0].numel(), 1)
-                         for ph in phases]
+            per_phase = [adaptation.bits(*subband_arrays([ph]), adjustment, tables)
+                         / max(ph[0].numel(), 1) for ph in phases]
             rows.append({"band": b, "component": c, "values": int(v.size),
                          "coder": adaptation.bits(v, mu, kb, tables=tables) / pixels,
                          "adjusted": adaptation.bits(v, mu, kb, adjustment, tables) / pixels,

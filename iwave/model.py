@@ -140,7 +140,7 @@ class IWaveModel(nn.Module):
         ones, or the Laplace tables for its mean resolution."""
         if self.coding_tables is not None:
             return self.coding_tables
-        return load_tables(self.context.mean_resolution)
+        return load_tables(self.mean_resolution)
 
     @property
     def mean_resolution(self):
@@ -226,7 +226,7 @@ class IWaveModel(nn.Module):
             model.load_state_dict(state)
             if tables is not None:
                 model.coding_tables = check_tables(*tables)
-                if resolution_of(model.coding_tables) != model.mean_resolution:
+                if resolution_of(model.coding_tables.cum) != model.mean_resolution:
                     raise ValueError("coding tables do not match the model's mean resolution")
             model.name = Path(path).stem
             model.card = meta.get("card", {})

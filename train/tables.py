@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 
 from entropy.laplace_coder import symbol_counts
-from entropy.tables import fit_tables, load_tables
+from entropy.tables import fit_tables
 from iwave.codec import Codec, _groups, coded_streams, subbands
 from iwave.errors import IWaveError
 from iwave.model import IWaveModel
@@ -34,14 +34,14 @@ def _settings(lossless, steps):
 def count_symbols(model, files, settings, progress=True):
     """Symbol counts of the colour components of `files`, coded losslessly
     (setting None) and at each lossy step, exactly as the encoder codes them."""
-    counts = np.zeros(load_tables(model.mean_resolution).cum.shape, np.int64)
+    counts = np.zeros(model.tables.cum.shape, np.int64)
     for i, path in enumerate(files):
         x, _ = _groups(np.asarray(Image.open(path).convert("RGB")))[0]
         for step in settings:
             bands, cond = subbands(model, x, 8, step)
             for _, symbols in coded_streams(model, bands, 8, cond):
                 for v, m, k in symbols:
-                    symbol_counts(v, m, k, counts, model.mean_resolution)
+                    symbol_counts(v, m, k, counts, model.tables)
         if progress:
             print(f"\rcounting symbols: {i + 1}/{len(files)} images", end="", file=sys.stderr,
                   flush=True)

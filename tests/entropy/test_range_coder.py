@@ -134,7 +134,7 @@ def test_quarter_means_round_trip_at_every_scale_and_fraction():
     spread = np.minimum(2.0 ** ((scales - 24) / 6), 2.0 ** 40)
     values = np.floor(means / 4 + rng.laplace(0, spread) + 0.5).astype(np.int64)
     values[rng.integers(0, n, 30)] = rng.choice([-1, 1], 30) * rng.integers(1, 2**45, 30)
-    for tables in (load_tables(4), fit_tables(symbol_counts(values, means, scales, resolution=4))):
+    for tables in (load_tables(4), fit_tables(symbol_counts(values, means, scales, tables=load_tables(4)))):
         enc = ValueEncoder(tables)
         enc.add(values, means, scales)
         dec = ValueDecoder(enc.finish(), tables)
