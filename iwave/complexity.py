@@ -8,14 +8,15 @@ from torch.utils.flop_counter import FlopCounterMode
 COUNTED_STEP = 32.0     # lossy counts: any step (the networks' size does not depend on it)
 
 
-def linear_lifting_macs(levels, height, width, components=3):
+def linear_lifting_macs(levels, height, width, components=3, multiplies=4):
     """Multiplies of the fixed lifting path, which FlopCounterMode does not
-    see (they are elementwise): four steps per 1-D pass, each one multiply
-    per sample of the half it updates, so two per sample and pass; a level
-    passes over its input twice (rows, then the columns of both halves)."""
+    see (they are elementwise): per 1-D pass, `multiplies` (summed over the
+    four steps; 4 for two-tap wavelets) per sample of the half each step
+    updates; a level passes over its input twice (rows, then the columns of
+    both halves)."""
     total = 0
     for _ in range(levels):
-        total += 4 * height * width
+        total += multiplies * height * width
         height, width = (height + 1) // 2, (width + 1) // 2
     return components * total
 
@@ -42,7 +43,8 @@ def macs_per_pixel(model, lossy=False, width=768, height=512):
         def walk():
             model.context.walk(shapes, 3, 1, 8, lambda b, c, p, m, s: torch.zeros_like(m),
                                band_steps=steps)
-        linear = linear_lifting_macs(model.levels, height, width)
+        linear = linear_lifting_macs(model.levels, height, width,
+                                     multiplies=model.transform.linear_multiplies(rounding))
         transform = (_count(lambda: model.transform(x, 8, rounding=rounding)) + linear) / pixels
         inverse = (_count(lambda: model.transform.inverse(bands, 8, rounding=rounding))
                    + linear) / pixels

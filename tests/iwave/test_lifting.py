@@ -1,3 +1,6 @@
+import math
+
+import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
@@ -16,7 +19,7 @@ def random_transform(seed, std, wavelet="cdf97", levels=4):
 @settings(max_examples=40, deadline=None)
 @given(h=st.integers(1, 40), w=st.integers(1, 40), seed=st.integers(0, 2**31),
        std=st.sampled_from([0.0, 0.3, 3.0]), bit_depth=st.sampled_from([8, 16]),
-       wavelet=st.sampled_from(["cdf97", "cdf53"]), levels=st.integers(1, 5))
+       wavelet=st.sampled_from(["cdf97", "cdf53", "cdf97m", "cdf137t"]), levels=st.integers(1, 5))
 def test_inverse_is_exact_for_any_size_and_weights(h, w, seed, std, bit_depth, wavelet, levels):
     t = random_transform(seed, std, wavelet, levels)
     g = torch.Generator().manual_seed(seed)
@@ -99,19 +102,59 @@ def test_zero_corrections_are_skipped_without_changing_a_coefficient(monkeypatch
         assert skipped[2] == 0 < full[2]
 
 
-def test_linear_lifting_count_matches_the_work_done(monkeypatch):
+@pytest.mark.parametrize("wavelet", ["cdf53", "cdf97m", "cdf137t"])
+def test_linear_lifting_count_matches_the_work_done(monkeypatch, wavelet):
     """The complexity report adds the fixed path's elementwise multiplies
-    (FlopCounterMode misses them): one per updated sample per step."""
+    (FlopCounterMode misses them): one per updated sample per tap pair."""
     from iwave.complexity import linear_lifting_macs
-    t = LiftingTransform(levels=3, wavelet="cdf53")
+    t = LiftingTransform(levels=3, wavelet=wavelet)
     done = []
     original = LiftingTransform._delta
 
     def counting(self, i, src, predict, n_dst, mode):
-        done.append(src[..., :1].numel() * n_dst)
+        done.append(src[..., :1].numel() * n_dst * (1 + bool(self.coeffs[i][1])))
         return original(self, i, src, predict, n_dst, mode)
 
     monkeypatch.setattr(LiftingTransform, "_delta", counting)
     with torch.no_grad():
         t(torch.zeros((3, 1, 64, 96), dtype=torch.float64))
-    assert sum(done) == linear_lifting_macs(3, 64, 96)
+    assert sum(done) == linear_lifting_macs(3, 64, 96, multiplies=t.linear_multiplies())
+
+
+def _mirrored(x, t):
+    n = len(x)
+    while not 0 <= t < n:
+        t = -t if t < 0 else 2 * (n - 1) - t
+    return x[t]
+
+
+@pytest.mark.parametrize("wavelet", ["cdf97m", "cdf137t"])
+def test_four_tap_steps_are_the_textbook_integer_wavelets(wavelet):
+    """With zero CNNs, 9/7-M and 13/7-T are JPEG 2000 part 2's integer
+    wavelets with whole-sample symmetric extension, at every length."""
+    t = LiftingTransform(levels=1, wavelet=wavelet)
+    with torch.no_grad():
+        for p in t.parameters():
+            p.zero_()
+    g = torch.Generator().manual_seed(5)
+    for n in range(2, 24):
+        x = torch.randint(0, 256, (n,), generator=g).tolist()
+        y = list(x)
+        for k in range(1, n, 2):
+            near = _mirrored(x, k - 1) + _mirrored(x, k + 1)
+            far = _mirrored(x, k - 3) + _mirrored(x, k + 3)
+            y[k] = x[k] + math.floor((-9 * near + far) / 16 + 0.5)
+        z = list(y)
+        for k in range(0, n, 2):
+            near = _mirrored(y, k - 1) + _mirrored(y, k + 1)
+            if wavelet == "cdf97m":
+                z[k] = y[k] + math.floor(near / 4 + 0.5)
+            else:
+                far = _mirrored(y, k - 3) + _mirrored(y, k + 3)
+                z[k] = y[k] + math.floor((9 * near - far) / 32 + 0.5)
+        row = torch.tensor(x, dtype=torch.float64).view(1, 1, 1, n)
+        with torch.no_grad():
+            bands = t(row)
+        low = bands[0].view(-1).tolist()
+        high = bands[1].view(-1).tolist()            # HL: high along x
+        assert low == z[0::2] and high == z[1::2], n
