@@ -133,6 +133,25 @@ def _save_checkpoint(path, model, opts, step, rngs, elapsed, cfg, average=None):
     os.replace(tmp, path)
 
 
+def _lifting_parameters(model, cfg):
+    """Parameters of the lifting CNNs that stage 2 trains (config
+    `lifting_lr_scale` > 0: their learning rate relative to `lr`), or [].
+    Only steps with a linear path learn: the CNN of a step whose linear
+    prediction is zero (P2, U2 of 5/3 and 9/7-M) sees a constant and could
+    only add one. Lossless only: the real-valued lossy transform uses the
+    same CNNs, and training them on integer rates alone would not serve it."""
+    scale = cfg.get("lifting_lr_scale", 0)
+    if not isinstance(scale, (int, float)) or scale < 0:
+        raise SystemExit("config lifting_lr_scale must be a number >= 0 (0: the transform stays fixed)")
+    if not scale:
+        return []
+    if cfg["lossy_fraction"] > 0:
+        raise SystemExit("config lifting_lr_scale > 0 (stage 2) needs lossy_fraction 0: "
+                         "the lifting CNNs learn from lossless rates only")
+    t = model.transform
+    return [p for step, taps in zip(t.steps, t.coeffs) if any(taps) for p in step.parameters()]
+
+
 def _load_model_state(model, saved, step, cfg):
     """A checkpoint made before the config gained a denoiser lacks its
     weights: that is fine while the run has not reached the denoiser stage
@@ -236,7 +255,12 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
     except ValueError as e:
         raise SystemExit(f"config model: {e}") from None
     stages = {"context": list(model.context.parameters())}
-    opts = {"context": torch.optim.Adam(stages["context"], lr=cfg["lr"])}
+    groups = [{"params": stages["context"]}]
+    lifting = _lifting_parameters(model, cfg)
+    if lifting:       # stage 2: the lifting CNNs learn the rate alongside the context model
+        stages["context"] = stages["context"] + lifting
+        groups.append({"params": lifting, "lr_scale": cfg["lifting_lr_scale"]})
+    opts = {"context": torch.optim.Adam(groups, lr=cfg["lr"])}
     dn_steps = cfg.get("denoiser_steps", 0) if model.denoiser is not None else 0
     if dn_steps:
         stages["denoiser"] = list(model.denoiser.parameters())
@@ -281,6 +305,10 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
         val = CropDataset(data_dir, cfg["crop"], "val", n)
     val_rgb = val.fixed_crops(cfg["validation_images"]) if val and ddp.main else None
     val_bands = analyse(model, val_rgb) if val_rgb is not None else None
+
+    def validate_lossless():     # a learning transform changes the validation subbands too
+        bands = analyse(model, val_rgb) if lifting else val_bands
+        return validate(model, bands)
     val_lossy = (analyse(model, val_rgb, rounding=False)
                  if val_rgb is not None and cfg["lossy_fraction"] > 0 and "lossy" in cfg["model"]
                  else None)
@@ -312,7 +340,8 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
             lossy = rng.random() < cfg["lossy_fraction"]
             # Lossy files use the real-valued transform; models made before the
             # "lossy" config entry existed were trained on the integer one.
-            bands = analyse(model, rgb, rounding=not (lossy and "lossy" in cfg["model"]))
+            bands = analyse(model, rgb, rounding=not (lossy and "lossy" in cfg["model"]),
+                            learn=bool(lifting))
             q, steps = 1.0, None
             if lossy:
                 q = _log_uniform(rng, cfg["step_range"])
@@ -329,7 +358,7 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
             loss = denoiser_loss(model, rgb, q, rounding)
         params, opt = stages[stage], opts[stage]
         for g in opt.param_groups:
-            g["lr"] = lr
+            g["lr"] = lr * g.get("lr_scale", 1.0)
         opt.zero_grad()
         loss.backward()
         ddp.average_gradients(params)
@@ -343,7 +372,7 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
         if val_bands is not None and (step % cfg["validate_every"] == 0 or step == last):
             with _averaged(average, model):
                 if stage == "context":
-                    val_bits = f"{validate(model, val_bands):.4f}"
+                    val_bits = f"{validate_lossless():.4f}"
                     if val_lossy is not None:
                         val_lossy_bits = f"{validate_lossy(model, val_lossy, rounding):.4f}"
                 else:
@@ -372,7 +401,7 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
         average.apply_to(model)
     return model, {"steps": step, "seconds": time.time() - t0,
                    "init_id": init_id if cfg.get("init") else None,
-                   "val_bpsp": validate(model, val_bands) if val_bands is not None else None,
+                   "val_bpsp": validate_lossless() if val_bands is not None else None,
                    "val_lossy_bpsp": (validate_lossy(model, val_lossy, rounding)
                                       if val_lossy is not None else None),
                    "val_denoiser": (validate_denoiser(model, val_rgb, rounding)

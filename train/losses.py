@@ -8,13 +8,15 @@ from iwave.colour import YCOCG_LINEAR_INVERSE, rgb_to_ycocg
 from iwave.quantisation import dequantise, quantise
 
 
-def analyse(model, rgb_uint8, rounding=True):
+def analyse(model, rgb_uint8, rounding=True, learn=False):
     """(B, H, W, 3) uint8 -> list of subbands (B, 3, h, w), float64: integer
-    (lossless) or real-valued (rounding=False, as lossy coding uses)."""
+    (lossless) or real-valued (rounding=False, as lossy coding uses).
+    learn=True: float32 with gradients for the lifting CNNs (stage 2; the
+    roundings pass gradients straight through)."""
     b, h, w, _ = rgb_uint8.shape
-    ycc = torch.from_numpy(rgb_to_ycocg(rgb_uint8.numpy())).permute(0, 3, 1, 2).double()
-    ycc = ycc.to(next(model.parameters()).device)
-    with torch.no_grad():
+    ycc = torch.from_numpy(rgb_to_ycocg(rgb_uint8.numpy())).permute(0, 3, 1, 2)
+    ycc = ycc.to(next(model.parameters()).device, torch.float32 if learn else torch.float64)
+    with torch.set_grad_enabled(learn):
         bands = model.transform(ycc.reshape(b * 3, 1, h, w), 8, rounding=rounding)
     return [t.reshape(b, 3, *t.shape[-2:]) for t in bands]
 
