@@ -1,5 +1,6 @@
 """Start a wider model from a trained narrower one (config "init" with, say, a
-larger model.ctx_width), keeping what the narrow model computes.
+larger model.ctx_width or model.lift_hidden), keeping what the narrow model
+computes.
 
 Training a larger context model from scratch costs hours on a CPU; growing
 one keeps the narrow model's rate from the first step and lets the new units
@@ -37,19 +38,22 @@ def grow_state(narrow: dict, wide: dict) -> dict:
     return out
 
 
-GROWABLE = "context.phase_nets."     # their tensors are all (out, in, ...) or (band, channel)
+# Their tensors are all (out, in, ...) or (band, channel): the phase networks'
+# width (model.ctx_width) and the lifting CNNs' hidden units (model.lift_hidden).
+GROWABLE = ("context.phase_nets.", "transform.steps.")
 
 
 def grown(narrow: dict, model: torch.nn.Module) -> dict:
     """State dict for `model` grown from `narrow` (see grow_state). Only the
-    phase networks' width may grow: the LSTM's gates are laid out in four
-    blocks and the phase networks' inputs in groups, which a leading-slice
-    copy would scramble."""
+    phase networks' width and the lifting CNNs' hidden units may grow: the
+    LSTM's gates are laid out in four blocks and the phase networks' inputs
+    in groups, which a leading-slice copy would scramble."""
     wide = model.state_dict()
     for key, t in narrow.items():
         if key in wide and t.shape != wide[key].shape and not key.startswith(GROWABLE):
             raise ValueError(f"{key} changed shape ({tuple(t.shape)} -> "
-                             f"{tuple(wide[key].shape)}); only model.ctx_width may grow")
+                             f"{tuple(wide[key].shape)}); only model.ctx_width and "
+                             "model.lift_hidden may grow")
         if key.endswith(".mix.weight") and t.shape[1] != wide[key].shape[1]:
             raise ValueError(f"{key}: the phase networks' inputs changed; only model.ctx_width may grow")
     return grow_state(narrow, wide)

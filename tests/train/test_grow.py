@@ -1,6 +1,6 @@
 """A context model grown wider from a trained one computes exactly what the
-narrow one did (same coding parameters, so same files), and only its width
-may grow."""
+narrow one did (same coding parameters, so same files), and so does a
+transform whose lifting CNNs grew; nothing else may grow."""
 import pytest
 import torch
 
@@ -47,8 +47,20 @@ def test_grown_context_model_gives_identical_coding_parameters():
 def test_only_the_width_may_grow():
     base = IWaveModel({"levels": 2, "ctx_width": 4, "lstm_hidden": 2})
     deeper_lstm = IWaveModel({"levels": 2, "ctx_width": 4, "lstm_hidden": 3})
-    with pytest.raises(ValueError, match="only model.ctx_width may grow"):
+    with pytest.raises(ValueError, match="only model.ctx_width and model.lift_hidden may grow"):
         grown(base.state_dict(), deeper_lstm)
     narrower = IWaveModel({"levels": 2, "ctx_width": 3, "lstm_hidden": 2})
     with pytest.raises(ValueError, match="cannot grow"):
         grown(base.state_dict(), narrower)
+
+
+def test_grown_lifting_cnns_give_identical_coefficients():
+    narrow = _trained_like(IWaveModel({"levels": 2, "wavelet": "cdf97m", "lift_hidden": 2}), 2)
+    torch.manual_seed(3)
+    wide = IWaveModel({"levels": 2, "wavelet": "cdf97m", "lift_hidden": 4})
+    wide.load_state_dict(grown(narrow.state_dict(), wide))
+    assert wide.transform.steps[0].conv1.weight[2:].abs().sum() > 0     # new units are live
+    x = torch.randint(0, 256, (3, 1, 23, 30), generator=torch.Generator().manual_seed(4)).double()
+    with torch.no_grad():
+        for a, b in zip(narrow.transform(x), wide.transform(x)):
+            assert torch.equal(a, b)
