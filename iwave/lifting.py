@@ -46,12 +46,12 @@ def _taps(wavelet):
                  for step in WAVELETS[wavelet])
 
 
-def _mirror(n_x, parity, offsets, n_dst):
+def _mirror(n_x, parity, offset, count):
     """Indices into one half (even: parity 0, odd: 1) of a length-n_x signal
-    for samples at x positions 2*k + offset, k < n_dst, with whole-sample
+    for samples at x positions 2*k + offset, k < count, with whole-sample
     symmetric extension (x[-t] = x[t], x[n-1+t] = x[n-1-t]), which keeps the
     parity of a position, so the mirrored sample lies in the same half."""
-    t = 2 * torch.arange(n_dst) + offsets
+    t = 2 * torch.arange(count) + offset
     period = 2 * (n_x - 1)
     t = torch.remainder(t, period)
     t = torch.where(t > n_x - 1, period - t, t)
@@ -107,27 +107,22 @@ class LiftingTransform(nn.Module):
     # -- one lifting step -------------------------------------------------
     def _delta(self, i, src, predict, n_dst, mode: _Step):
         """Value added to the destination half (length n_dst along x)."""
-        n_src = src.shape[-1]
-        if predict:    # odd[n] from even[n], even[n+1]; mirror at the right edge
-            nxt = src[..., 1:n_dst + 1]
-            if nxt.shape[-1] < n_dst:
-                nxt = torch.cat([nxt, src[..., n_src - 1:]], dim=-1)
-            pair = src[..., :n_dst] + nxt
-        else:          # even[n] from odd[n-1], odd[n]; mirror at both edges
-            prev = torch.cat([src[..., :1], src[..., :n_dst - 1]], dim=-1)
-            cur = src[..., :n_dst]
-            if cur.shape[-1] < n_dst:
-                cur = torch.cat([cur, src[..., n_src - 1:]], dim=-1)
-            pair = prev + cur
+        # x positions of the other half's samples, relative to 2n: predict
+        # odd[n] (at 2n+1) from even[n], even[n+1] and even[n-1], even[n+2];
+        # update even[n] (at 2n) from odd[n-1], odd[n] and odd[n-2], odd[n+1].
+        parity, near_at, far_at = (0, (0, 2), (-2, 4)) if predict else (1, (-1, 1), (-3, 3))
         near, far = (self.coeffs if mode.rounding else self.lossy_coeffs)[i]
-        value = near * pair
-        if far:        # predict: even[n-1], even[n+2]; update: odd[n-2], odd[n+1]
-            n_x = n_src + n_dst
-            first, second = (-2, 4) if predict else (-3, 3)
-            parity = 0 if predict else 1
-            outer = (src[..., _mirror(n_x, parity, first, n_dst)]
-                     + src[..., _mirror(n_x, parity, second, n_dst)])
-            value = value + far * outer
+        lo, hi = far_at if far else near_at
+        # One gather of the mirror-extended half; each tap is a slice of it.
+        ext = src[..., _mirror(src.shape[-1] + n_dst, parity, lo, n_dst + (hi - lo) // 2)]
+
+        def pair(offsets):
+            a, b = (ext[..., (o - lo) // 2:(o - lo) // 2 + n_dst] for o in offsets)
+            return a + b
+
+        value = near * pair(near_at)
+        if far:
+            value = value + far * pair(far_at)
         if mode.cnn and not (is_exact(value) and self.steps[i].is_zero_in_exact_mode()):
             scale = 2.0 ** mode.shift
             value = value + self.steps[i](act(value / scale)) * (scale / 2 ** DAMPING_SHIFT)
