@@ -14,8 +14,19 @@ and sends them at the start of the stream. (a, f, s) = (8, 0, 0) is the
 model's own output. Only the mapping to integers changes, never the context
 model's inputs, so the encoder can fit after one pass of the model and the
 decoder needs nothing but the integers.
+
+A model's miscalibration need not be the same everywhere in a group: the
+parts coded one after another (the codec's four phases, which see different
+contexts) or values of small and of large predicted scale can be off by
+different amounts. So a group's adjustments follow a `Plan`: one set for the
+whole group or one per part, and within each, one per scale class (values
+split by their unadjusted scale index at up to three thresholds). The encoder
+tries a few plans and keeps the one that makes the group's values and the
+plan's own integers smallest (`plan`); a small image or a well-calibrated
+model keeps the single set.
 """
 from functools import lru_cache
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
@@ -29,6 +40,10 @@ OFFSET_MAX = 1024        # |f| <= 1024: the mean moved by up to 128
 SHIFT_MAX = 60           # |s| <= 60: the scale moved by up to 10 octaves
 FIT_SAMPLES = 8192       # the fit looks at most at this many values of a group
 SIGNAL_SCALE = ZERO_INDEX    # the integers themselves are coded as Laplace(0, 1) values
+PLAN_CLASSES = (1, 2, 4)     # the numbers of scale classes the encoder tries
+MAX_THRESHOLDS = 3
+THRESHOLD_MAX = 480          # |threshold - ZERO_INDEX|: scales of 2**-80 to 2**80
+THRESHOLD_SCALE = ZERO_INDEX + 18    # thresholds are coded as Laplace(0, 8) values
 
 
 @nb.njit(cache=True)
@@ -79,10 +94,20 @@ def _symbol_costs(tables=None):
 
 @lru_cache(maxsize=1)
 def _laplace_costs():
-    return _costs(load_tables())
+    return _table_costs(load_tables())
+
+
+_last_costs = [None, None]    # (tables, their costs): the codec asks for one model's many times
 
 
 def _costs(tables):
+    if _last_costs[0] is tables:
+        return _last_costs[1]
+    _last_costs[:] = tables, _table_costs(tables)
+    return _last_costs[1]
+
+
+def _table_costs(tables):
     cum, radius = tables
     freq = np.maximum(np.diff(cum, axis=1), 1)
     return PROB_BITS - np.log2(freq), radius, resolution_of(cum)
@@ -117,7 +142,7 @@ def _search(v, mu, kb, cost, radius, resolution, moves, limits):
                             best[:] = trial
                             best_bits = bits
                             improved = True
-    return best, base - best_bits
+    return best, base, best_bits
 
 
 def bits(values, means, kbase, adjustment=IDENTITY, tables=None):
@@ -131,28 +156,38 @@ def bits(values, means, kbase, adjustment=IDENTITY, tables=None):
                  resolution)
 
 
-def fit(values, means, kbase, min_gain_bits=24.0, tables=None):
+def fit(values, means, kbase, min_gain_bits=24.0, tables=None, samples=FIT_SAMPLES):
     """Adjustment (a, f, s) that minimises the bits of integer `values` whose
     model gives float `means` and unclamped scale indices `kbase`
     (floor(6 log2 sigma + 1/2) + ZERO_INDEX), searched on an evenly spaced
-    sample. The identity is kept unless the change saves more than
-    `min_gain_bits` on the whole group (the integers cost a few bits)."""
+    sample of about `samples` values. The identity is kept unless the change
+    saves more than `min_gain_bits` on the whole group (the integers cost a
+    few bits)."""
     n = values.size
     if n == 0:
         return IDENTITY
-    stride = max(1, n // FIT_SAMPLES)
-    v = np.ascontiguousarray(values.reshape(-1)[::stride], dtype=np.int64)
-    mu = np.ascontiguousarray(means.reshape(-1)[::stride], dtype=np.float64)
-    kb = np.ascontiguousarray(kbase.reshape(-1)[::stride], dtype=np.int64)
-    cost, radius, resolution = _symbol_costs(tables)
-    best, gain = _search(v, mu, kb, cost, radius, resolution, _MOVES, _LIMITS)
-    if gain * (n / v.size) < min_gain_bits:
-        return IDENTITY
-    return tuple(int(x) for x in best)
+    stride = max(1, n // max(samples, 1))
+    sample = (values.reshape(-1)[::stride], means.reshape(-1)[::stride], kbase.reshape(-1)[::stride])
+    return _fit_sample(*sample, n / sample[0].size, _symbol_costs(tables), min_gain_bits)[0]
+
+
+def _fit_sample(v, mu, kb, weight, costs, min_gain_bits=24.0):
+    """fit on a sample whose values each stand for `weight` values of the
+    group: the adjustment and the group's estimated bits under it."""
+    if v.size == 0:
+        return IDENTITY, 0.0
+    v = np.ascontiguousarray(v, dtype=np.int64)
+    mu = np.ascontiguousarray(mu, dtype=np.float64)
+    kb = np.ascontiguousarray(kb, dtype=np.int64)
+    best, base, best_bits = _search(v, mu, kb, *costs, _MOVES, _LIMITS)
+    if (base - best_bits) * weight < min_gain_bits:
+        return IDENTITY, base * weight
+    return tuple(int(x) for x in best), best_bits * weight
 
 
 def write(encoder, adjustments):
-    """Queue a list of (a, f, s) on a ValueEncoder, before the values they govern."""
+    """Queue a list of (a, f, s) on a ValueEncoder, before the values they
+    govern, as version 3 files have them (one per subband)."""
     flat = np.array([(a - 8, f, s) for a, f, s in adjustments], dtype=np.int64).reshape(-1)
     encoder.add(flat, np.zeros_like(flat), np.full_like(flat, SIGNAL_SCALE))
 
@@ -167,4 +202,159 @@ def read(decoder, count):
         if not (0 <= a <= SLOPE_MAX and abs(f) <= OFFSET_MAX and abs(s) <= SHIFT_MAX):
             raise EntropyError("coding adjustment out of range")
         out.append((a, f, s))
+    return out
+
+
+class Plan(NamedTuple):
+    """The adjustments of one group of values made of `parts` coded one after
+    another: `adjustments` holds, part by part (one shared part unless
+    `per_part`), one (a, f, s) per scale class; a value's class is the number
+    of `thresholds` (increasing) at or below its unadjusted scale index."""
+    per_part: bool
+    thresholds: tuple
+    adjustments: tuple
+
+    def arrays(self, part, kbase):
+        """(a, f, s) of every value of part `part`, given their unadjusted
+        scale indices: three int64 arrays shaped like kbase."""
+        n_classes = len(self.thresholds) + 1
+        first = (part if self.per_part else 0) * n_classes
+        table = np.array(self.adjustments[first:first + n_classes], dtype=np.int64).reshape(-1, 3)
+        kbase = np.asarray(kbase, dtype=np.int64)
+        cls = np.searchsorted(np.array(self.thresholds, dtype=np.int64), kbase, side="right")
+        return tuple(table[cls, i] for i in range(3))
+
+
+IDENTITY_PLAN = Plan(False, (), (IDENTITY,))
+
+
+def single(adjustment):
+    """The plan of one adjustment for the whole group (files of version 3)."""
+    return Plan(False, (), (tuple(adjustment),))
+
+
+def _thresholds(kbase, n_classes):
+    """Scale indices that split kbase into n_classes about equal classes."""
+    if n_classes == 1 or kbase.size == 0:
+        return ()
+    k = np.sort(kbase)
+    cut = {int(np.clip(k[i * k.size // n_classes], ZERO_INDEX - THRESHOLD_MAX,
+                       ZERO_INDEX + THRESHOLD_MAX)) for i in range(1, n_classes)}
+    return tuple(sorted(cut))
+
+
+def _side(plan):
+    """The integers that send `plan` and the scale index each is coded with."""
+    values = [int(plan.per_part), len(plan.thresholds)]
+    scales = [SIGNAL_SCALE, SIGNAL_SCALE]
+    previous = ZERO_INDEX
+    for t in plan.thresholds:
+        values.append(t - previous)
+        scales.append(THRESHOLD_SCALE)
+        previous = t
+    for a, f, s in plan.adjustments:
+        values += [a - 8, f, s]
+        scales += [SIGNAL_SCALE] * 3
+    return np.array(values, dtype=np.int64), np.array(scales, dtype=np.int64)
+
+
+def plan(parts, tables=None):
+    """The plan that codes `parts` (a list of (values, means, kbase) arrays,
+    as `fit` takes them) in the fewest bits, its own integers included: one
+    adjustment for all, or one per part, each with 1, 2 or 4 scale classes
+    split at quantiles of the group's scale indices. Every plan is fitted on
+    one evenly spaced sample of about FIT_SAMPLES values and costed on all."""
+    parts = _flat(parts)
+    n = sum(p[0].size for p in parts)
+    if n == 0:
+        return IDENTITY_PLAN
+    stride = max(1, n // FIT_SAMPLES)
+    sampled = [tuple(x[::stride] for x in p) for p in parts]
+    whole = tuple(np.concatenate([p[i] for p in sampled]) for i in range(3))
+    weight = n / whole[0].size
+    costs = _symbol_costs(tables)
+    best, best_bits = None, np.inf
+    for n_classes in PLAN_CLASSES:
+        thresholds = _thresholds(whole[2], n_classes)
+        if len(thresholds) + 1 < n_classes:
+            continue
+        for per_part in (False, True):
+            adjustments = []
+            for v, m, k in sampled if per_part else [whole]:
+                cls = np.searchsorted(np.array(thresholds, dtype=np.int64), k, side="right")
+                adjustments += [_fit_sample(v[cls == c], m[cls == c], k[cls == c], weight, costs)[0]
+                                for c in range(n_classes)]
+            candidate = Plan(per_part, thresholds, tuple(adjustments))
+            total = _side_bits(candidate) + sum(_plan_bits(candidate, parts, costs))
+            if total < best_bits:
+                best, best_bits = candidate, total
+    return best
+
+
+def plan_bits(plan, parts, tables=None):
+    """Bits the coder spends on each of `parts` (as `plan` takes them) under
+    `plan`, the plan's own integers not counted: a list, one per part."""
+    return _plan_bits(plan, _flat(parts), _symbol_costs(tables))
+
+
+def _flat(parts):
+    return [tuple(np.ascontiguousarray(np.reshape(x, -1), dtype=t)
+                  for x, t in zip(p, (np.int64, np.float64, np.int64))) for p in parts]
+
+
+def _plan_bits(plan, parts, costs):
+    return [_planned_bits(v, m, k, *plan.arrays(i, k), *costs) for i, (v, m, k) in enumerate(parts)]
+
+
+@nb.njit(cache=True)
+def _planned_bits(values, means, kbase, a, f, s, cost, radius, resolution):
+    """_bits with an adjustment per value."""
+    total = 0.0
+    for i in range(values.shape[0]):
+        m = np.int64(np.floor((means[i] * (a[i] / 8.0) + f[i] / 8.0) * resolution + 0.5))
+        k = min(max(kbase[i] + s[i], 0), MAX_SCALE_INDEX)
+        total += _value_bits(values[i], m, k, cost, radius, resolution == 4)
+    return total
+
+
+def _side_bits(plan):
+    values, scales = _side(plan)
+    return float(value_bits(values, np.zeros_like(values), scales).sum())
+
+
+def write_plans(encoder, plans):
+    """Queue a list of plans on a ValueEncoder, before the values they govern."""
+    sides = [_side(p) for p in plans]
+    values = np.concatenate([s[0] for s in sides])
+    encoder.add(values, np.zeros_like(values), np.concatenate([s[1] for s in sides]))
+
+
+def _read(decoder, scale, count=1):
+    zeros = np.zeros(count, dtype=np.int64)
+    return decoder.decode(zeros, zeros + scale).tolist()
+
+
+def read_plans(decoder, count, parts):
+    """The `count` plans `write_plans` queued, for groups of `parts` parts,
+    checked to be well formed (EntropyError otherwise)."""
+    out = []
+    for _ in range(count):
+        per_part, n_thresholds = _read(decoder, SIGNAL_SCALE, 2)
+        if per_part not in (0, 1) or not 0 <= n_thresholds <= MAX_THRESHOLDS:
+            raise EntropyError("coding plan out of range")
+        thresholds, previous = [], ZERO_INDEX
+        for step in _read(decoder, THRESHOLD_SCALE, n_thresholds):
+            previous += step
+            if (thresholds and step <= 0) or abs(previous - ZERO_INDEX) > THRESHOLD_MAX:
+                raise EntropyError("coding plan thresholds out of order or range")
+            thresholds.append(previous)
+        n = (parts if per_part else 1) * (n_thresholds + 1)
+        flat = _read(decoder, SIGNAL_SCALE, 3 * n)
+        adjustments = []
+        for i in range(n):
+            a, f, s = flat[3 * i] + 8, flat[3 * i + 1], flat[3 * i + 2]
+            if not (0 <= a <= SLOPE_MAX and abs(f) <= OFFSET_MAX and abs(s) <= SHIFT_MAX):
+                raise EntropyError("coding adjustment out of range")
+            adjustments.append((a, f, s))
+        out.append(Plan(bool(per_part), tuple(thresholds), tuple(adjustments)))
     return out

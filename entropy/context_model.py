@@ -218,11 +218,12 @@ def scale_index_base(log2_scale):
 def coding_parameters(mean, log2_scale, adjustment=(8, 0, 0), resolution=1):
     """Exact (float64) model outputs -> integer mean, in units of
     1/resolution, and scale-table index, remapped by an (a, f, s) adjustment
-    (entropy.adaptation; the default changes nothing).
+    (entropy.adaptation; the default changes nothing), each an integer or an
+    integer array shaped like mean (one adjustment per value).
 
     mean and log2_scale are dyadic rationals here, so the roundings below are
     exact and give the same integers on every machine."""
-    a, f, s = adjustment
+    a, f, s = (torch.as_tensor(x, dtype=torch.float64) for x in adjustment)
     m = torch.floor((mean * (a / 8) + f / 8) * resolution + 0.5)
     k = scale_index_base(log2_scale) + s
     return m.to(torch.int64), k.clamp(0, MAX_SCALE_INDEX).to(torch.int64)

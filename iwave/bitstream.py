@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from iwave.errors import IWaveError
 
 MAGIC = b"IWAV"
-VERSION = 3                  # 3: streams start with coding adjustments; 2 added tiles; 1 and 2 still read
+VERSION = 4                  # 4: coding plans; 3: one coding adjustment per subband; 2 added tiles
 MODE_LOSSLESS, MODE_LOSSY = 0, 1
 COLOUR_NONE, COLOUR_YCOCG_R = 0, 1
 MAX_CHUNKS = 16_000          # the chunk-length table must fit the 16-bit header length
@@ -78,7 +78,7 @@ def read(data: bytes, max_pixels=DEFAULT_MAX_PIXELS):
     if len(data) < 7 or data[:4] != MAGIC:
         raise IWaveError("not an iwave file (bad magic number)")
     version = data[4]
-    if version not in (1, 2, VERSION):
+    if not 1 <= version <= VERSION:
         raise IWaveError(f"unsupported iwave file version {version} (this build reads versions "
                          f"1 to {VERSION}; a newer iwave may read it)")
     (body_len,) = struct.unpack_from("<H", data, 5)

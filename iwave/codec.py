@@ -117,21 +117,44 @@ def subband_arrays(phases):
     return values.numpy(), means.numpy(), scales.to(torch.int64).numpy()
 
 
+def coding_plan(phases, tables):
+    """The coding adjustments fitted to one subband's phases (entropy.adaptation)."""
+    return adaptation.plan([subband_arrays([ph]) for ph in phases], tables=tables)
+
+
+def planned_parameters(plan, p, mean, log2_scale, resolution):
+    """The coder's integer means and scale indices of phase p of a subband
+    under its coding plan."""
+    kbase = scale_index_base(log2_scale).to(torch.int64).numpy()
+    adjustment = tuple(torch.from_numpy(x) for x in plan.arrays(p, kbase))
+    return coding_parameters(mean, log2_scale, adjustment, resolution)
+
+
 def coded_streams(model, bands, bit_depth, cond_steps):
     """What the encoder codes for one component group: per component, the
-    coding adjustments fitted to this image (entropy.adaptation) and the
-    (values, integer means, scale indices) of every phase in coding order."""
+    coding plan of each subband (entropy.adaptation) and the (values, integer
+    means, scale indices) of every phase in coding order."""
     tables = model.tables
     out = []
     for per_band in model_outputs(model, bands, bit_depth, cond_steps):
-        fits = [adaptation.fit(*subband_arrays(phases), tables=tables) for phases in per_band]
+        plans = [coding_plan(phases, tables) for phases in per_band]
         symbols = [(v.to(torch.int64).numpy(),
-                    *(t.numpy() for t in coding_parameters(mean, log2_scale, adjustment,
-                                                           model.mean_resolution)))
-                   for phases, adjustment in zip(per_band, fits)
-                   for v, mean, log2_scale in phases]
-        out.append((fits, symbols))
+                    *(t.numpy() for t in planned_parameters(plan, p, mean, log2_scale,
+                                                            model.mean_resolution)))
+                   for phases, plan in zip(per_band, plans)
+                   for p, (v, mean, log2_scale) in enumerate(phases)]
+        out.append((plans, symbols))
     return out
+
+
+def _read_plans(decoder, count, version):
+    """The coding plans at the start of a stream: since version 4 full plans,
+    in version 3 one adjustment per subband, before that none."""
+    if version >= 4:
+        return adaptation.read_plans(decoder, count, len(PHASES))
+    if version == 3:
+        return [adaptation.single(a) for a in adaptation.read(decoder, count)]
+    return [adaptation.IDENTITY_PLAN] * count
 
 
 def rd_quantise(model, raw, q, steps, cond_steps, lam):
@@ -145,13 +168,15 @@ def rd_quantise(model, raw, q, steps, cond_steps, lam):
     tables = model.tables
     for c, per_band in enumerate(model_outputs(model, q, 8, cond_steps)):
         for b, phases in enumerate(per_band):
-            adjustment = adaptation.fit(*subband_arrays(phases), tables=tables)
+            # one adjustment per subband: cheaper than the coder's plan, and
+            # close enough for this approximation
+            plan = adaptation.single(adaptation.fit(*subband_arrays(phases), tables=tables))
             for p, (_, mean, log2_scale) in enumerate(phases):
                 dy, dx = PHASES[p]
                 x = (raw[b][c, 0, dy::2, dx::2] / steps[b][c]).numpy()
                 m, k = (t.numpy().reshape(x.shape)
-                        for t in coding_parameters(mean, log2_scale, adjustment,
-                                                   model.mean_resolution))
+                        for t in planned_parameters(plan, p, mean, log2_scale,
+                                                    model.mean_resolution))
                 low = np.sign(x) * np.floor(np.abs(x))
                 high = low + np.sign(x)
                 cost = lambda v: (x - v) ** 2 + lam * adaptation.value_bits(v.astype(np.int64), m, k,
@@ -262,12 +287,12 @@ class Codec:
         return chunks
 
     def _encode_group(self, model, bands, bit_depth, cond_steps):
-        """One stream per component: the per-subband coding adjustments fitted
-        to this image (entropy.adaptation), then the coefficients."""
+        """One stream per component: the per-subband coding plans fitted to
+        this image (entropy.adaptation), then the coefficients."""
         streams = []
-        for fits, symbols in coded_streams(model, bands, bit_depth, cond_steps):
+        for plans, symbols in coded_streams(model, bands, bit_depth, cond_steps):
             encoder = ValueEncoder(model.tables)
-            adaptation.write(encoder, fits)
+            adaptation.write_plans(encoder, plans)
             for v, m, k in symbols:
                 encoder.add(v, m, k)
             streams.append(encoder.finish())
@@ -359,8 +384,7 @@ class Codec:
         shapes = subband_shapes(height, width, header.levels)
         try:
             decoders = [ValueDecoder(c, model.tables) for c in chunks]
-            adjust = [adaptation.read(d, len(shapes)) if header.version >= 3
-                      else [adaptation.IDENTITY] * len(shapes) for d in decoders]
+            plans = [_read_plans(d, len(shapes), header.version) for d in decoders]
         except EntropyError as e:
             raise IWaveError(f"file is corrupt ({e})") from None
         centroid = cond_steps is not None and model.lossy_option("centroid")
@@ -368,7 +392,7 @@ class Codec:
         table = torch.from_numpy(centroid_offsets())
 
         def emit(b, c, p, mean, log2_scale):
-            m, k = coding_parameters(mean, log2_scale, adjust[c][b], model.mean_resolution)
+            m, k = planned_parameters(plans[c][b], p, mean, log2_scale, model.mean_resolution)
             try:
                 v = decoders[c].decode(m.numpy(), k.numpy())
             except EntropyError as e:

@@ -1,5 +1,5 @@
 """Where the bits go: per subband and component, the bits the coder spends
-with the model's own parameters, with the per-image coding adjustments (also
+with the model's own parameters, with the per-image coding plan (also
 per value in each of the four phases, in coding order: how much the phases
 coded first help the later ones), the model's float32 training estimate, and
 the zeroth-order entropy of the values
@@ -17,7 +17,8 @@ import torch
 
 from entropy import adaptation
 from entropy.context_model import laplace_bits
-from iwave.codec import MAX_STEP, MIN_STEP, _groups, model_outputs, subband_arrays, subbands
+from iwave.codec import (MAX_STEP, MIN_STEP, _groups, coding_plan, model_outputs, subband_arrays,
+                         subbands)
 from iwave.errors import IWaveError
 from iwave.imageio import read_image
 from iwave.model import IWaveModel, resolve_model_paths
@@ -38,15 +39,16 @@ def diagnose(model, image, step=None):
     for c, per_band in enumerate(exact):
         for b, phases in enumerate(per_band):
             v, mu, kb = subband_arrays(phases)
-            adjustment = adaptation.fit(v, mu, kb, tables=tables)
+            plan = coding_plan(phases, tables)
             estimate = sum(float(laplace_bits(t, m, s, resolution=model.mean_resolution).sum())
                            for t, m, s in train[c][b])
-            per_phase = [adaptation.bits(*subband_arrays([ph]), adjustment, tables)
-                         / max(ph[0].numel(), 1) for ph in phases]
+            planned = adaptation.plan_bits(plan, [subband_arrays([ph]) for ph in phases], tables)
+            per_phase = [x / max(ph[0].numel(), 1) for x, ph in zip(planned, phases)]
             rows.append({"band": b, "component": c, "values": int(v.size),
                          "coder": adaptation.bits(v, mu, kb, tables=tables) / pixels,
-                         "adjusted": adaptation.bits(v, mu, kb, adjustment, tables) / pixels,
-                         "adjustment": list(adjustment),
+                         "adjusted": sum(planned) / pixels,
+                         "plan": {"per_phase": plan.per_part, "thresholds": list(plan.thresholds),
+                                  "adjustments": [list(x) for x in plan.adjustments]},
                          "values_by_phase": [int(ph[0].numel()) for ph in phases],
                          "bits_per_value_by_phase": per_phase,
                          "training_estimate": estimate / pixels,

@@ -52,3 +52,79 @@ def test_adjustments_round_trip_and_out_of_range_is_corrupt():
     enc.add([0, 2000, 0], [0, 0, 0], [ZERO_INDEX] * 3)     # offset beyond OFFSET_MAX
     with pytest.raises(EntropyError, match="adjustment"):
         adaptation.read(ValueDecoder(enc.finish()), 1)
+
+
+def test_plan_adjusts_each_part_when_the_parts_are_off_differently():
+    """Two parts (as a subband's phases) whose values sit at +3 and -3 under
+    a model that predicts 0: one shared adjustment cannot serve both, one per
+    part can."""
+    rng = np.random.default_rng(4)
+    parts = [(_laplace_ints(rng, c, 1.0, 6000), np.zeros(6000), np.full(6000, ZERO_INDEX, np.int64))
+             for c in (3.0, -3.0)]
+    plan = adaptation.plan(parts)
+    assert plan.per_part and len(plan.adjustments) == 2 * (len(plan.thresholds) + 1)
+    whole = [np.concatenate([p[i] for p in parts]) for i in range(3)]
+    shared = adaptation.fit(*whole)
+    planned = sum(adaptation.plan_bits(plan, parts))
+    assert planned < 0.8 * adaptation.bits(*whole, shared)
+
+
+def test_plan_splits_scales_when_the_model_is_off_differently_by_scale():
+    """Small predicted scales four times too small, large ones four times too
+    large: the plan sets a threshold between them and shifts each class its
+    own way."""
+    rng = np.random.default_rng(5)
+    n = 8000
+    low = (_laplace_ints(rng, 0.0, 4.0, n), np.zeros(n), np.full(n, ZERO_INDEX, np.int64))
+    high = (_laplace_ints(rng, 0.0, 4.0, n), np.zeros(n), np.full(n, ZERO_INDEX + 24, np.int64))
+    parts = [tuple(np.concatenate([x, y]) for x, y in zip(low, high))]
+    plan = adaptation.plan(parts)
+    assert ZERO_INDEX < plan.thresholds[0] <= ZERO_INDEX + 24
+    a, f, s = plan.arrays(0, parts[0][2])
+    assert np.all(s[:n] >= 9) and np.all(s[n:] <= -9)
+
+
+def test_plan_keeps_one_identity_adjustment_for_a_calibrated_model():
+    rng = np.random.default_rng(6)
+    k = rng.integers(ZERO_INDEX - 6, ZERO_INDEX + 18, 20000)
+    v = np.floor(rng.laplace(0.0, 2.0 ** ((k - ZERO_INDEX) / 6)) + 0.5).astype(np.int64)
+    parts = [(v[i::4], np.zeros(v[i::4].size), k[i::4]) for i in range(4)]
+    assert adaptation.plan(parts) == adaptation.IDENTITY_PLAN
+    assert adaptation.plan([(v[:0], np.zeros(0), k[:0])] * 4) == adaptation.IDENTITY_PLAN
+
+
+def test_plan_arrays_give_each_value_its_class_adjustment():
+    plan = adaptation.Plan(True, (20, 30), tuple((8, i, -i) for i in range(6)))
+    a, f, s = plan.arrays(1, np.array([5, 19, 20, 29, 30, 99]))
+    assert a.tolist() == [8] * 6
+    assert f.tolist() == [3, 3, 4, 4, 5, 5] and s.tolist() == [-3, -3, -4, -4, -5, -5]
+    shared = adaptation.Plan(False, (), ((4, 1, 2),))
+    assert [x.tolist() for x in shared.arrays(3, np.array([0, 50]))] == [[4, 4], [1, 1], [2, 2]]
+
+
+def test_plans_round_trip_and_malformed_plans_are_corrupt():
+    plans = [adaptation.IDENTITY_PLAN,
+             adaptation.Plan(True, (18, 30, 31), tuple((i % 17, 3 * i - 40, 60 - 5 * i)
+                                                       for i in range(16))),
+             adaptation.Plan(False, (-400,), ((0, -1024, 60), (16, 1024, -60)))]
+    enc = ValueEncoder()
+    adaptation.write_plans(enc, plans)
+    enc.add([7, -3], [0, 0], [ZERO_INDEX, ZERO_INDEX])
+    dec = ValueDecoder(enc.finish())
+    assert adaptation.read_plans(dec, len(plans), 4) == plans
+    assert dec.decode([0, 0], [ZERO_INDEX, ZERO_INDEX]).tolist() == [7, -3]
+    dec.check_end()
+
+    def stream(values, scales):
+        enc = ValueEncoder()
+        enc.add(values, np.zeros(len(values), np.int64), scales)
+        return ValueDecoder(enc.finish())
+    S, T = adaptation.SIGNAL_SCALE, adaptation.THRESHOLD_SCALE
+    bad = [([2, 0], [S, S]),                                  # per_part flag not 0 or 1
+           ([0, 4], [S, S]),                                  # four thresholds
+           ([0, 2, 3, 0], [S, S, T, T]),                      # thresholds not increasing
+           ([0, 1, 500], [S, S, T]),                          # threshold out of range
+           ([0, 0, 9, 0, 0], [S] * 5)]                        # a = 17
+    for values, scales in bad:
+        with pytest.raises(EntropyError, match="plan|adjustment"):
+            adaptation.read_plans(stream(values, scales), 1, 4)

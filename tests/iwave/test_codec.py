@@ -195,15 +195,37 @@ def test_version_2_files_without_adjustments_still_decode(codec, sample, monkeyp
     a = sample[:40, :56]
     with monkeypatch.context() as m:
         m.setattr(bitstream, "VERSION", 2)
-        m.setattr(adaptation, "write", lambda encoder, adjustments: None)
+        m.setattr(adaptation, "write_plans", lambda encoder, plans: None)
+        m.setattr(adaptation, "plan", lambda *args, **kw: adaptation.IDENTITY_PLAN)
         m.setattr(adaptation, "fit", lambda *args, **kw: adaptation.IDENTITY)
         old = codec.compress(a)
         old_lossy = codec.compress(a, step=8.0)
     assert old[4] == 2 and bitstream.read(old)[0].version == 2
     assert np.array_equal(codec.decompress(old), a)
     new_lossy = codec.compress(a, step=8.0)
-    assert new_lossy[4] == bitstream.VERSION == 3
+    assert new_lossy[4] == bitstream.VERSION == 4
     assert np.abs(codec.decompress(old_lossy).astype(int) - a).mean() < 4
+
+
+def test_version_3_files_with_one_adjustment_per_subband_still_decode(codec, sample, monkeypatch):
+    """Version 3 streams start with one (a, f, s) per subband instead of a
+    coding plan. Made here as iwave 0.5 made them: one fit per subband."""
+    from entropy import adaptation
+    from iwave import bitstream
+    a = sample[:48, :64]
+    single = lambda parts, tables=None: adaptation.single(adaptation.fit(
+        *(np.concatenate([np.reshape(p[i], -1) for p in parts]) for i in range(3)), tables=tables))
+    with monkeypatch.context() as m:
+        m.setattr(bitstream, "VERSION", 3)
+        m.setattr(adaptation, "plan", single)
+        m.setattr(adaptation, "write_plans",
+                  lambda encoder, plans: adaptation.write(encoder, [p.adjustments[0] for p in plans]))
+        old = codec.compress(a)
+        old_lossy = codec.compress(a, step=8.0)
+    assert old[4] == 3
+    assert np.array_equal(codec.decompress(old), a)
+    # the same indices, coded under other plans: the same pixels
+    assert np.array_equal(codec.decompress(old_lossy), codec.decompress(codec.compress(a, step=8.0)))
 
 
 def test_adjustments_make_biased_subbands_cheaper(codec):
@@ -218,7 +240,7 @@ def test_adjustments_make_biased_subbands_cheaper(codec):
     a = np.clip(np.round(a), 0, 255).astype(np.uint8)
     adapted = codec.compress(a)
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(adaptation, "fit", lambda *args, **kw: adaptation.IDENTITY)
+        m.setattr(adaptation, "plan", lambda *args, **kw: adaptation.IDENTITY_PLAN)
         plain = codec.compress(a)
     assert len(adapted) < 0.97 * len(plain)
     assert np.array_equal(codec.decompress(adapted), a)
