@@ -32,7 +32,8 @@ import numba as nb
 import numpy as np
 
 from entropy.laplace_coder import EntropyError, coded_value
-from entropy.tables import MAX_SCALE_INDEX, PROB_BITS, ZERO_INDEX, load_tables, resolution_of
+from entropy.tables import (MAX_SCALE_INDEX, PROB_BITS, SCALE_STEPS_PER_OCTAVE, ZERO_INDEX,
+                            load_tables, resolution_of)
 
 IDENTITY = (8, 0, 0)
 SLOPE_MAX = 16           # a in 0..16: the mean scaled by 0 to 2 in eighths
@@ -44,6 +45,9 @@ PLAN_CLASSES = (1, 2, 4)     # the numbers of scale classes the encoder tries
 MAX_THRESHOLDS = 3
 THRESHOLD_MAX = 480          # |threshold - ZERO_INDEX|: scales of 2**-80 to 2**80
 THRESHOLD_SCALE = ZERO_INDEX + 18    # thresholds are coded as Laplace(0, 8) values
+MIX_MAX = 64                 # |mix| <= 64: a reference weighs at most 4
+MIX_SCALE = ZERO_INDEX + 12  # mix weights are coded as Laplace(0, 4) values
+MIX_MIN_GAIN_BITS = 16.0     # a mix is kept only if it saves more than this (estimated)
 
 
 @nb.njit(cache=True)
@@ -209,20 +213,32 @@ class Plan(NamedTuple):
     """The adjustments of one group of values made of `parts` coded one after
     another: `adjustments` holds, part by part (one shared part unless
     `per_part`), one (a, f, s) per scale class; a value's class is the number
-    of `thresholds` (increasing) at or below its unadjusted scale index."""
+    of `thresholds` (increasing) at or below its unadjusted scale index.
+    `mix` adds sum_j mix[j]/16 * x_j to every mean, where x_j are the values
+    of reference j at the same position (the codec's references are the
+    earlier colour components: a linear inter-component prediction that the
+    small context model leaves partly unused)."""
     per_part: bool
     thresholds: tuple
     adjustments: tuple
+    mix: tuple = ()
 
-    def arrays(self, part, kbase):
+    def arrays(self, part, kbase, references=None):
         """(a, f, s) of every value of part `part`, given their unadjusted
-        scale indices: three int64 arrays shaped like kbase."""
+        scale indices and, if the plan has a mix, the (len(mix), n) values
+        of its references: int64 a and s, float64 f (the mix folded into the
+        offset, f + sum_j mix[j] x_j / 2, exact in float64)."""
         n_classes = len(self.thresholds) + 1
         first = (part if self.per_part else 0) * n_classes
         table = np.array(self.adjustments[first:first + n_classes], dtype=np.int64).reshape(-1, 3)
         kbase = np.asarray(kbase, dtype=np.int64)
         cls = np.searchsorted(np.array(self.thresholds, dtype=np.int64), kbase, side="right")
-        return tuple(table[cls, i] for i in range(3))
+        a, f, s = (table[cls, i] for i in range(3))
+        f = f.astype(np.float64)
+        if any(self.mix):
+            x = np.asarray(references, dtype=np.int64).reshape(len(self.mix), -1)
+            f = f + (np.array(self.mix, dtype=np.int64) @ x).reshape(f.shape) / 2
+        return a, f, s
 
 
 IDENTITY_PLAN = Plan(False, (), (IDENTITY,))
@@ -252,27 +268,37 @@ def _side(plan):
         values.append(t - previous)
         scales.append(THRESHOLD_SCALE)
         previous = t
+    values += list(plan.mix)
+    scales += [MIX_SCALE] * len(plan.mix)
     for a, f, s in plan.adjustments:
         values += [a - 8, f, s]
         scales += [SIGNAL_SCALE] * 3
     return np.array(values, dtype=np.int64), np.array(scales, dtype=np.int64)
 
 
-def plan(parts, tables=None):
+def plan(parts, tables=None, references=None):
     """The plan that codes `parts` (a list of (values, means, kbase) arrays,
     as `fit` takes them) in the fewest bits, its own integers included: one
     adjustment for all, or one per part, each with 1, 2 or 4 scale classes
-    split at quantiles of the group's scale indices. Every plan is fitted on
-    one evenly spaced sample of about FIT_SAMPLES values and costed on all."""
+    split at quantiles of the group's scale indices; with `references` (per
+    part, an (r, n) array of reference values at the same positions as the
+    part's n values), also a mix of r weights, fitted by least squares and
+    kept if it pays. Every plan is fitted on one evenly spaced sample of about
+    FIT_SAMPLES values and costed on all."""
     parts = _flat(parts)
     n = sum(p[0].size for p in parts)
+    r = 0 if references is None else len(references[0])
     if n == 0:
-        return IDENTITY_PLAN
+        return IDENTITY_PLAN._replace(mix=(0,) * r)
+    refs = [np.asarray(x, dtype=np.int64).reshape(r, -1) for x in references] if r else None
     stride = max(1, n // FIT_SAMPLES)
+    costs = _symbol_costs(tables)
+    mix = _mix(parts, refs, stride, costs) if r else ()
+    if any(mix):
+        parts = [(v, m + (np.array(mix) @ x) / 16, k) for (v, m, k), x in zip(parts, refs)]
     sampled = [tuple(x[::stride] for x in p) for p in parts]
     whole = tuple(np.concatenate([p[i] for p in sampled]) for i in range(3))
     weight = n / whole[0].size
-    costs = _symbol_costs(tables)
     best, best_bits = None, np.inf
     for n_classes in PLAN_CLASSES:
         thresholds = _thresholds(whole[2], n_classes)
@@ -284,17 +310,38 @@ def plan(parts, tables=None):
                 cls = np.searchsorted(np.array(thresholds, dtype=np.int64), k, side="right")
                 adjustments += [_fit_sample(v[cls == c], m[cls == c], k[cls == c], weight, costs)[0]
                                 for c in range(n_classes)]
-            candidate = Plan(per_part, thresholds, tuple(adjustments))
-            total = _side_bits(candidate) + sum(_plan_bits(candidate, parts, costs))
+            candidate = Plan(per_part, thresholds, tuple(adjustments), mix)
+            total = _side_bits(candidate) + sum(_plan_bits(candidate._replace(mix=()), parts, costs))
             if total < best_bits:
                 best, best_bits = candidate, total
     return best
 
 
-def plan_bits(plan, parts, tables=None):
-    """Bits the coder spends on each of `parts` (as `plan` takes them) under
-    `plan`, the plan's own integers not counted: a list, one per part."""
-    return _plan_bits(plan, _flat(parts), _symbol_costs(tables))
+def _mix(parts, refs, stride, costs):
+    """Mix weights (sixteenths) for predicting the values' residuals from
+    their means by the references: weighted least squares on a sample (each
+    residual weighted by 1/sigma, as the Laplace bits are), rounded; zeros
+    unless they save bits on the sample with one adjustment fitted each way."""
+    v, m, k = (np.concatenate([p[i][::stride] for p in parts]) for i in range(3))
+    x = np.concatenate([ref[:, ::stride] for ref in refs], axis=1).astype(np.float64)
+    w = 2.0 ** (-(k - ZERO_INDEX) / SCALE_STEPS_PER_OCTAVE)
+    gram = (x * w) @ x.T
+    beta = np.linalg.solve(gram + 1e-9 * (np.trace(gram) + 1) * np.eye(len(x)), (x * w) @ (v - m))
+    mix = np.clip(np.round(16 * beta), -MIX_MAX, MIX_MAX).astype(np.int64)
+    zeros = (0,) * len(mix)
+    if not mix.any():
+        return zeros
+    weight = stride
+    plain = _fit_sample(v, m, k, weight, costs)[1]
+    mixed = _fit_sample(v, m + mix @ x / 16, k, weight, costs)[1]
+    return tuple(int(b) for b in mix) if mixed + MIX_MIN_GAIN_BITS < plain else zeros
+
+
+def plan_bits(plan, parts, tables=None, references=None):
+    """Bits the coder spends on each of `parts` (as `plan` takes them, with
+    their references if the plan mixes any) under `plan`, the plan's own
+    integers not counted: a list, one per part."""
+    return _plan_bits(plan, _flat(parts), _symbol_costs(tables), references)
 
 
 def _flat(parts):
@@ -302,8 +349,9 @@ def _flat(parts):
                   for x, t in zip(p, (np.int64, np.float64, np.int64))) for p in parts]
 
 
-def _plan_bits(plan, parts, costs):
-    return [_planned_bits(v, m, k, *plan.arrays(i, k), *costs) for i, (v, m, k) in enumerate(parts)]
+def _plan_bits(plan, parts, costs, references=None):
+    return [_planned_bits(v, m, k, *plan.arrays(i, k, None if references is None else references[i]),
+                          *costs) for i, (v, m, k) in enumerate(parts)]
 
 
 @nb.njit(cache=True)
@@ -334,9 +382,10 @@ def _read(decoder, scale, count=1):
     return decoder.decode(zeros, zeros + scale).tolist()
 
 
-def read_plans(decoder, count, parts):
-    """The `count` plans `write_plans` queued, for groups of `parts` parts,
-    checked to be well formed (EntropyError otherwise)."""
+def read_plans(decoder, count, parts, references=0):
+    """The `count` plans `write_plans` queued, for groups of `parts` parts
+    with `references` references, checked to be well formed (EntropyError
+    otherwise)."""
     out = []
     for _ in range(count):
         per_part, n_thresholds = _read(decoder, SIGNAL_SCALE, 2)
@@ -348,6 +397,9 @@ def read_plans(decoder, count, parts):
             if (thresholds and step <= 0) or abs(previous - ZERO_INDEX) > THRESHOLD_MAX:
                 raise EntropyError("coding plan thresholds out of order or range")
             thresholds.append(previous)
+        mix = tuple(_read(decoder, MIX_SCALE, references))
+        if any(abs(b) > MIX_MAX for b in mix):
+            raise EntropyError("coding plan mix out of range")
         n = (parts if per_part else 1) * (n_thresholds + 1)
         flat = _read(decoder, SIGNAL_SCALE, 3 * n)
         adjustments = []
@@ -356,5 +408,5 @@ def read_plans(decoder, count, parts):
             if not (0 <= a <= SLOPE_MAX and abs(f) <= OFFSET_MAX and abs(s) <= SHIFT_MAX):
                 raise EntropyError("coding adjustment out of range")
             adjustments.append((a, f, s))
-        out.append(Plan(bool(per_part), tuple(thresholds), tuple(adjustments)))
+        out.append(Plan(bool(per_part), tuple(thresholds), tuple(adjustments), mix))
     return out

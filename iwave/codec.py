@@ -117,17 +117,25 @@ def subband_arrays(phases):
     return values.numpy(), means.numpy(), scales.to(torch.int64).numpy()
 
 
-def coding_plan(phases, tables):
-    """The coding adjustments fitted to one subband's phases (entropy.adaptation)."""
-    return adaptation.plan([subband_arrays([ph]) for ph in phases], tables=tables)
+def coding_plan(phases, tables, references=None):
+    """The coding plan fitted to one subband's phases of one component
+    (entropy.adaptation); references: per phase, the same positions' values
+    of the earlier components (c, h, w), if any."""
+    return adaptation.plan([subband_arrays([ph]) for ph in phases], tables=tables,
+                           references=references)
 
 
-def planned_parameters(plan, p, mean, log2_scale, resolution):
+def planned_parameters(plan, p, mean, log2_scale, resolution, references=None):
     """The coder's integer means and scale indices of phase p of a subband
-    under its coding plan."""
+    under its coding plan (references as for coding_plan, of phase p)."""
     kbase = scale_index_base(log2_scale).to(torch.int64).numpy()
-    adjustment = tuple(torch.from_numpy(x) for x in plan.arrays(p, kbase))
+    adjustment = tuple(torch.from_numpy(x) for x in plan.arrays(p, kbase, references))
     return coding_parameters(mean, log2_scale, adjustment, resolution)
+
+
+def _references(decoded, c, b, p):
+    """The values of components before c at phase p of subband b, (c, n)."""
+    return np.stack([decoded[j][b][p].reshape(-1) for j in range(c)]) if c else None
 
 
 def coded_streams(model, bands, bit_depth, cond_steps):
@@ -135,23 +143,28 @@ def coded_streams(model, bands, bit_depth, cond_steps):
     coding plan of each subband (entropy.adaptation) and the (values, integer
     means, scale indices) of every phase in coding order."""
     tables = model.tables
+    outputs = model_outputs(model, bands, bit_depth, cond_steps)
+    values = [[[v.to(torch.int64).numpy() for v, _, _ in phases] for phases in per_band]
+              for per_band in outputs]
     out = []
-    for per_band in model_outputs(model, bands, bit_depth, cond_steps):
-        plans = [coding_plan(phases, tables) for phases in per_band]
-        symbols = [(v.to(torch.int64).numpy(),
+    for c, per_band in enumerate(outputs):
+        refs = [[_references(values, c, b, p) for p in range(len(PHASES))] for b in range(len(per_band))]
+        plans = [coding_plan(phases, tables, refs[b] if c else None)
+                 for b, phases in enumerate(per_band)]
+        symbols = [(values[c][b][p],
                     *(t.numpy() for t in planned_parameters(plan, p, mean, log2_scale,
-                                                            model.mean_resolution)))
-                   for phases, plan in zip(per_band, plans)
-                   for p, (v, mean, log2_scale) in enumerate(phases)]
+                                                            model.mean_resolution, refs[b][p])))
+                   for b, (phases, plan) in enumerate(zip(per_band, plans))
+                   for p, (_, mean, log2_scale) in enumerate(phases)]
         out.append((plans, symbols))
     return out
 
 
-def _read_plans(decoder, count, version):
-    """The coding plans at the start of a stream: since version 4 full plans,
-    in version 3 one adjustment per subband, before that none."""
+def _read_plans(decoder, count, version, component):
+    """The coding plans at the start of a component's stream: since version 4
+    full plans, in version 3 one adjustment per subband, before that none."""
     if version >= 4:
-        return adaptation.read_plans(decoder, count, len(PHASES))
+        return adaptation.read_plans(decoder, count, len(PHASES), references=component)
     if version == 3:
         return [adaptation.single(a) for a in adaptation.read(decoder, count)]
     return [adaptation.IDENTITY_PLAN] * count
@@ -384,19 +397,22 @@ class Codec:
         shapes = subband_shapes(height, width, header.levels)
         try:
             decoders = [ValueDecoder(c, model.tables) for c in chunks]
-            plans = [_read_plans(d, len(shapes), header.version) for d in decoders]
+            plans = [_read_plans(d, len(shapes), header.version, c) for c, d in enumerate(decoders)]
         except EntropyError as e:
             raise IWaveError(f"file is corrupt ({e})") from None
         centroid = cond_steps is not None and model.lossy_option("centroid")
         offsets = [torch.zeros((n, 1) + s, dtype=torch.float64) for s in shapes] if centroid else None
         table = torch.from_numpy(centroid_offsets())
+        decoded = [[[None] * len(PHASES) for _ in shapes] for _ in range(n)]   # for the plans' mixes
 
         def emit(b, c, p, mean, log2_scale):
-            m, k = planned_parameters(plans[c][b], p, mean, log2_scale, model.mean_resolution)
+            m, k = planned_parameters(plans[c][b], p, mean, log2_scale, model.mean_resolution,
+                                      _references(decoded, c, b, p))
             try:
                 v = decoders[c].decode(m.numpy(), k.numpy())
             except EntropyError as e:
                 raise IWaveError(f"file is corrupt ({e})") from None
+            decoded[c][b][p] = v
             v = torch.from_numpy(v).view(m.shape)
             if centroid:     # move towards the predicted mean, to the bin's centroid
                 dy, dx = PHASES[p]

@@ -103,15 +103,15 @@ def test_plan_arrays_give_each_value_its_class_adjustment():
 
 
 def test_plans_round_trip_and_malformed_plans_are_corrupt():
-    plans = [adaptation.IDENTITY_PLAN,
+    plans = [adaptation.IDENTITY_PLAN._replace(mix=(0, 0)),
              adaptation.Plan(True, (18, 30, 31), tuple((i % 17, 3 * i - 40, 60 - 5 * i)
-                                                       for i in range(16))),
-             adaptation.Plan(False, (-400,), ((0, -1024, 60), (16, 1024, -60)))]
+                                                       for i in range(16)), (64, -3)),
+             adaptation.Plan(False, (-400,), ((0, -1024, 60), (16, 1024, -60)), (-64, 0))]
     enc = ValueEncoder()
     adaptation.write_plans(enc, plans)
     enc.add([7, -3], [0, 0], [ZERO_INDEX, ZERO_INDEX])
     dec = ValueDecoder(enc.finish())
-    assert adaptation.read_plans(dec, len(plans), 4) == plans
+    assert adaptation.read_plans(dec, len(plans), 4, references=2) == plans
     assert dec.decode([0, 0], [ZERO_INDEX, ZERO_INDEX]).tolist() == [7, -3]
     dec.check_end()
 
@@ -128,3 +128,32 @@ def test_plans_round_trip_and_malformed_plans_are_corrupt():
     for values, scales in bad:
         with pytest.raises(EntropyError, match="plan|adjustment"):
             adaptation.read_plans(stream(values, scales), 1, 4)
+    with pytest.raises(EntropyError, match="mix"):                 # a reference weighing 65/16
+        adaptation.read_plans(stream([0, 0, 65, 0, 0, 0], [S, S, adaptation.MIX_SCALE] + [S] * 3),
+                              1, 4, references=1)
+
+
+def test_plan_mixes_in_a_reference_the_model_left_unused():
+    """Values that are half their reference plus noise, under a model that
+    predicts 0: the plan's mix weighs the reference by about 8/16, and a
+    decoder given the same references derives the same means."""
+    rng = np.random.default_rng(7)
+    refs = [rng.integers(-40, 41, (2, 5000)) for _ in range(4)]
+    parts = [(np.floor(0.5 * x[0] + rng.laplace(0, 1.0, x.shape[1]) + 0.5).astype(np.int64),
+              np.zeros(x.shape[1]), np.full(x.shape[1], ZERO_INDEX + 18, np.int64)) for x in refs]
+    plan = adaptation.plan(parts, references=refs)
+    assert abs(plan.mix[0] - 8) <= 1 and abs(plan.mix[1]) <= 1
+    plain = adaptation.plan(parts)
+    assert plain.mix == ()
+    assert (sum(adaptation.plan_bits(plan, parts, references=refs))
+            < 0.7 * sum(adaptation.plan_bits(plain, parts)))
+    a, f, s = plan.arrays(2, parts[2][2], refs[2])
+    assert np.array_equal(f, plan.adjustments[0][1] + (np.array(plan.mix) @ refs[2]) / 2)
+
+
+def test_plan_keeps_no_mix_for_an_unrelated_reference():
+    rng = np.random.default_rng(8)
+    refs = [rng.integers(-40, 41, (1, 5000)) for _ in range(4)]
+    parts = [(np.floor(rng.laplace(0, 2.0, 5000) + 0.5).astype(np.int64), np.zeros(5000),
+              np.full(5000, ZERO_INDEX + 6, np.int64)) for _ in refs]
+    assert adaptation.plan(parts, references=refs).mix == (0,)

@@ -213,7 +213,7 @@ def test_version_3_files_with_one_adjustment_per_subband_still_decode(codec, sam
     from entropy import adaptation
     from iwave import bitstream
     a = sample[:48, :64]
-    single = lambda parts, tables=None: adaptation.single(adaptation.fit(
+    single = lambda parts, tables=None, references=None: adaptation.single(adaptation.fit(
         *(np.concatenate([np.reshape(p[i], -1) for p in parts]) for i in range(3)), tables=tables))
     with monkeypatch.context() as m:
         m.setattr(bitstream, "VERSION", 3)
@@ -244,6 +244,24 @@ def test_adjustments_make_biased_subbands_cheaper(codec):
         plain = codec.compress(a)
     assert len(adapted) < 0.97 * len(plain)
     assert np.array_equal(codec.decompress(adapted), a)
+
+
+def test_plan_mixes_make_correlated_colours_cheaper(codec):
+    """Colour planes that are scaled copies of one texture: Co and Cg follow
+    Y, which the plans' mixes (entropy.adaptation) predict."""
+    from entropy import adaptation
+    rng = np.random.default_rng(4)
+    t = rng.normal(0, 12, (96, 96))
+    a = np.clip(np.round(np.stack([128 + t, 128 + 0.4 * t, 128 - 0.3 * t], -1)), 0, 255).astype(np.uint8)
+    mixed = codec.compress(a)
+    plan = adaptation.plan
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(adaptation, "plan", lambda parts, tables=None, references=None:
+                  plan(parts, tables)._replace(mix=(0,) * (0 if references is None else len(references[0]))))
+        plain = codec.compress(a)
+    assert len(mixed) < 0.95 * len(plain)
+    assert np.array_equal(codec.decompress(mixed), a)
+    assert np.array_equal(codec.decompress(plain), a)
 
 
 def test_rate_distortion_rounding_picks_a_neighbouring_integer(codec, sample):
