@@ -326,9 +326,16 @@ def _mix(parts, refs, stride, costs):
     x = np.concatenate([ref[:, ::stride] for ref in refs], axis=1).astype(np.float64)
     w = 2.0 ** (-(k - ZERO_INDEX) / SCALE_STEPS_PER_OCTAVE)
     gram = (x * w) @ x.T
-    beta = np.linalg.solve(gram + 1e-9 * (np.trace(gram) + 1) * np.eye(len(x)), (x * w) @ (v - m))
+    zeros = (0,) * len(x)
+    try:                                   # a degenerate sample gives no mix, not an error
+        with np.errstate(all="ignore"):
+            beta = np.linalg.solve(gram + 1e-9 * (np.trace(gram) + 1) * np.eye(len(x)),
+                                   (x * w) @ (v - m))
+    except np.linalg.LinAlgError:
+        return zeros
+    if not np.all(np.isfinite(beta)):
+        return zeros
     mix = np.clip(np.round(16 * beta), -MIX_MAX, MIX_MAX).astype(np.int64)
-    zeros = (0,) * len(mix)
     if not mix.any():
         return zeros
     weight = stride
