@@ -60,13 +60,20 @@ def _value_bits(v, m, k, cost, radius, quarters):
 
 
 @nb.njit(cache=True)
+def _adjusted_bits(v, mean, kbase, a, f, s, cost, radius, resolution):
+    """Bits of integer v under the model's mean and scale index remapped by
+    (a, f, s) as context_model.coding_parameters remaps them."""
+    m = np.int64(np.floor((mean * (a / 8.0) + f / 8.0) * resolution + 0.5))
+    k = min(max(kbase + s, 0), MAX_SCALE_INDEX)
+    return _value_bits(v, m, k, cost, radius, resolution == 4)
+
+
+@nb.njit(cache=True)
 def _bits(values, means, kbase, a, f, s, cost, radius, resolution):
     """Bits the coder spends on `values` under adjustment (a, f, s)."""
     total = 0.0
     for i in range(values.shape[0]):
-        m = np.int64(np.floor((means[i] * (a / 8.0) + f / 8.0) * resolution + 0.5))
-        k = min(max(kbase[i] + s, 0), MAX_SCALE_INDEX)
-        total += _value_bits(values[i], m, k, cost, radius, resolution == 4)
+        total += _adjusted_bits(values[i], means[i], kbase[i], a, f, s, cost, radius, resolution)
     return total
 
 
@@ -200,13 +207,14 @@ def read(decoder, count):
     """The `count` adjustments `write` queued, checked to be in range."""
     zeros = np.zeros(3 * count, dtype=np.int64)
     flat = decoder.decode(zeros, zeros + SIGNAL_SCALE).reshape(count, 3)
-    out = []
-    for a, f, s in flat.tolist():
-        a += 8
-        if not (0 <= a <= SLOPE_MAX and abs(f) <= OFFSET_MAX and abs(s) <= SHIFT_MAX):
-            raise EntropyError("coding adjustment out of range")
-        out.append((a, f, s))
-    return out
+    return [_checked(a + 8, f, s) for a, f, s in flat.tolist()]
+
+
+def _checked(a, f, s):
+    """A read adjustment, or EntropyError if it is out of range."""
+    if not (0 <= a <= SLOPE_MAX and abs(f) <= OFFSET_MAX and abs(s) <= SHIFT_MAX):
+        raise EntropyError("coding adjustment out of range")
+    return a, f, s
 
 
 class Plan(NamedTuple):
@@ -366,9 +374,8 @@ def _planned_bits(values, means, kbase, a, f, s, cost, radius, resolution):
     """_bits with an adjustment per value."""
     total = 0.0
     for i in range(values.shape[0]):
-        m = np.int64(np.floor((means[i] * (a[i] / 8.0) + f[i] / 8.0) * resolution + 0.5))
-        k = min(max(kbase[i] + s[i], 0), MAX_SCALE_INDEX)
-        total += _value_bits(values[i], m, k, cost, radius, resolution == 4)
+        total += _adjusted_bits(values[i], means[i], kbase[i], a[i], f[i], s[i], cost, radius,
+                                resolution)
     return total
 
 
@@ -409,11 +416,6 @@ def read_plans(decoder, count, parts, references=0):
             raise EntropyError("coding plan mix out of range")
         n = (parts if per_part else 1) * (n_thresholds + 1)
         flat = _read(decoder, SIGNAL_SCALE, 3 * n)
-        adjustments = []
-        for i in range(n):
-            a, f, s = flat[3 * i] + 8, flat[3 * i + 1], flat[3 * i + 2]
-            if not (0 <= a <= SLOPE_MAX and abs(f) <= OFFSET_MAX and abs(s) <= SHIFT_MAX):
-                raise EntropyError("coding adjustment out of range")
-            adjustments.append((a, f, s))
+        adjustments = [_checked(flat[3 * i] + 8, flat[3 * i + 1], flat[3 * i + 2]) for i in range(n)]
         out.append(Plan(bool(per_part), tuple(thresholds), tuple(adjustments), mix))
     return out
