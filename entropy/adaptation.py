@@ -230,8 +230,9 @@ class Plan(NamedTuple):
     thresholds: tuple
     adjustments: tuple
     mix: tuple = ()
+    part_mix: tuple = ()
 
-    def arrays(self, part, kbase, references=None):
+    def arrays(self, part, kbase, references=None, part_references=None):
         """(a, f, s) of every value of part `part`, given their unadjusted
         scale indices and, if the plan has a mix, the (len(mix), n) values
         of its references: int64 a and s, float64 f (the mix folded into the
@@ -246,6 +247,10 @@ class Plan(NamedTuple):
         if any(self.mix):
             x = np.asarray(references, dtype=np.int64).reshape(len(self.mix), -1)
             f = f + (np.array(self.mix, dtype=np.int64) @ x).reshape(f.shape) / 2
+        if self.part_mix and any(self.part_mix[part]):
+            w = self.part_mix[part]
+            x = np.asarray(part_references, dtype=np.int64).reshape(len(w), -1)
+            f = f + (np.array(w, dtype=np.int64) @ x).reshape(f.shape) / 2
         return a, f, s
 
 
@@ -278,13 +283,20 @@ def _side(plan):
         previous = t
     values += list(plan.mix)
     scales += [MIX_SCALE] * len(plan.mix)
+    if plan.part_mix:                      # a flag, then the weights only if any is used
+        used = any(any(w) for w in plan.part_mix)
+        values.append(int(used))
+        scales.append(SIGNAL_SCALE)
+        for w in plan.part_mix if used else ():
+            values += list(w)
+            scales += [MIX_SCALE] * len(w)
     for a, f, s in plan.adjustments:
         values += [a - 8, f, s]
         scales += [SIGNAL_SCALE] * 3
     return np.array(values, dtype=np.int64), np.array(scales, dtype=np.int64)
 
 
-def plan(parts, tables=None, references=None):
+def plan(parts, tables=None, references=None, part_references=None):
     """The plan that codes `parts` (a list of (values, means, kbase) arrays,
     as `fit` takes them) in the fewest bits, its own integers included: one
     adjustment for all, or one per part, each with 1, 2 or 4 scale classes
@@ -297,13 +309,24 @@ def plan(parts, tables=None, references=None):
     n = sum(p[0].size for p in parts)
     r = 0 if references is None else len(references[0])
     if n == 0:
-        return IDENTITY_PLAN._replace(mix=(0,) * r)
+        return IDENTITY_PLAN._replace(mix=(0,) * r, part_mix=tuple(
+            (0,) * len(x) for x in part_references) if part_references is not None else ())
     refs = [np.asarray(x, dtype=np.int64).reshape(r, -1) for x in references] if r else None
     stride = max(1, n // FIT_SAMPLES)
     costs = _symbol_costs(tables)
     mix = _mix(parts, refs, stride, costs) if r else ()
     if any(mix):
         parts = [(v, m + (np.array(mix) @ x) / 16, k) for (v, m, k), x in zip(parts, refs)]
+    part_mix = ()
+    if part_references is not None:
+        part_mix = []
+        for (v, m, k), x in zip(parts, part_references):
+            x = np.asarray(x, dtype=np.int64).reshape(len(x), v.size)
+            part_mix.append(_mix([(v, m, k)], [x], stride, costs) if len(x) and v.size
+                            else (0,) * len(x))
+        part_mix = tuple(part_mix)
+        parts = [(v, m + (np.array(w) @ np.asarray(x).reshape(len(w), -1)) / 16, k) if any(w)
+                 else (v, m, k) for (v, m, k), x, w in zip(parts, part_references, part_mix)]
     sampled = [tuple(x[::stride] for x in p) for p in parts]
     whole = tuple(np.concatenate([p[i] for p in sampled]) for i in range(3))
     weight = n / whole[0].size
@@ -318,8 +341,9 @@ def plan(parts, tables=None, references=None):
                 cls = np.searchsorted(np.array(thresholds, dtype=np.int64), k, side="right")
                 adjustments += [_fit_sample(v[cls == c], m[cls == c], k[cls == c], weight, costs)[0]
                                 for c in range(n_classes)]
-            candidate = Plan(per_part, thresholds, tuple(adjustments), mix)
-            total = _side_bits(candidate) + sum(_plan_bits(candidate._replace(mix=()), parts, costs))
+            candidate = Plan(per_part, thresholds, tuple(adjustments), mix, part_mix)
+            total = _side_bits(candidate) + sum(_plan_bits(candidate._replace(mix=(), part_mix=()),
+                                                           parts, costs))
             if total < best_bits:
                 best, best_bits = candidate, total
     return best
@@ -352,11 +376,11 @@ def _mix(parts, refs, stride, costs):
     return tuple(int(b) for b in mix) if mixed + MIX_MIN_GAIN_BITS < plain else zeros
 
 
-def plan_bits(plan, parts, tables=None, references=None):
+def plan_bits(plan, parts, tables=None, references=None, part_references=None):
     """Bits the coder spends on each of `parts` (as `plan` takes them, with
     their references if the plan mixes any) under `plan`, the plan's own
     integers not counted: a list, one per part."""
-    return _plan_bits(plan, _flat(parts), _symbol_costs(tables), references)
+    return _plan_bits(plan, _flat(parts), _symbol_costs(tables), references, part_references)
 
 
 def _flat(parts):
@@ -364,8 +388,9 @@ def _flat(parts):
                   for x, t in zip(p, (np.int64, np.float64, np.int64))) for p in parts]
 
 
-def _plan_bits(plan, parts, costs, references=None):
-    return [_planned_bits(v, m, k, *plan.arrays(i, k, None if references is None else references[i]),
+def _plan_bits(plan, parts, costs, references=None, part_references=None):
+    pick = lambda refs, i: None if refs is None else refs[i]
+    return [_planned_bits(v, m, k, *plan.arrays(i, k, pick(references, i), pick(part_references, i)),
                           *costs) for i, (v, m, k) in enumerate(parts)]
 
 
@@ -396,7 +421,7 @@ def _read(decoder, scale, count=1):
     return decoder.decode(zeros, zeros + scale).tolist()
 
 
-def read_plans(decoder, count, parts, references=0):
+def read_plans(decoder, count, parts, references=0, part_references=None):
     """The `count` plans `write_plans` queued, for groups of `parts` parts
     with `references` references, checked to be well formed (EntropyError
     otherwise)."""
@@ -412,10 +437,17 @@ def read_plans(decoder, count, parts, references=0):
                 raise EntropyError("coding plan thresholds out of order or range")
             thresholds.append(previous)
         mix = tuple(_read(decoder, MIX_SCALE, references))
-        if any(abs(b) > MIX_MAX for b in mix):
+        part_mix = ()
+        if part_references:
+            used = _read(decoder, SIGNAL_SCALE)[0]
+            if used not in (0, 1):
+                raise EntropyError("coding plan mix flag out of range")
+            part_mix = tuple(tuple(_read(decoder, MIX_SCALE, r)) if used else (0,) * r
+                             for r in part_references)
+        if any(abs(b) > MIX_MAX for b in mix + sum(part_mix, ())):
             raise EntropyError("coding plan mix out of range")
         n = (parts if per_part else 1) * (n_thresholds + 1)
         flat = _read(decoder, SIGNAL_SCALE, 3 * n)
         adjustments = [_checked(flat[3 * i] + 8, flat[3 * i + 1], flat[3 * i + 2]) for i in range(n)]
-        out.append(Plan(bool(per_part), tuple(thresholds), tuple(adjustments), mix))
+        out.append(Plan(bool(per_part), tuple(thresholds), tuple(adjustments), mix, part_mix))
     return out

@@ -117,20 +117,49 @@ def subband_arrays(phases):
     return values.numpy(), means.numpy(), scales.to(torch.int64).numpy()
 
 
-def coding_plan(phases, tables, references=None):
+def coding_plan(phases, tables, references=None, part_references=None):
     """The coding plan fitted to one subband's phases of one component
     (entropy.adaptation); references: per phase, the same positions' values
-    of the earlier components (c, h, w), if any."""
+    of the earlier components (c, h, w), if any; part_references: per phase,
+    its neighbours' residuals."""
     return adaptation.plan([subband_arrays([ph]) for ph in phases], tables=tables,
-                           references=references)
+                           references=references, part_references=part_references)
 
 
-def planned_parameters(plan, p, mean, log2_scale, resolution, references=None):
+def planned_parameters(plan, p, mean, log2_scale, resolution, references=None, part_references=None):
     """The coder's integer means and scale indices of phase p of a subband
     under its coding plan (references as for coding_plan, of phase p)."""
     kbase = scale_index_base(log2_scale).to(torch.int64).numpy()
-    adjustment = tuple(torch.from_numpy(x) for x in plan.arrays(p, kbase, references))
+    adjustment = tuple(torch.from_numpy(x) for x in plan.arrays(p, kbase, references, part_references))
     return coding_parameters(mean, log2_scale, adjustment, resolution)
+
+
+# For each phase, its coded neighbours in earlier phases of the same subband,
+# as (phase, row offset, column offset) on the phase grids
+_NEIGHBOURS = {1: ((0, 0, 0), (0, 0, 1), (0, 1, 0), (0, 1, 1)),
+               2: ((0, 0, 0), (0, 0, 1), (1, -1, 0), (1, 0, 0)),
+               3: ((0, 0, 0), (0, 1, 0), (1, 0, -1), (1, 0, 0), (2, 0, 0), (2, 1, 0), (2, 0, -1),
+                   (2, 1, -1))}
+PART_REFERENCES = [len(_NEIGHBOURS.get(p, ())) for p in range(len(PHASES))]
+
+
+def _residual(v, mean):
+    """A coded value less its rounded predicted mean, on its phase grid."""
+    return np.asarray(v, dtype=np.int64).reshape(mean.shape[-2:]) - \
+        torch.floor(mean + 0.5).to(torch.int64).numpy().reshape(mean.shape[-2:])
+
+
+def _neighbour_residuals(residuals, p, shape):
+    """(n, h*w) residuals of phase p's coded neighbours (zero outside)."""
+    h, w = shape
+    rows = []
+    for q, dy, dx in _NEIGHBOURS.get(p, ()):
+        r, out = residuals[q], np.zeros((h, w), np.int64)
+        ys, xs = np.arange(h) + dy, np.arange(w) + dx
+        my, mx = (ys >= 0) & (ys < r.shape[0]), (xs >= 0) & (xs < r.shape[1])
+        out[np.ix_(my, mx)] = r[np.ix_(ys[my], xs[mx])]
+        rows.append(out.reshape(-1))
+    return np.stack(rows) if rows else np.zeros((0, h * w), np.int64)
 
 
 def _references(decoded, c, b, p):
@@ -149,11 +178,16 @@ def coded_streams(model, bands, bit_depth, cond_steps):
     out = []
     for c, per_band in enumerate(outputs):
         refs = [[_references(values, c, b, p) for p in range(len(PHASES))] for b in range(len(per_band))]
-        plans = [coding_plan(phases, tables, refs[b] if c else None)
+        prefs = []
+        for b, phases in enumerate(per_band):
+            res = [_residual(v, mean) for v, mean, _ in phases]
+            prefs.append([_neighbour_residuals(res, p, ph[1].shape[-2:]) for p, ph in enumerate(phases)])
+        plans = [coding_plan(phases, tables, refs[b] if c else None, prefs[b])
                  for b, phases in enumerate(per_band)]
         symbols = [(values[c][b][p],
                     *(t.numpy() for t in planned_parameters(plan, p, mean, log2_scale,
-                                                            model.mean_resolution, refs[b][p])))
+                                                            model.mean_resolution, refs[b][p],
+                                                            prefs[b][p])))
                    for b, (phases, plan) in enumerate(zip(per_band, plans))
                    for p, (_, mean, log2_scale) in enumerate(phases)]
         out.append((plans, symbols))
@@ -163,7 +197,10 @@ def coded_streams(model, bands, bit_depth, cond_steps):
 def _read_plans(decoder, count, version, component):
     """The coding plans at the start of a component's stream: since version 4
     full plans, in version 3 one adjustment per subband, before that none."""
-    if version >= 4:
+    if version >= 5:
+        return adaptation.read_plans(decoder, count, len(PHASES), references=component,
+                                     part_references=PART_REFERENCES)
+    if version == 4:
         return adaptation.read_plans(decoder, count, len(PHASES), references=component)
     if version == 3:
         return [adaptation.single(a) for a in adaptation.read(decoder, count)]
@@ -404,15 +441,18 @@ class Codec:
         offsets = [torch.zeros((n, 1) + s, dtype=torch.float64) for s in shapes] if centroid else None
         table = torch.from_numpy(centroid_offsets())
         decoded = [[[None] * len(PHASES) for _ in shapes] for _ in range(n)]   # for the plans' mixes
+        residuals = [[[None] * len(PHASES) for _ in shapes] for _ in range(n)]
 
         def emit(b, c, p, mean, log2_scale):
             m, k = planned_parameters(plans[c][b], p, mean, log2_scale, model.mean_resolution,
-                                      _references(decoded, c, b, p))
+                                      _references(decoded, c, b, p),
+                                      _neighbour_residuals(residuals[c][b], p, mean.shape[-2:]))
             try:
                 v = decoders[c].decode(m.numpy(), k.numpy())
             except EntropyError as e:
                 raise IWaveError(f"file is corrupt ({e})") from None
             decoded[c][b][p] = v
+            residuals[c][b][p] = _residual(v, mean)
             v = torch.from_numpy(v).view(m.shape)
             if centroid:     # move towards the predicted mean, to the bin's centroid
                 dy, dx = PHASES[p]

@@ -157,3 +157,29 @@ def test_plan_keeps_no_mix_for_an_unrelated_reference():
     parts = [(np.floor(rng.laplace(0, 2.0, 5000) + 0.5).astype(np.int64), np.zeros(5000),
               np.full(5000, ZERO_INDEX + 6, np.int64)) for _ in refs]
     assert adaptation.plan(parts, references=refs).mix == (0,)
+
+
+def test_part_mixes_round_trip_and_are_range_checked():
+    plans = [adaptation.Plan(True, (30,), tuple((8, i, 0) for i in range(8)), (3,),
+                             ((), (1, -2, 3, 64), (0, 0, 0, 0), tuple(range(-4, 4))))]
+    enc = ValueEncoder()
+    adaptation.write_plans(enc, plans)
+    dec = ValueDecoder(enc.finish())
+    assert adaptation.read_plans(dec, 1, 4, references=1, part_references=[0, 4, 4, 8]) == plans
+    bad = adaptation.Plan(False, (), ((8, 0, 0),), (), ((65,),))
+    enc = ValueEncoder()
+    adaptation.write_plans(enc, [bad])
+    with pytest.raises(EntropyError, match="mix"):
+        adaptation.read_plans(ValueDecoder(enc.finish()), 1, 1, part_references=[1])
+
+
+def test_an_empty_group_still_sends_every_weight_the_reader_expects():
+    """A subband with no values (tiny images) still writes its plan in full."""
+    empty = [(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))] * 4
+    counts = [0, 4, 4, 8]
+    plan = adaptation.plan(empty, references=[np.zeros((2, 0), np.int64)] * 4,
+                           part_references=[np.zeros((c, 0), np.int64) for c in counts])
+    enc = ValueEncoder()
+    adaptation.write_plans(enc, [plan])
+    assert adaptation.read_plans(ValueDecoder(enc.finish()), 1, 4, references=2,
+                                 part_references=counts) == [plan]

@@ -203,7 +203,7 @@ def test_version_2_files_without_adjustments_still_decode(codec, sample, monkeyp
     assert old[4] == 2 and bitstream.read(old)[0].version == 2
     assert np.array_equal(codec.decompress(old), a)
     new_lossy = codec.compress(a, step=8.0)
-    assert new_lossy[4] == bitstream.VERSION == 4
+    assert new_lossy[4] == bitstream.VERSION == 5
     assert np.abs(codec.decompress(old_lossy).astype(int) - a).mean() < 4
 
 
@@ -213,7 +213,7 @@ def test_version_3_files_with_one_adjustment_per_subband_still_decode(codec, sam
     from entropy import adaptation
     from iwave import bitstream
     a = sample[:48, :64]
-    single = lambda parts, tables=None, references=None: adaptation.single(adaptation.fit(
+    single = lambda parts, tables=None, references=None, part_references=None: adaptation.single(adaptation.fit(
         *(np.concatenate([np.reshape(p[i], -1) for p in parts]) for i in range(3)), tables=tables))
     with monkeypatch.context() as m:
         m.setattr(bitstream, "VERSION", 3)
@@ -246,6 +246,45 @@ def test_adjustments_make_biased_subbands_cheaper(codec):
     assert np.array_equal(codec.decompress(adapted), a)
 
 
+def test_version_4_files_without_neighbour_mixes_still_decode(codec, sample, monkeypatch):
+    """Version 4 plans mix in earlier components only; made here as iwave 0.6 made them."""
+    from entropy import adaptation
+    from iwave import bitstream
+    a = sample[:48, :64]
+    plan = adaptation.plan
+    with monkeypatch.context() as m:
+        m.setattr(bitstream, "VERSION", 4)
+        m.setattr(adaptation, "plan", lambda parts, tables=None, references=None, part_references=None:
+                  plan(parts, tables, references))
+        old = codec.compress(a)
+        old_lossy = codec.compress(a, step=8.0)
+    assert old[4] == 4 and np.array_equal(codec.decompress(old), a)
+    assert np.array_equal(codec.decompress(old_lossy), codec.decompress(codec.compress(a, step=8.0)))
+
+
+def test_neighbours_are_the_adjacent_samples_of_earlier_phases():
+    """Each phase's neighbour residuals are the residuals at the adjacent
+    positions of the whole subband that earlier phases hold."""
+    from entropy.context_model import PHASES
+    from iwave.codec import _NEIGHBOURS, _neighbour_residuals
+    h, w = 7, 9
+    band = np.arange(h * w).reshape(h, w) + 1                     # position code, 0 = outside
+    res = [band[dy::2, dx::2] for dy, dx in PHASES]
+    for p in range(1, 4):
+        dy, dx = PHASES[p]
+        got = _neighbour_residuals(res, p, res[p].shape)
+        for i in range(res[p].shape[0]):
+            for j in range(res[p].shape[1]):
+                y, x = 2 * i + dy, 2 * j + dx
+                want = []
+                for q, oy, ox in _NEIGHBOURS[p]:
+                    qy, qx = PHASES[q]
+                    yy, xx = 2 * (i + oy) + qy, 2 * (j + ox) + qx
+                    assert max(abs(yy - y), abs(xx - x)) == 1 and q < p
+                    want.append(band[yy, xx] if 0 <= yy < h and 0 <= xx < w else 0)
+                assert got[:, i * res[p].shape[1] + j].tolist() == want
+
+
 def test_plan_mixes_make_correlated_colours_cheaper(codec):
     """Colour planes that are scaled copies of one texture: Co and Cg follow
     Y, which the plans' mixes (entropy.adaptation) predict."""
@@ -256,8 +295,9 @@ def test_plan_mixes_make_correlated_colours_cheaper(codec):
     mixed = codec.compress(a)
     plan = adaptation.plan
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(adaptation, "plan", lambda parts, tables=None, references=None:
-                  plan(parts, tables)._replace(mix=(0,) * (0 if references is None else len(references[0]))))
+        m.setattr(adaptation, "plan", lambda parts, tables=None, references=None, part_references=None:
+                  plan(parts, tables, None, part_references)._replace(
+                      mix=(0,) * (0 if references is None else len(references[0]))))
         plain = codec.compress(a)
     assert len(mixed) < 0.95 * len(plain)
     assert np.array_equal(codec.decompress(mixed), a)
