@@ -48,6 +48,25 @@ THRESHOLD_SCALE = ZERO_INDEX + 18    # thresholds are coded as Laplace(0, 8) val
 MIX_MAX = 64                 # |mix| <= 64: a reference weighs at most 4
 MIX_SCALE = ZERO_INDEX + 12  # mix weights are coded as Laplace(0, 4) values
 MIX_MIN_GAIN_BITS = 16.0     # a mix is kept only if it saves more than this (estimated)
+GAIN_MAX = 32                # scale gains in sixteenths: an activity octave moves sigma by at most 2 octaves
+GAIN_STEPS = (4, 8, 12)      # the gains the encoder tries for each activity, in turn
+ACTIVITY_MAX = 1023
+# floor(6 log2 x) for x = 1 .. ACTIVITY_MAX + 1, exact (integer arithmetic), so
+# every machine derives the same scale indices from the same activities
+_LOG6 = np.array([0] + [(x ** 6).bit_length() - 1 for x in range(1, ACTIVITY_MAX + 2)], dtype=np.int64)
+
+
+def activity_index(activities):
+    """Integer log-activity, floor(6 log2(1 + a)) for a clamped to 0..ACTIVITY_MAX,
+    of non-negative integer activities (any shape): on the scale indices' grid."""
+    return _LOG6[np.clip(np.asarray(activities, dtype=np.int64), 0, ACTIVITY_MAX) + 1]
+
+
+def activity_shift(gains, activities):
+    """The scale-index shift floor((sum_j gains[j] * L_j + 8) / 16) of values whose
+    activities (len(gains), n) have log-activities L_j (activity_index)."""
+    x = activity_index(np.asarray(activities, dtype=np.int64).reshape(len(gains), -1))
+    return (np.array(gains, dtype=np.int64) @ x + 8) // 16
 
 
 @nb.njit(cache=True)
@@ -60,20 +79,22 @@ def _value_bits(v, m, k, cost, radius, quarters):
 
 
 @nb.njit(cache=True)
-def _adjusted_bits(v, mean, kbase, a, f, s, cost, radius, resolution):
+def _adjusted_bits(v, mean, kbase, a, f, s, cost, radius, resolution, offset=0.0):
     """Bits of integer v under the model's mean and scale index remapped by
-    (a, f, s) as context_model.coding_parameters remaps them."""
-    m = np.int64(np.floor((mean * (a / 8.0) + f / 8.0) * resolution + 0.5))
+    (a, f, s) as context_model.coding_parameters remaps them (`offset`: a
+    plan's mixes, added after the mean is scaled)."""
+    m = np.int64(np.floor((mean * (a / 8.0) + f / 8.0 + offset) * resolution + 0.5))
     k = min(max(kbase + s, 0), MAX_SCALE_INDEX)
     return _value_bits(v, m, k, cost, radius, resolution == 4)
 
 
 @nb.njit(cache=True)
-def _bits(values, means, kbase, a, f, s, cost, radius, resolution):
+def _bits(values, means, offsets, kbase, a, f, s, cost, radius, resolution):
     """Bits the coder spends on `values` under adjustment (a, f, s)."""
     total = 0.0
     for i in range(values.shape[0]):
-        total += _adjusted_bits(values[i], means[i], kbase[i], a, f, s, cost, radius, resolution)
+        total += _adjusted_bits(values[i], means[i], kbase[i], a, f, s, cost, radius, resolution,
+                                offsets[i])
     return total
 
 
@@ -130,11 +151,11 @@ _LIMITS = np.array([[0, SLOPE_MAX], [-OFFSET_MAX, OFFSET_MAX], [-SHIFT_MAX, SHIF
 
 
 @nb.njit(cache=True)
-def _search(v, mu, kb, cost, radius, resolution, moves, limits):
+def _search(v, mu, off, kb, cost, radius, resolution, moves, limits):
     """Pattern search from the identity: each parameter in turn (offset first,
     as a bias is the commonest mismatch), moves shrinking, twice round."""
     best = np.array([8, 0, 0], dtype=np.int64)
-    base = _bits(v, mu, kb, best[0], best[1], best[2], cost, radius, resolution)
+    base = _bits(v, mu, off, kb, best[0], best[1], best[2], cost, radius, resolution)
     best_bits = base
     trial = best.copy()
     for _ in range(2):
@@ -148,7 +169,8 @@ def _search(v, mu, kb, cost, radius, resolution, moves, limits):
                     for sign in (1, -1):
                         trial[:] = best
                         trial[i] = min(max(trial[i] + sign * d, limits[i, 0]), limits[i, 1])
-                        bits = _bits(v, mu, kb, trial[0], trial[1], trial[2], cost, radius, resolution)
+                        bits = _bits(v, mu, off, kb, trial[0], trial[1], trial[2], cost, radius,
+                                     resolution)
                         if bits < best_bits:
                             best[:] = trial
                             best_bits = bits
@@ -161,8 +183,8 @@ def bits(values, means, kbase, adjustment=IDENTITY, tables=None):
     unclamped scale indices `kbase` and an adjustment (a, f, s)."""
     cost, radius, resolution = _symbol_costs(tables)
     a, f, s = adjustment
-    return _bits(np.ascontiguousarray(values, dtype=np.int64).reshape(-1),
-                 np.ascontiguousarray(means, dtype=np.float64).reshape(-1),
+    means = np.ascontiguousarray(means, dtype=np.float64).reshape(-1)
+    return _bits(np.ascontiguousarray(values, dtype=np.int64).reshape(-1), means, np.zeros_like(means),
                  np.ascontiguousarray(kbase, dtype=np.int64).reshape(-1), a, f, s, cost, radius,
                  resolution)
 
@@ -182,15 +204,17 @@ def fit(values, means, kbase, min_gain_bits=24.0, tables=None, samples=FIT_SAMPL
     return _fit_sample(*sample, n / sample[0].size, _symbol_costs(tables), min_gain_bits)[0]
 
 
-def _fit_sample(v, mu, kb, weight, costs, min_gain_bits=24.0):
+def _fit_sample(v, mu, kb, weight, costs, min_gain_bits=24.0, offsets=None):
     """fit on a sample whose values each stand for `weight` values of the
-    group: the adjustment and the group's estimated bits under it."""
+    group: the adjustment and the group's estimated bits under it
+    (`offsets`: added to the means after the adjustment scales them)."""
     if v.size == 0:
         return IDENTITY, 0.0
     v = np.ascontiguousarray(v, dtype=np.int64)
     mu = np.ascontiguousarray(mu, dtype=np.float64)
     kb = np.ascontiguousarray(kb, dtype=np.int64)
-    best, base, best_bits = _search(v, mu, kb, *costs, _MOVES, _LIMITS)
+    off = np.zeros_like(mu) if offsets is None else np.ascontiguousarray(offsets, dtype=np.float64)
+    best, base, best_bits = _search(v, mu, off, kb, *costs, _MOVES, _LIMITS)
     if (base - best_bits) * weight < min_gain_bits:
         return IDENTITY, base * weight
     return tuple(int(x) for x in best), best_bits * weight
@@ -225,24 +249,36 @@ class Plan(NamedTuple):
     `mix` adds sum_j mix[j]/16 * x_j to every mean, where x_j are the values
     of reference j at the same position (the codec's references are the
     earlier colour components: a linear inter-component prediction that the
-    small context model leaves partly unused)."""
+    small context model leaves partly unused). `part_mix` does the same per
+    part with its own references (the codec's: residuals of coded neighbours).
+    `gains` move every scale index by activity_shift of the value's
+    activities (the codec's: magnitudes of nearby residuals), before the
+    value's scale class is found: a local busyness that the context model
+    also underuses."""
     per_part: bool
     thresholds: tuple
     adjustments: tuple
     mix: tuple = ()
     part_mix: tuple = ()
+    gains: tuple = ()
 
-    def arrays(self, part, kbase, references=None, part_references=None):
+    def arrays(self, part, kbase, references=None, part_references=None, activities=None):
         """(a, f, s) of every value of part `part`, given their unadjusted
         scale indices and, if the plan has a mix, the (len(mix), n) values
-        of its references: int64 a and s, float64 f (the mix folded into the
-        offset, f + sum_j mix[j] x_j / 2, exact in float64)."""
+        of its references (part_references, activities: the same for
+        part_mix and gains): int64 a and s, float64 f (the mix folded into
+        the offset, f + sum_j mix[j] x_j / 2, exact in float64)."""
         n_classes = len(self.thresholds) + 1
         first = (part if self.per_part else 0) * n_classes
         table = np.array(self.adjustments[first:first + n_classes], dtype=np.int64).reshape(-1, 3)
         kbase = np.asarray(kbase, dtype=np.int64)
+        shift = 0
+        if any(self.gains):
+            shift = activity_shift(self.gains, activities).reshape(kbase.shape)
+            kbase = kbase + shift
         cls = np.searchsorted(np.array(self.thresholds, dtype=np.int64), kbase, side="right")
         a, f, s = (table[cls, i] for i in range(3))
+        s = s + shift
         f = f.astype(np.float64)
         if any(self.mix):
             x = np.asarray(references, dtype=np.int64).reshape(len(self.mix), -1)
@@ -290,71 +326,113 @@ def _side(plan):
         for w in plan.part_mix if used else ():
             values += list(w)
             scales += [MIX_SCALE] * len(w)
+    if plan.gains:                         # the same for the gains
+        used = any(plan.gains)
+        values.append(int(used))
+        scales.append(SIGNAL_SCALE)
+        if used:
+            values += list(plan.gains)
+            scales += [MIX_SCALE] * len(plan.gains)
     for a, f, s in plan.adjustments:
         values += [a - 8, f, s]
         scales += [SIGNAL_SCALE] * 3
     return np.array(values, dtype=np.int64), np.array(scales, dtype=np.int64)
 
 
-def plan(parts, tables=None, references=None, part_references=None):
+def plan(parts, tables=None, references=None, part_references=None, activities=None):
     """The plan that codes `parts` (a list of (values, means, kbase) arrays,
     as `fit` takes them) in the fewest bits, its own integers included: one
     adjustment for all, or one per part, each with 1, 2 or 4 scale classes
     split at quantiles of the group's scale indices; with `references` (per
     part, an (r, n) array of reference values at the same positions as the
     part's n values), also a mix of r weights, fitted by least squares and
-    kept if it pays. Every plan is fitted on one evenly spaced sample of about
-    FIT_SAMPLES values and costed on all."""
-    parts = _flat(parts)
+    kept if it pays; with `part_references`, a mix per part; with
+    `activities` (per part, a (g, n) array of non-negative integers), g
+    gains, each raised through GAIN_STEPS while the whole plan gets cheaper.
+    Every plan is fitted on one evenly spaced sample of about FIT_SAMPLES
+    values and costed on all."""
+    parts = [(v, m, k, np.zeros_like(m)) for v, m, k in _flat(parts)]
     n = sum(p[0].size for p in parts)
     r = 0 if references is None else len(references[0])
     if n == 0:
         return IDENTITY_PLAN._replace(mix=(0,) * r, part_mix=tuple(
-            (0,) * len(x) for x in part_references) if part_references is not None else ())
+            (0,) * len(x) for x in part_references) if part_references is not None else (),
+            gains=(0,) * len(activities[0]) if activities is not None else ())
     refs = [np.asarray(x, dtype=np.int64).reshape(r, -1) for x in references] if r else None
     stride = max(1, n // FIT_SAMPLES)
     costs = _symbol_costs(tables)
+    # the mixes are offsets added after the adjustment scales the mean (Plan.arrays)
     mix = _mix(parts, refs, stride, costs) if r else ()
     if any(mix):
-        parts = [(v, m + (np.array(mix) @ x) / 16, k) for (v, m, k), x in zip(parts, refs)]
+        parts = [(v, m, k, o + (np.array(mix) @ x) / 16) for (v, m, k, o), x in zip(parts, refs)]
     part_mix = ()
     if part_references is not None:
-        part_mix = []
-        for (v, m, k), x in zip(parts, part_references):
-            x = np.asarray(x, dtype=np.int64).reshape(len(x), v.size)
-            part_mix.append(_mix([(v, m, k)], [x], stride, costs) if len(x) and v.size
-                            else (0,) * len(x))
-        part_mix = tuple(part_mix)
-        parts = [(v, m + (np.array(w) @ np.asarray(x).reshape(len(w), -1)) / 16, k) if any(w)
-                 else (v, m, k) for (v, m, k), x, w in zip(parts, part_references, part_mix)]
+        prefs = [np.asarray(x, dtype=np.int64).reshape(len(x), p[0].size)
+                 for p, x in zip(parts, part_references)]
+        part_mix = tuple(_mix([p], [x], stride, costs) if len(x) and p[0].size else (0,) * len(x)
+                         for p, x in zip(parts, prefs))
+        parts = [(v, m, k, o + (np.array(w) @ x) / 16) if any(w) else (v, m, k, o)
+                 for (v, m, k, o), x, w in zip(parts, prefs, part_mix)]
+    if activities is None:
+        return _classes(parts, stride, costs, Plan(False, (), (), mix, part_mix))[0]
+    acts = [activity_index(np.asarray(x, dtype=np.int64).reshape(len(x), p[0].size))
+            for p, x in zip(parts, activities)]
+    gains = np.zeros(len(acts[0]), dtype=np.int64)
+    best = _classes(parts, stride, costs, Plan(False, (), (), mix, part_mix, tuple(gains.tolist())))
+    shape = [(len(best[0].thresholds) + 1, best[0].per_part)]     # the trials keep the plain plan's shape
+    for j in range(len(gains)):           # each gain in turn, raised while the plan gets cheaper
+        if not any(x[j].any() for x in acts):
+            continue
+        for g in GAIN_STEPS:
+            trial = gains.copy()
+            trial[j] = g
+            shifted = [(v, m, k + (trial @ x + 8) // 16, o) for (v, m, k, o), x in zip(parts, acts)]
+            candidate = _classes(shifted, stride, costs,
+                                 Plan(False, (), (), mix, part_mix, tuple(trial.tolist())), shape)
+            if candidate[1] >= best[1]:
+                break
+            best, gains = candidate, trial
+    return best[0]
+
+
+def _classes(parts, stride, costs, base, shapes=None):
+    """The best of the plans `base` with its scale classes and adjustments
+    fitted, and its bits; `parts` are (values, means, scale indices,
+    offsets), the plan's mixes in the offsets and its gains' shifts in the
+    scale indices. `shapes`: the (number of classes, per part) tried (all
+    by default)."""
+    n = sum(p[0].size for p in parts)
     sampled = [tuple(x[::stride] for x in p) for p in parts]
-    whole = tuple(np.concatenate([p[i] for p in sampled]) for i in range(3))
+    whole = tuple(np.concatenate([p[i] for p in sampled]) for i in range(4))
     weight = n / whole[0].size
     best, best_bits = None, np.inf
-    for n_classes in PLAN_CLASSES:
+    for n_classes, per_part in shapes or [(c, p) for c in PLAN_CLASSES for p in (False, True)]:
         thresholds = _thresholds(whole[2], n_classes)
         if len(thresholds) + 1 < n_classes:
             continue
-        for per_part in (False, True):
-            adjustments = []
-            for v, m, k in sampled if per_part else [whole]:
-                cls = np.searchsorted(np.array(thresholds, dtype=np.int64), k, side="right")
-                adjustments += [_fit_sample(v[cls == c], m[cls == c], k[cls == c], weight, costs)[0]
-                                for c in range(n_classes)]
-            candidate = Plan(per_part, thresholds, tuple(adjustments), mix, part_mix)
-            total = _side_bits(candidate) + sum(_plan_bits(candidate._replace(mix=(), part_mix=()),
-                                                           parts, costs))
-            if total < best_bits:
-                best, best_bits = candidate, total
-    return best
+        adjustments = []
+        for v, m, k, o in sampled if per_part else [whole]:
+            cls = np.searchsorted(np.array(thresholds, dtype=np.int64), k, side="right")
+            adjustments += [_fit_sample(v[cls == c], m[cls == c], k[cls == c], weight, costs,
+                                        offsets=o[cls == c])[0] for c in range(n_classes)]
+        candidate = base._replace(per_part=per_part, thresholds=thresholds,
+                                  adjustments=tuple(adjustments))
+        unmixed = candidate._replace(mix=(), part_mix=(), gains=())     # folded into parts
+        total = _side_bits(candidate) + sum(
+            _planned_bits(v, m, k, a, f + 8 * o, s_, *costs)
+            for i, (v, m, k, o) in enumerate(parts) for a, f, s_ in [unmixed.arrays(i, k)])
+        if total < best_bits:
+            best, best_bits = candidate, total
+    return best, best_bits
 
 
 def _mix(parts, refs, stride, costs):
     """Mix weights (sixteenths) for predicting the values' residuals from
-    their means by the references: weighted least squares on a sample (each
-    residual weighted by 1/sigma, as the Laplace bits are), rounded; zeros
-    unless they save bits on the sample with one adjustment fitted each way."""
-    v, m, k = (np.concatenate([p[i][::stride] for p in parts]) for i in range(3))
+    their means (and offsets) by the references: weighted least squares on
+    a sample (each residual weighted by 1/sigma, as the Laplace bits are),
+    rounded; zeros unless they save bits on the sample with one adjustment
+    fitted each way."""
+    v, m, k, o = (np.concatenate([p[i][::stride] for p in parts]) for i in range(4))
     x = np.concatenate([ref[:, ::stride] for ref in refs], axis=1).astype(np.float64)
     w = 2.0 ** (-(k - ZERO_INDEX) / SCALE_STEPS_PER_OCTAVE)
     gram = (x * w) @ x.T
@@ -362,7 +440,7 @@ def _mix(parts, refs, stride, costs):
     try:                                   # a degenerate sample gives no mix, not an error
         with np.errstate(all="ignore"):
             beta = np.linalg.solve(gram + 1e-9 * (np.trace(gram) + 1) * np.eye(len(x)),
-                                   (x * w) @ (v - m))
+                                   (x * w) @ (v - m - o))
     except np.linalg.LinAlgError:
         return zeros
     if not np.all(np.isfinite(beta)):
@@ -371,16 +449,17 @@ def _mix(parts, refs, stride, costs):
     if not mix.any():
         return zeros
     weight = stride
-    plain = _fit_sample(v, m, k, weight, costs)[1]
-    mixed = _fit_sample(v, m + mix @ x / 16, k, weight, costs)[1]
+    plain = _fit_sample(v, m, k, weight, costs, offsets=o)[1]
+    mixed = _fit_sample(v, m, k, weight, costs, offsets=o + mix @ x / 16)[1]
     return tuple(int(b) for b in mix) if mixed + MIX_MIN_GAIN_BITS < plain else zeros
 
 
-def plan_bits(plan, parts, tables=None, references=None, part_references=None):
+def plan_bits(plan, parts, tables=None, references=None, part_references=None, activities=None):
     """Bits the coder spends on each of `parts` (as `plan` takes them, with
     their references if the plan mixes any) under `plan`, the plan's own
     integers not counted: a list, one per part."""
-    return _plan_bits(plan, _flat(parts), _symbol_costs(tables), references, part_references)
+    return _plan_bits(plan, _flat(parts), _symbol_costs(tables), references, part_references,
+                      activities)
 
 
 def _flat(parts):
@@ -388,10 +467,11 @@ def _flat(parts):
                   for x, t in zip(p, (np.int64, np.float64, np.int64))) for p in parts]
 
 
-def _plan_bits(plan, parts, costs, references=None, part_references=None):
+def _plan_bits(plan, parts, costs, references=None, part_references=None, activities=None):
     pick = lambda refs, i: None if refs is None else refs[i]
-    return [_planned_bits(v, m, k, *plan.arrays(i, k, pick(references, i), pick(part_references, i)),
-                          *costs) for i, (v, m, k) in enumerate(parts)]
+    return [_planned_bits(v, m, k, *plan.arrays(i, k, pick(references, i), pick(part_references, i),
+                                                pick(activities, i)), *costs)
+            for i, (v, m, k) in enumerate(parts)]
 
 
 @nb.njit(cache=True)
@@ -421,10 +501,11 @@ def _read(decoder, scale, count=1):
     return decoder.decode(zeros, zeros + scale).tolist()
 
 
-def read_plans(decoder, count, parts, references=0, part_references=None):
+def read_plans(decoder, count, parts, references=0, part_references=None, activities=0):
     """The `count` plans `write_plans` queued, for groups of `parts` parts
-    with `references` references, checked to be well formed (EntropyError
-    otherwise)."""
+    with `references` references (part_references: a count per part;
+    activities: the number of gains), checked to be well formed
+    (EntropyError otherwise)."""
     out = []
     for _ in range(count):
         per_part, n_thresholds = _read(decoder, SIGNAL_SCALE, 2)
@@ -446,8 +527,16 @@ def read_plans(decoder, count, parts, references=0, part_references=None):
                              for r in part_references)
         if any(abs(b) > MIX_MAX for b in mix + sum(part_mix, ())):
             raise EntropyError("coding plan mix out of range")
+        gains = ()
+        if activities:
+            used = _read(decoder, SIGNAL_SCALE)[0]
+            if used not in (0, 1):
+                raise EntropyError("coding plan gain flag out of range")
+            gains = tuple(_read(decoder, MIX_SCALE, activities)) if used else (0,) * activities
+            if any(abs(g) > GAIN_MAX for g in gains):
+                raise EntropyError("coding plan gains out of range")
         n = (parts if per_part else 1) * (n_thresholds + 1)
         flat = _read(decoder, SIGNAL_SCALE, 3 * n)
         adjustments = [_checked(flat[3 * i] + 8, flat[3 * i + 1], flat[3 * i + 2]) for i in range(n)]
-        out.append(Plan(bool(per_part), tuple(thresholds), tuple(adjustments), mix, part_mix))
+        out.append(Plan(bool(per_part), tuple(thresholds), tuple(adjustments), mix, part_mix, gains))
     return out

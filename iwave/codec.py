@@ -117,20 +117,23 @@ def subband_arrays(phases):
     return values.numpy(), means.numpy(), scales.to(torch.int64).numpy()
 
 
-def coding_plan(phases, tables, references=None, part_references=None):
+def coding_plan(phases, tables, references=None, part_references=None, activities=None):
     """The coding plan fitted to one subband's phases of one component
     (entropy.adaptation); references: per phase, the same positions' values
     of the earlier components (c, h, w), if any; part_references: per phase,
-    its neighbours' residuals."""
+    its neighbours' residuals; activities: per phase, _activities."""
     return adaptation.plan([subband_arrays([ph]) for ph in phases], tables=tables,
-                           references=references, part_references=part_references)
+                           references=references, part_references=part_references,
+                           activities=activities)
 
 
-def planned_parameters(plan, p, mean, log2_scale, resolution, references=None, part_references=None):
+def planned_parameters(plan, p, mean, log2_scale, resolution, references=None, part_references=None,
+                       activities=None):
     """The coder's integer means and scale indices of phase p of a subband
     under its coding plan (references as for coding_plan, of phase p)."""
     kbase = scale_index_base(log2_scale).to(torch.int64).numpy()
-    adjustment = tuple(torch.from_numpy(x) for x in plan.arrays(p, kbase, references, part_references))
+    adjustment = tuple(torch.from_numpy(x) for x in plan.arrays(p, kbase, references, part_references,
+                                                                activities))
     return coding_parameters(mean, log2_scale, adjustment, resolution)
 
 
@@ -162,6 +165,32 @@ def _neighbour_residuals(residuals, p, shape):
     return np.stack(rows) if rows else np.zeros((0, h * w), np.int64)
 
 
+ACTIVITIES = 3     # neighbours, earlier components, earlier subbands of the level
+
+
+def _on_grid(r, shape):
+    """r cropped or zero-padded to shape (subbands of a level can differ by one)."""
+    out = np.zeros(shape, np.int64)
+    h, w = min(shape[0], r.shape[0]), min(shape[1], r.shape[1])
+    out[:h, :w] = r[:h, :w]
+    return out
+
+
+def _activities(residuals, c, b, p, shape, neighbours):
+    """(ACTIVITIES, h*w) magnitudes of coded residuals near each value of
+    phase p (grid `shape`) of subband b, component c, from the residual grids
+    residuals[c][b][p] coded before it: summed over its neighbours
+    (`neighbours`, from _neighbour_residuals), over the earlier components at
+    the same position, and over the earlier subbands of the same level at
+    the same position."""
+    first = b - (b - 1) % 3 if b else b          # the level's first subband (LL is alone)
+    zero = np.zeros(shape, np.int64)
+    return np.stack([np.abs(neighbours).sum(0),
+                     sum((np.abs(residuals[j][b][p]) for j in range(c)), zero).reshape(-1),
+                     sum((np.abs(_on_grid(residuals[c][q][p], shape)) for q in range(first, b)),
+                         zero).reshape(-1)])
+
+
 def _references(decoded, c, b, p):
     """The values of components before c at phase p of subband b, (c, n)."""
     return np.stack([decoded[j][b][p].reshape(-1) for j in range(c)]) if c else None
@@ -175,19 +204,21 @@ def coded_streams(model, bands, bit_depth, cond_steps):
     outputs = model_outputs(model, bands, bit_depth, cond_steps)
     values = [[[v.to(torch.int64).numpy() for v, _, _ in phases] for phases in per_band]
               for per_band in outputs]
+    residuals = [[[_residual(v, mean) for v, mean, _ in phases] for phases in per_band]
+                 for per_band in outputs]
     out = []
     for c, per_band in enumerate(outputs):
         refs = [[_references(values, c, b, p) for p in range(len(PHASES))] for b in range(len(per_band))]
-        prefs = []
-        for b, phases in enumerate(per_band):
-            res = [_residual(v, mean) for v, mean, _ in phases]
-            prefs.append([_neighbour_residuals(res, p, ph[1].shape[-2:]) for p, ph in enumerate(phases)])
-        plans = [coding_plan(phases, tables, refs[b] if c else None, prefs[b])
+        prefs = [[_neighbour_residuals(residuals[c][b], p, ph[1].shape[-2:]) for p, ph in enumerate(phases)]
+                 for b, phases in enumerate(per_band)]
+        acts = [[_activities(residuals, c, b, p, ph[1].shape[-2:], prefs[b][p])
+                 for p, ph in enumerate(phases)] for b, phases in enumerate(per_band)]
+        plans = [coding_plan(phases, tables, refs[b] if c else None, prefs[b], acts[b])
                  for b, phases in enumerate(per_band)]
         symbols = [(values[c][b][p],
                     *(t.numpy() for t in planned_parameters(plan, p, mean, log2_scale,
                                                             model.mean_resolution, refs[b][p],
-                                                            prefs[b][p])))
+                                                            prefs[b][p], acts[b][p])))
                    for b, (phases, plan) in enumerate(zip(per_band, plans))
                    for p, (_, mean, log2_scale) in enumerate(phases)]
         out.append((plans, symbols))
@@ -199,7 +230,7 @@ def _read_plans(decoder, count, version, component):
     full plans, in version 3 one adjustment per subband, before that none."""
     if version >= 5:
         return adaptation.read_plans(decoder, count, len(PHASES), references=component,
-                                     part_references=PART_REFERENCES)
+                                     part_references=PART_REFERENCES, activities=ACTIVITIES)
     if version == 4:
         return adaptation.read_plans(decoder, count, len(PHASES), references=component)
     if version == 3:
@@ -444,9 +475,11 @@ class Codec:
         residuals = [[[None] * len(PHASES) for _ in shapes] for _ in range(n)]
 
         def emit(b, c, p, mean, log2_scale):
+            shape = tuple(mean.shape[-2:])
+            neighbours = _neighbour_residuals(residuals[c][b], p, shape)
             m, k = planned_parameters(plans[c][b], p, mean, log2_scale, model.mean_resolution,
-                                      _references(decoded, c, b, p),
-                                      _neighbour_residuals(residuals[c][b], p, mean.shape[-2:]))
+                                      _references(decoded, c, b, p), neighbours,
+                                      _activities(residuals, c, b, p, shape, neighbours))
             try:
                 v = decoders[c].decode(m.numpy(), k.numpy())
             except EntropyError as e:

@@ -17,8 +17,8 @@ import torch
 
 from entropy import adaptation
 from entropy.context_model import laplace_bits
-from iwave.codec import (MAX_STEP, MIN_STEP, _groups, _neighbour_residuals, _references, _residual,
-                         coding_plan, model_outputs, subband_arrays, subbands)
+from iwave.codec import (MAX_STEP, MIN_STEP, _activities, _groups, _neighbour_residuals, _references,
+                         _residual, coding_plan, model_outputs, subband_arrays, subbands)
 from iwave.errors import IWaveError
 from iwave.imageio import read_image
 from iwave.model import IWaveModel, resolve_model_paths
@@ -38,24 +38,28 @@ def diagnose(model, image, step=None):
     tables = model.tables
     values = [[[ph[0].to(torch.int64).numpy() for ph in phases] for phases in per_band]
               for per_band in exact]
+    residuals = [[[_residual(v, mean) for v, mean, _ in phases] for phases in per_band]
+                 for per_band in exact]
     for c, per_band in enumerate(exact):
         for b, phases in enumerate(per_band):
             v, mu, kb = subband_arrays(phases)
             refs = [_references(values, c, b, p) for p in range(len(phases))] if c else None
-            res = [_residual(v_, mean) for v_, mean, _ in phases]
-            prefs = [_neighbour_residuals(res, p, ph[1].shape[-2:]) for p, ph in enumerate(phases)]
-            plan = coding_plan(phases, tables, refs, prefs)
+            prefs = [_neighbour_residuals(residuals[c][b], p, ph[1].shape[-2:])
+                     for p, ph in enumerate(phases)]
+            acts = [_activities(residuals, c, b, p, ph[1].shape[-2:], prefs[p])
+                    for p, ph in enumerate(phases)]
+            plan = coding_plan(phases, tables, refs, prefs, acts)
             estimate = sum(float(laplace_bits(t, m, s, resolution=model.mean_resolution).sum())
                            for t, m, s in train[c][b])
             planned = adaptation.plan_bits(plan, [subband_arrays([ph]) for ph in phases], tables, refs,
-                                           prefs)
+                                           prefs, acts)
             per_phase = [x / max(ph[0].numel(), 1) for x, ph in zip(planned, phases)]
             rows.append({"band": b, "component": c, "values": int(v.size),
                          "coder": adaptation.bits(v, mu, kb, tables=tables) / pixels,
                          "adjusted": sum(planned) / pixels,
                          "plan": {"per_phase": plan.per_part, "thresholds": list(plan.thresholds),
                                   "adjustments": [list(x) for x in plan.adjustments],
-                                  "mix": list(plan.mix)},
+                                  "mix": list(plan.mix), "gains": list(plan.gains)},
                          "values_by_phase": [int(ph[0].numel()) for ph in phases],
                          "bits_per_value_by_phase": per_phase,
                          "training_estimate": estimate / pixels,

@@ -183,3 +183,60 @@ def test_an_empty_group_still_sends_every_weight_the_reader_expects():
     adaptation.write_plans(enc, [plan])
     assert adaptation.read_plans(ValueDecoder(enc.finish()), 1, 4, references=2,
                                  part_references=counts) == [plan]
+
+
+def test_gains_round_trip_and_are_range_checked():
+    plans = [adaptation.Plan(False, (), ((8, 0, 0),), (), ((), (0,)), (4, 0, 32)),
+             adaptation.Plan(False, (), ((8, 0, 0),), (), ((), (0,)), (0, 0, 0))]
+    enc = ValueEncoder()
+    adaptation.write_plans(enc, plans)
+    dec = ValueDecoder(enc.finish())
+    assert adaptation.read_plans(dec, 2, 2, part_references=[0, 1], activities=3) == plans
+    enc = ValueEncoder()
+    adaptation.write_plans(enc, [plans[0]._replace(gains=(0, 33, 0))])
+    with pytest.raises(EntropyError, match="gains"):
+        adaptation.read_plans(ValueDecoder(enc.finish()), 1, 2, part_references=[0, 1], activities=3)
+
+
+def test_activity_index_is_exact_and_clamped():
+    """floor(6 log2(1 + a)) from integers alone, the same on every machine."""
+    a = np.array([0, 1, 3, 7, 63, 1023, 5000, -2])
+    assert adaptation.activity_index(a).tolist() == [0, 6, 12, 18, 36, 60, 60, 0]
+    x = np.arange(0, 1024)
+    want = [max(L for L in range(61) if 2 ** L <= (1 + int(v)) ** 6) for v in x]
+    assert adaptation.activity_index(x).tolist() == want
+
+
+def test_plan_finds_a_gain_for_activity_the_model_missed():
+    """Values whose scale doubles with every octave of a side activity that
+    the model's scale ignores: the plan takes a gain and codes them in fewer
+    bits than without the activity."""
+    rng = np.random.default_rng(3)
+    parts, acts = [], []
+    for _ in range(2):
+        act = np.exp2(rng.uniform(0, 10, 20000)).astype(np.int64) - 1
+        sigma = 0.5 * (1 + act) ** 0.5
+        parts.append((np.floor(rng.laplace(0, sigma) + 0.5).astype(np.int64), np.zeros(act.size),
+                      np.full(act.size, ZERO_INDEX + 12, np.int64)))
+        acts.append(np.stack([act, np.zeros_like(act)]))
+    plain = adaptation.plan(parts)
+    active = adaptation.plan(parts, activities=acts)
+    assert active.gains == (8, 0)
+    bits = lambda p, a=None: adaptation._side_bits(p) + sum(adaptation.plan_bits(p, parts, None, activities=a))
+    assert bits(active, acts) < 0.95 * bits(plain)
+
+
+def test_plan_fits_its_adjustment_under_the_mix_as_the_coder_applies_it():
+    """The coder adds the mix after scaling the mean by a/8; a model whose
+    means are twice too large and a reference that carries the rest: the
+    plan halves the means and mixes the reference in whole, and the values
+    cost little."""
+    rng = np.random.default_rng(4)
+    n = 20000
+    mu = rng.normal(0, 40, n)
+    x = rng.integers(-30, 30, n)
+    v = np.floor(mu / 2 + x + 0.5).astype(np.int64)
+    parts = [(v, mu, np.full(n, ZERO_INDEX - 6, np.int64))]
+    p = adaptation.plan(parts, references=[x[None]])
+    assert p.mix == (16,) and p.adjustments[0][0] == 4
+    assert sum(adaptation.plan_bits(p, parts, None, references=[x[None]])) / n < 1.5
