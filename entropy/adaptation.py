@@ -50,6 +50,7 @@ MIX_SCALE = ZERO_INDEX + 12  # mix weights are coded as Laplace(0, 4) values
 MIX_MIN_GAIN_BITS = 16.0     # a mix is kept only if it saves more than this (estimated)
 GAIN_MAX = 32                # scale gains in sixteenths: an activity octave moves sigma by at most 2 octaves
 GAIN_STEPS = (4, 8, 12)      # the gains the encoder tries for each activity, in turn
+GAIN_MIN_VALUES = 4096       # smaller groups keep zero gains: they rarely pay for the search
 ACTIVITY_MAX = 1023
 # floor(6 log2 x) for x = 1 .. ACTIVITY_MAX + 1, exact (integer arithmetic), so
 # every machine derives the same scale indices from the same activities
@@ -375,6 +376,9 @@ def plan(parts, tables=None, references=None, part_references=None, activities=N
                  for (v, m, k, o), x, w in zip(parts, prefs, part_mix)]
     if activities is None:
         return _classes(parts, stride, costs, Plan(False, (), (), mix, part_mix))[0]
+    if n < GAIN_MIN_VALUES:
+        return _classes(parts, stride, costs, Plan(False, (), (), mix, part_mix,
+                                                   (0,) * len(activities[0])))[0]
     acts = [activity_index(np.asarray(x, dtype=np.int64).reshape(len(x), p[0].size))
             for p, x in zip(parts, activities)]
     gains = np.zeros(len(acts[0]), dtype=np.int64)

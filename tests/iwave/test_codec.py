@@ -213,7 +213,7 @@ def test_version_3_files_with_one_adjustment_per_subband_still_decode(codec, sam
     from entropy import adaptation
     from iwave import bitstream
     a = sample[:48, :64]
-    single = lambda parts, tables=None, references=None, part_references=None: adaptation.single(adaptation.fit(
+    single = lambda parts, tables=None, references=None, **_: adaptation.single(adaptation.fit(
         *(np.concatenate([np.reshape(p[i], -1) for p in parts]) for i in range(3)), tables=tables))
     with monkeypatch.context() as m:
         m.setattr(bitstream, "VERSION", 3)
@@ -254,7 +254,7 @@ def test_version_4_files_without_neighbour_mixes_still_decode(codec, sample, mon
     plan = adaptation.plan
     with monkeypatch.context() as m:
         m.setattr(bitstream, "VERSION", 4)
-        m.setattr(adaptation, "plan", lambda parts, tables=None, references=None, part_references=None:
+        m.setattr(adaptation, "plan", lambda parts, tables=None, references=None, **_:
                   plan(parts, tables, references))
         old = codec.compress(a)
         old_lossy = codec.compress(a, step=8.0)
@@ -295,8 +295,8 @@ def test_plan_mixes_make_correlated_colours_cheaper(codec):
     mixed = codec.compress(a)
     plan = adaptation.plan
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(adaptation, "plan", lambda parts, tables=None, references=None, part_references=None:
-                  plan(parts, tables, None, part_references)._replace(
+        m.setattr(adaptation, "plan", lambda parts, tables=None, references=None, **kw:
+                  plan(parts, tables, None, **kw)._replace(
                       mix=(0,) * (0 if references is None else len(references[0]))))
         plain = codec.compress(a)
     assert len(mixed) < 0.95 * len(plain)
