@@ -66,8 +66,11 @@ def activity_index(activities):
 def activity_shift(gains, activities):
     """The scale-index shift floor((sum_j gains[j] * L_j + 8) / 16) of values whose
     activities (len(gains), n) have log-activities L_j (activity_index)."""
-    x = activity_index(np.asarray(activities, dtype=np.int64).reshape(len(gains), -1))
-    return (np.array(gains, dtype=np.int64) @ x + 8) // 16
+    return _shift(gains, activity_index(np.asarray(activities, dtype=np.int64).reshape(len(gains), -1)))
+
+
+def _shift(gains, log_activities):
+    return (np.asarray(gains, dtype=np.int64) @ log_activities + 8) // 16
 
 
 @nb.njit(cache=True)
@@ -374,25 +377,34 @@ def plan(parts, tables=None, references=None, part_references=None, activities=N
                          for p, x in zip(parts, prefs))
         parts = [(v, m, k, o + (np.array(w) @ x) / 16) if any(w) else (v, m, k, o)
                  for (v, m, k, o), x, w in zip(parts, prefs, part_mix)]
+    base = Plan(False, (), (), mix, part_mix)
     if activities is None:
-        return _classes(parts, stride, costs, Plan(False, (), (), mix, part_mix))[0]
+        return _classes(parts, stride, costs, base)[0]
+    base = base._replace(gains=(0,) * len(activities[0]))
     if n < GAIN_MIN_VALUES:
-        return _classes(parts, stride, costs, Plan(False, (), (), mix, part_mix,
-                                                   (0,) * len(activities[0])))[0]
+        return _classes(parts, stride, costs, base)[0]
     acts = [activity_index(np.asarray(x, dtype=np.int64).reshape(len(x), p[0].size))
             for p, x in zip(parts, activities)]
+    return _with_gains(parts, acts, stride, costs, base)
+
+
+def _with_gains(parts, acts, stride, costs, base):
+    """The plan `base` with gains for the log-activities `acts` (per part,
+    (g, n)): each gain in turn raised through GAIN_STEPS while the refitted
+    plan gets cheaper; the trials keep the shape (classes, per part) of the
+    plan without gains."""
+    best = _classes(parts, stride, costs, base)
+    shape = [(len(best[0].thresholds) + 1, best[0].per_part)]
     gains = np.zeros(len(acts[0]), dtype=np.int64)
-    best = _classes(parts, stride, costs, Plan(False, (), (), mix, part_mix, tuple(gains.tolist())))
-    shape = [(len(best[0].thresholds) + 1, best[0].per_part)]     # the trials keep the plain plan's shape
-    for j in range(len(gains)):           # each gain in turn, raised while the plan gets cheaper
+    for j in range(len(gains)):
         if not any(x[j].any() for x in acts):
             continue
         for g in GAIN_STEPS:
             trial = gains.copy()
             trial[j] = g
-            shifted = [(v, m, k + (trial @ x + 8) // 16, o) for (v, m, k, o), x in zip(parts, acts)]
-            candidate = _classes(shifted, stride, costs,
-                                 Plan(False, (), (), mix, part_mix, tuple(trial.tolist())), shape)
+            shifted = [(v, m, k + _shift(trial, x), o) for (v, m, k, o), x in zip(parts, acts)]
+            candidate = _classes(shifted, stride, costs, base._replace(gains=tuple(trial.tolist())),
+                                 shape)
             if candidate[1] >= best[1]:
                 break
             best, gains = candidate, trial
