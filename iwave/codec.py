@@ -226,8 +226,9 @@ def coded_streams(model, bands, bit_depth, cond_steps):
 
 
 def _read_plans(decoder, count, version, component):
-    """The coding plans at the start of a component's stream: since version 4
-    full plans, in version 3 one adjustment per subband, before that none."""
+    """The coding plans at the start of a component's stream: since version 5
+    with neighbour mixes and gains, in version 4 without them, in version 3
+    one adjustment per subband, before that none."""
     if version >= 5:
         return adaptation.read_plans(decoder, count, len(PHASES), references=component,
                                      part_references=PART_REFERENCES, activities=ACTIVITIES)
