@@ -284,13 +284,11 @@ class Plan(NamedTuple):
         a, f, s = (table[cls, i] for i in range(3))
         s = s + shift
         f = f.astype(np.float64)
-        if any(self.mix):
-            x = np.asarray(references, dtype=np.int64).reshape(len(self.mix), -1)
-            f = f + (np.array(self.mix, dtype=np.int64) @ x).reshape(f.shape) / 2
-        if self.part_mix and any(self.part_mix[part]):
-            w = self.part_mix[part]
-            x = np.asarray(part_references, dtype=np.int64).reshape(len(w), -1)
-            f = f + (np.array(w, dtype=np.int64) @ x).reshape(f.shape) / 2
+        part_mix = self.part_mix[part] if self.part_mix else ()
+        for w, x in ((self.mix, references), (part_mix, part_references)):
+            if any(w):
+                x = np.asarray(x, dtype=np.int64).reshape(len(w), -1)
+                f = f + (np.array(w, dtype=np.int64) @ x).reshape(f.shape) / 2
         return a, f, s
 
 
@@ -323,20 +321,12 @@ def _side(plan):
         previous = t
     values += list(plan.mix)
     scales += [MIX_SCALE] * len(plan.mix)
-    if plan.part_mix:                      # a flag, then the weights only if any is used
-        used = any(any(w) for w in plan.part_mix)
-        values.append(int(used))
-        scales.append(SIGNAL_SCALE)
-        for w in plan.part_mix if used else ():
-            values += list(w)
-            scales += [MIX_SCALE] * len(w)
-    if plan.gains:                         # the same for the gains
-        used = any(plan.gains)
-        values.append(int(used))
-        scales.append(SIGNAL_SCALE)
-        if used:
-            values += list(plan.gains)
-            scales += [MIX_SCALE] * len(plan.gains)
+    for weights in (plan.part_mix, (plan.gains,) if plan.gains else ()):
+        if weights:                        # a flag, then the weights only if any is used
+            used = any(any(w) for w in weights)
+            flat = [x for w in weights for x in w] if used else []
+            values += [int(used)] + flat
+            scales += [SIGNAL_SCALE] + [MIX_SCALE] * len(flat)
     for a, f, s in plan.adjustments:
         values += [a - 8, f, s]
         scales += [SIGNAL_SCALE] * 3
@@ -517,6 +507,17 @@ def _read(decoder, scale, count=1):
     return decoder.decode(zeros, zeros + scale).tolist()
 
 
+def _read_flagged(decoder, counts, what):
+    """Weight tuples of these lengths as _side writes them: nothing if there
+    are none, else a flag and, if it is 1, the weights (zeros otherwise)."""
+    if not counts:
+        return ()
+    used = _read(decoder, SIGNAL_SCALE)[0]
+    if used not in (0, 1):
+        raise EntropyError(f"coding plan {what} flag out of range")
+    return tuple(tuple(_read(decoder, MIX_SCALE, r)) if used else (0,) * r for r in counts)
+
+
 def read_plans(decoder, count, parts, references=0, part_references=None, activities=0):
     """The `count` plans `write_plans` queued, for groups of `parts` parts
     with `references` references (part_references: a count per part;
@@ -534,23 +535,12 @@ def read_plans(decoder, count, parts, references=0, part_references=None, activi
                 raise EntropyError("coding plan thresholds out of order or range")
             thresholds.append(previous)
         mix = tuple(_read(decoder, MIX_SCALE, references))
-        part_mix = ()
-        if part_references:
-            used = _read(decoder, SIGNAL_SCALE)[0]
-            if used not in (0, 1):
-                raise EntropyError("coding plan mix flag out of range")
-            part_mix = tuple(tuple(_read(decoder, MIX_SCALE, r)) if used else (0,) * r
-                             for r in part_references)
+        part_mix = _read_flagged(decoder, part_references or (), "mix")
         if any(abs(b) > MIX_MAX for b in mix + sum(part_mix, ())):
             raise EntropyError("coding plan mix out of range")
-        gains = ()
-        if activities:
-            used = _read(decoder, SIGNAL_SCALE)[0]
-            if used not in (0, 1):
-                raise EntropyError("coding plan gain flag out of range")
-            gains = tuple(_read(decoder, MIX_SCALE, activities)) if used else (0,) * activities
-            if any(abs(g) > GAIN_MAX for g in gains):
-                raise EntropyError("coding plan gains out of range")
+        gains = sum(_read_flagged(decoder, (activities,) if activities else (), "gain"), ())
+        if any(abs(g) > GAIN_MAX for g in gains):
+            raise EntropyError("coding plan gains out of range")
         n = (parts if per_part else 1) * (n_thresholds + 1)
         flat = _read(decoder, SIGNAL_SCALE, 3 * n)
         adjustments = [_checked(flat[3 * i] + 8, flat[3 * i + 1], flat[3 * i + 2]) for i in range(n)]

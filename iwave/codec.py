@@ -196,6 +196,22 @@ def _references(decoded, c, b, p):
     return np.stack([decoded[j][b][p].reshape(-1) for j in range(c)]) if c else None
 
 
+def plan_inputs(values, residuals, c, b, p, shape):
+    """What the coding plan of phase p (grid `shape`) of subband b, component
+    c reads from what is coded before it (values[c][b][p] and their
+    residuals): the earlier components' values (None for the first), its
+    neighbours' residuals and its activities, as Plan.arrays takes them."""
+    neighbours = _neighbour_residuals(residuals[c][b], p, shape)
+    return (_references(values, c, b, p), neighbours,
+            _activities(residuals, c, b, p, shape, neighbours))
+
+
+def group_plan(phases, tables, inputs):
+    """coding_plan of one subband's phases from their plan_inputs."""
+    refs, neighbours, activities = zip(*inputs)
+    return coding_plan(phases, tables, refs if refs[0] is not None else None, neighbours, activities)
+
+
 def coded_streams(model, bands, bit_depth, cond_steps):
     """What the encoder codes for one component group: per component, the
     coding plan of each subband (entropy.adaptation) and the (values, integer
@@ -208,17 +224,12 @@ def coded_streams(model, bands, bit_depth, cond_steps):
                  for per_band in outputs]
     out = []
     for c, per_band in enumerate(outputs):
-        refs = [[_references(values, c, b, p) for p in range(len(PHASES))] for b in range(len(per_band))]
-        prefs = [[_neighbour_residuals(residuals[c][b], p, ph[1].shape[-2:]) for p, ph in enumerate(phases)]
-                 for b, phases in enumerate(per_band)]
-        acts = [[_activities(residuals, c, b, p, ph[1].shape[-2:], prefs[b][p])
-                 for p, ph in enumerate(phases)] for b, phases in enumerate(per_band)]
-        plans = [coding_plan(phases, tables, refs[b] if c else None, prefs[b], acts[b])
-                 for b, phases in enumerate(per_band)]
+        inputs = [[plan_inputs(values, residuals, c, b, p, ph[1].shape[-2:]) for p, ph in enumerate(phases)]
+                  for b, phases in enumerate(per_band)]
+        plans = [group_plan(phases, tables, inputs[b]) for b, phases in enumerate(per_band)]
         symbols = [(values[c][b][p],
                     *(t.numpy() for t in planned_parameters(plan, p, mean, log2_scale,
-                                                            model.mean_resolution, refs[b][p],
-                                                            prefs[b][p], acts[b][p])))
+                                                            model.mean_resolution, *inputs[b][p])))
                    for b, (phases, plan) in enumerate(zip(per_band, plans))
                    for p, (_, mean, log2_scale) in enumerate(phases)]
         out.append((plans, symbols))
@@ -476,11 +487,8 @@ class Codec:
         residuals = [[[None] * len(PHASES) for _ in shapes] for _ in range(n)]
 
         def emit(b, c, p, mean, log2_scale):
-            shape = tuple(mean.shape[-2:])
-            neighbours = _neighbour_residuals(residuals[c][b], p, shape)
             m, k = planned_parameters(plans[c][b], p, mean, log2_scale, model.mean_resolution,
-                                      _references(decoded, c, b, p), neighbours,
-                                      _activities(residuals, c, b, p, shape, neighbours))
+                                      *plan_inputs(decoded, residuals, c, b, p, tuple(mean.shape[-2:])))
             try:
                 v = decoders[c].decode(m.numpy(), k.numpy())
             except EntropyError as e:

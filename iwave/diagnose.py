@@ -17,8 +17,8 @@ import torch
 
 from entropy import adaptation
 from entropy.context_model import laplace_bits
-from iwave.codec import (MAX_STEP, MIN_STEP, _activities, _groups, _neighbour_residuals, _references,
-                         _residual, coding_plan, model_outputs, subband_arrays, subbands)
+from iwave.codec import (MAX_STEP, MIN_STEP, _groups, _residual, group_plan, model_outputs, plan_inputs,
+                         subband_arrays, subbands)
 from iwave.errors import IWaveError
 from iwave.imageio import read_image
 from iwave.model import IWaveModel, resolve_model_paths
@@ -43,16 +43,13 @@ def diagnose(model, image, step=None):
     for c, per_band in enumerate(exact):
         for b, phases in enumerate(per_band):
             v, mu, kb = subband_arrays(phases)
-            refs = [_references(values, c, b, p) for p in range(len(phases))] if c else None
-            prefs = [_neighbour_residuals(residuals[c][b], p, ph[1].shape[-2:])
-                     for p, ph in enumerate(phases)]
-            acts = [_activities(residuals, c, b, p, ph[1].shape[-2:], prefs[p])
-                    for p, ph in enumerate(phases)]
-            plan = coding_plan(phases, tables, refs, prefs, acts)
+            inputs = [plan_inputs(values, residuals, c, b, p, ph[1].shape[-2:])
+                      for p, ph in enumerate(phases)]
+            plan = group_plan(phases, tables, inputs)
             estimate = sum(float(laplace_bits(t, m, s, resolution=model.mean_resolution).sum())
                            for t, m, s in train[c][b])
-            planned = adaptation.plan_bits(plan, [subband_arrays([ph]) for ph in phases], tables, refs,
-                                           prefs, acts)
+            planned = adaptation.plan_bits(plan, [subband_arrays([ph]) for ph in phases], tables,
+                                           *(list(x) for x in zip(*inputs)))
             per_phase = [x / max(ph[0].numel(), 1) for x, ph in zip(planned, phases)]
             rows.append({"band": b, "component": c, "values": int(v.size),
                          "coder": adaptation.bits(v, mu, kb, tables=tables) / pixels,
