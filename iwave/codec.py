@@ -270,13 +270,18 @@ def rd_quantise(model, raw, q, steps, cond_steps, lam):
                 m, k = (t.numpy().reshape(x.shape)
                         for t in planned_parameters(plan, p, mean, log2_scale,
                                                     model.mean_resolution))
-                low = np.sign(x) * np.floor(np.abs(x))
-                high = low + np.sign(x)
-                cost = lambda v: (x - v) ** 2 + lam * adaptation.value_bits(v.astype(np.int64), m, k,
-                                                                           tables)
-                best = np.where(cost(high) < cost(low), high, low) + 0.0
-                out[b][c, 0, dy::2, dx::2] = torch.from_numpy(best)
+                out[b][c, 0, dy::2, dx::2] = torch.from_numpy(rd_choice(x, m, k, tables, lam))
     return out
+
+
+def rd_choice(x, m, k, tables, lam):
+    """Of the two integers around each x (numpy, in steps), the one that
+    costs less in squared error plus lam times its bits under the coder's
+    integer means m and scale indices k."""
+    low = np.sign(x) * np.floor(np.abs(x))
+    high = low + np.sign(x)
+    cost = lambda v: (x - v) ** 2 + lam * adaptation.value_bits(v.astype(np.int64), m, k, tables)
+    return np.where(cost(high) < cost(low), high, low) + 0.0
 
 
 class Codec:

@@ -213,10 +213,10 @@ def validate_lossy(model, val_lossy_bands, rounding):
     return float(np.exp(np.mean(np.log(bits))))
 
 
-def validate_denoiser(model, val_rgb, rounding=0.5):
+def validate_denoiser(model, val_rgb, rounding=0.5, rd_lambda=0.0):
     """Mean relative RGB squared error of the denoised validation crops."""
     with torch.no_grad():
-        return float(np.mean([denoiser_loss(model, val_rgb, q, rounding).item()
+        return float(np.mean([denoiser_loss(model, val_rgb, q, rounding, rd_lambda).item()
                               for q in DENOISER_VAL_STEPS]))
 
 
@@ -242,6 +242,11 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
     if not 0.0 < rounding <= 0.5:
         raise SystemExit("config quantiser_rounding must be in (0, 0.5]: 0.5 rounds to the "
                          "nearest, less rounds with a dead zone as iwave's encoder does (0.4)")
+    # the denoiser learns on what the encoder sends: its rate-distortion
+    # rounding (iwave.codec.RD_LAMBDA) zeroes more values than the dead zone alone
+    rd_lambda = cfg.get("denoiser_rd_lambda", 0.0)
+    if not 0.0 <= rd_lambda <= 10.0:
+        raise SystemExit("config denoiser_rd_lambda must be between 0 (dead zone only) and 10")
     ddp = ddp or Distributed()
     device = _device(device, ddp)
     out = Path(out_dir)
@@ -355,7 +360,7 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
             lr = cosine(cfg.get("denoiser_lr", cfg["lr"]), cfg["lr_final"], step - cfg["steps"],
                         dn_steps)
             q = _log_uniform(rng, cfg.get("denoiser_step_range", cfg["step_range"]))
-            loss = denoiser_loss(model, rgb, q, rounding)
+            loss = denoiser_loss(model, rgb, q, rounding, rd_lambda)
         params, opt = stages[stage], opts[stage]
         for g in opt.param_groups:
             g["lr"] = lr * g.get("lr_scale", 1.0)
@@ -376,7 +381,7 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
                     if val_lossy is not None:
                         val_lossy_bits = f"{validate_lossy(model, val_lossy, rounding):.4f}"
                 else:
-                    val_dn = f"{validate_denoiser(model, val_rgb, rounding):.4f}"
+                    val_dn = f"{validate_denoiser(model, val_rgb, rounding, rd_lambda):.4f}"
         writer.writerow([step, f"{time.time() - t0:.1f}", f"{lr:.2e}", mode,
                          f"{q:.3f}", f"{loss.item():.4f}", val_bits, val_dn, val_lossy_bits])
         if progress and (step % 10 == 0 or val_bits or val_dn):
@@ -404,7 +409,7 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
                    "val_bpsp": validate_lossless() if val_bands is not None else None,
                    "val_lossy_bpsp": (validate_lossy(model, val_lossy, rounding)
                                       if val_lossy is not None else None),
-                   "val_denoiser": (validate_denoiser(model, val_rgb, rounding)
+                   "val_denoiser": (validate_denoiser(model, val_rgb, rounding, rd_lambda)
                                     if val_rgb is not None and step > cfg["steps"] else None)}
 
 

@@ -3,7 +3,8 @@ the true coefficients fed back (teacher forcing) and bits estimated by the
 differentiable discretised-Laplace likelihood."""
 import torch
 
-from entropy.context_model import PHASES, laplace_bits
+from entropy.context_model import PHASES, coding_parameters, laplace_bits
+from iwave.codec import rd_choice
 from iwave.colour import YCOCG_LINEAR_INVERSE, rgb_to_ycocg
 from iwave.quantisation import dequantise, quantise
 
@@ -42,17 +43,47 @@ def bits_per_subpixel(model, bands, dtype=torch.float32, steps=None, expected_ro
     return torch.stack(total).sum() / count
 
 
-def denoiser_loss(model, rgb_uint8, step, rounding=0.5):
+def encoder_indices(model, bands, steps, rounding=0.5, rd_lambda=0.0):
+    """Quantisation indices of a batch of subbands (B, 3, h, w) as the
+    codec's encoder makes them: the dead-zone quantiser (`rounding`), then,
+    if rd_lambda > 0, rate-distortion rounding (iwave.codec.rd_quantise)
+    under the model's own float32 predictions for the whole batch at once.
+    The encoder also fits one coding adjustment per subband first; that is
+    left out here, which changes few of the choices."""
+    q = quantise(bands, steps, comp_dim=1, rounding=rounding)
+    if not rd_lambda:
+        return q
+    batch, n = bands[0].shape[:2]
+    out = [t.clone() for t in q]
+
+    def emit(b, c, p, mean, log2_scale):
+        dy, dx = PHASES[p]
+        v = q[b][:, c, dy::2, dx::2]
+        x = (bands[b][:, c, dy::2, dx::2] / steps[b][c]).cpu().numpy()
+        m, k = (t.cpu().numpy() for t in coding_parameters(
+            mean.double(), log2_scale.double(), resolution=model.mean_resolution))
+        out[b][:, c, dy::2, dx::2] = torch.from_numpy(
+            rd_choice(x, m, k, model.tables, rd_lambda)).to(v)
+        return v.to(mean.dtype)
+
+    with torch.no_grad():
+        model.context.walk([tuple(t.shape[-2:]) for t in bands], n, batch, 8, emit,
+                           dtype=torch.float32, band_steps=steps)
+    return out
+
+
+def denoiser_loss(model, rgb_uint8, step, rounding=0.5, rd_lambda=0.0):
     """RGB squared error of the denoised lossy reconstruction relative to the
     undenoised one (1 = no gain), so every step counts alike however large
-    its errors. The transform and quantisation (`rounding`: see
-    iwave.quantisation.quantise) run as the codec runs them;
+    its errors. The transform and quantisation (`rounding` and `rd_lambda`:
+    see encoder_indices) run as the codec runs them;
     the RGB conversion is YCoCg-R's inverse without its floor shifts."""
     bands = analyse(model, rgb_uint8, rounding=False)
     batch, n = bands[0].shape[:2]
     steps = model.lossy_steps(step, n)
     with torch.no_grad():
-        rec = dequantise(quantise(bands, steps, comp_dim=1, rounding=rounding), steps, comp_dim=1)
+        rec = dequantise(encoder_indices(model, bands, steps, rounding, rd_lambda), steps,
+                         comp_dim=1)
         rec = model.transform.inverse([t.reshape(batch * n, 1, *t.shape[-2:]) for t in rec], 8,
                                       rounding=False)
         ycc = rec.reshape(batch, n, *rec.shape[-2:]).float()
