@@ -19,11 +19,10 @@ import torch
 
 from iwave.errors import IWaveError
 from iwave.model import IWaveModel
-from iwave.quantisation import quantise
 from train.data import CropDataset
 from train.averaging import WeightAverage
 from train.grow import grown
-from train.losses import analyse, bits_per_subpixel, denoiser_loss
+from train.losses import analyse, bits_per_subpixel, denoiser_loss, encoder_indices
 
 DEFAULT_CONFIG_PATH = Path(__file__).parent / "configs" / "default.json"
 
@@ -199,15 +198,16 @@ def validate(model, val_bands):
     return lossless
 
 
-def validate_lossy(model, val_lossy_bands, rounding):
+def validate_lossy(model, val_lossy_bands, rounding, rd_lambda=0.0):
     """Mean estimated bits per sub-pixel of the validation crops quantised
-    at LOSSY_VAL_STEPS (each step weighs alike in log-rate)."""
+    at LOSSY_VAL_STEPS (each step weighs alike in log-rate), as the lossy
+    training batches are (train.losses.encoder_indices)."""
     model.eval()
     bits = []
     with torch.no_grad():
         for q in LOSSY_VAL_STEPS:
             steps = model.lossy_steps(q, 3)
-            bands = quantise(val_lossy_bands, steps, comp_dim=1, rounding=rounding)
+            bands = encoder_indices(model, val_lossy_bands, steps, rounding, rd_lambda)
             bits.append(bits_per_subpixel(model, bands, steps=steps).item())
     model.train()
     return float(np.exp(np.mean(np.log(bits))))
@@ -242,11 +242,13 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
     if not 0.0 < rounding <= 0.5:
         raise SystemExit("config quantiser_rounding must be in (0, 0.5]: 0.5 rounds to the "
                          "nearest, less rounds with a dead zone as iwave's encoder does (0.4)")
-    # the denoiser learns on what the encoder sends: its rate-distortion
-    # rounding (iwave.codec.RD_LAMBDA) zeroes more values than the dead zone alone
-    rd_lambda = cfg.get("denoiser_rd_lambda", 0.0)
-    if not 0.0 <= rd_lambda <= 10.0:
-        raise SystemExit("config denoiser_rd_lambda must be between 0 (dead zone only) and 10")
+    # Lossy batches can be quantised as the encoder quantises: the dead zone,
+    # then its rate-distortion rounding (iwave.codec.RD_LAMBDA), which zeroes
+    # more values; rd_lambda for the context model, denoiser_rd_lambda for the denoiser
+    ctx_rd_lambda, rd_lambda = cfg.get("rd_lambda", 0.0), cfg.get("denoiser_rd_lambda", 0.0)
+    for key, value in (("rd_lambda", ctx_rd_lambda), ("denoiser_rd_lambda", rd_lambda)):
+        if not 0.0 <= value <= 10.0:
+            raise SystemExit(f"config {key} must be between 0 (dead zone only) and 10")
     ddp = ddp or Distributed()
     device = _device(device, ddp)
     out = Path(out_dir)
@@ -351,7 +353,7 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
             if lossy:
                 q = _log_uniform(rng, cfg["step_range"])
                 steps = model.lossy_steps(q, 3)
-                bands = quantise(bands, steps, comp_dim=1, rounding=rounding)
+                bands = encoder_indices(model, bands, steps, rounding, ctx_rd_lambda)
             loss = bits_per_subpixel(model, bands, steps=steps,
                                      expected_rounding=cfg.get("mean_rounding") == "expected")
             mode = "lossy" if lossy else "lossless"
@@ -379,7 +381,7 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
                 if stage == "context":
                     val_bits = f"{validate_lossless():.4f}"
                     if val_lossy is not None:
-                        val_lossy_bits = f"{validate_lossy(model, val_lossy, rounding):.4f}"
+                        val_lossy_bits = f"{validate_lossy(model, val_lossy, rounding, ctx_rd_lambda):.4f}"
                 else:
                     val_dn = f"{validate_denoiser(model, val_rgb, rounding, rd_lambda):.4f}"
         writer.writerow([step, f"{time.time() - t0:.1f}", f"{lr:.2e}", mode,
@@ -407,7 +409,7 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
     return model, {"steps": step, "seconds": time.time() - t0,
                    "init_id": init_id if cfg.get("init") else None,
                    "val_bpsp": validate_lossless() if val_bands is not None else None,
-                   "val_lossy_bpsp": (validate_lossy(model, val_lossy, rounding)
+                   "val_lossy_bpsp": (validate_lossy(model, val_lossy, rounding, ctx_rd_lambda)
                                       if val_lossy is not None else None),
                    "val_denoiser": (validate_denoiser(model, val_rgb, rounding, rd_lambda)
                                     if val_rgb is not None and step > cfg["steps"] else None)}

@@ -149,15 +149,18 @@ def test_denoiser_stage_trains_only_the_denoiser_and_resumes_exactly(tmp_path):
     assert modes[2:] == ["denoiser"] * 3
 
 
-def test_the_denoiser_can_learn_on_rate_distortion_rounded_indices(tmp_path):
+def test_both_stages_can_learn_on_rate_distortion_rounded_indices(tmp_path):
     data = make_data(tmp_path / "data")
-    cfg = denoiser_config(0, 2)
-    cfg["denoiser_rd_lambda"] = 0.1
+    cfg = denoiser_config(2, 2)
+    cfg.update(lossy_fraction=1.0, rd_lambda=0.1, denoiser_rd_lambda=0.1)
     model, summary = train(cfg, data, tmp_path / "rd", progress=False)
-    assert summary["val_denoiser"] is not None and model.denoiser.out.weight.abs().sum() > 0
-    cfg["denoiser_rd_lambda"] = -1.0
-    with pytest.raises(SystemExit, match="denoiser_rd_lambda"):
-        train(cfg, data, tmp_path / "bad", progress=False)
+    assert summary["val_lossy_bpsp"] is not None and summary["val_denoiser"] is not None
+    assert model.denoiser.out.weight.abs().sum() > 0
+    modes = [r.split(",")[3] for r in (tmp_path / "rd" / "log.csv").read_text().splitlines()[1:]]
+    assert modes == ["lossy", "lossy", "denoiser", "denoiser"]
+    for key in ("rd_lambda", "denoiser_rd_lambda"):
+        with pytest.raises(SystemExit, match=key):
+            train(dict(cfg, **{key: -1.0}), data, tmp_path / "bad", progress=False)
 
 
 def test_a_finished_run_can_be_extended_with_a_denoiser(tmp_path):
