@@ -119,11 +119,11 @@ DENOISER_VAL_STEPS = (4.0, 16.0, 64.0)
 LOSSY_VAL_STEPS = (8.0, 32.0, 128.0)
 
 
-def _save_checkpoint(path, model, opts, step, rngs, elapsed, cfg, average=None):
+def _save_checkpoint(path, model, opts, step, rngs, elapsed, cfg, average=None, init_id=None):
     tmp = path.with_suffix(".tmp")
     state = {"model": model.state_dict(), "opt": opts["context"].state_dict(), "step": step,
              "rng": rngs[0], "rngs": rngs, "elapsed": elapsed, "config": cfg,
-             "band_weights": model.band_weights}
+             "band_weights": model.band_weights, "init_id": init_id}
     if average is not None:
         state["ema"] = average.state_dict()
     if "denoiser" in opts:
@@ -273,7 +273,7 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
         stages["denoiser"] = list(model.denoiser.parameters())
         opts["denoiser"] = torch.optim.Adam(stages["denoiser"], lr=cfg.get("denoiser_lr", cfg["lr"]))
     step, elapsed = 0, 0.0
-    saved_average = None
+    saved_average, init_id = None, None
     if cfg.get("init"):      # fine-tuning: start from a trained model's weights
         init_state, init_id = init_weights(cfg["init"], device)
         if model.denoiser is not None and not _same_shapes(init_state, model, "denoiser."):
@@ -286,6 +286,12 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
     if ckpt.exists():
         state = torch.load(ckpt, weights_only=False, map_location=device)
         step, elapsed = state["step"], state["elapsed"]
+        started = state.get("init_id")      # (older checkpoints do not say)
+        if started and started != init_id:
+            # the card would name the wrong starting point, e.g. after the
+            # init file was replaced by a newer model: point init at the old one
+            raise SystemExit(f"{ckpt} started from model {started}, but config init "
+                             f"{cfg.get('init')} is {init_id or 'not set'}: give the file it started from")
         _load_model_state(model, state["model"], step, cfg)
         opts["context"].load_state_dict(state["opt"])
         if "opt_denoiser" in state and "denoiser" in opts:
@@ -400,14 +406,15 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
             log.flush()
             rngs = ddp.gather(rng.bit_generator.state)
             if ddp.main:
-                _save_checkpoint(ckpt, model, opts, step, rngs, time.time() - t0, cfg, average)
+                _save_checkpoint(ckpt, model, opts, step, rngs, time.time() - t0, cfg, average,
+                                 init_id)
             last_ckpt = time.time()
     log.close()
     print()
     if average is not None:     # what the run exports (the checkpoint keeps the raw weights)
         average.apply_to(model)
     return model, {"steps": step, "seconds": time.time() - t0,
-                   "init_id": init_id if cfg.get("init") else None,
+                   "init_id": init_id,
                    "val_bpsp": validate_lossless() if val_bands is not None else None,
                    "val_lossy_bpsp": (validate_lossy(model, val_lossy, rounding, ctx_rd_lambda)
                                       if val_lossy is not None else None),

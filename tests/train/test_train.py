@@ -149,6 +149,27 @@ def test_denoiser_stage_trains_only_the_denoiser_and_resumes_exactly(tmp_path):
     assert modes[2:] == ["denoiser"] * 3
 
 
+def test_a_run_resumes_only_from_the_model_it_started_from(tmp_path):
+    """Replacing the init file (a newer model shipped under the same name)
+    under an interrupted run is a clear error, not a card naming the wrong
+    starting point."""
+    from train.loop import export
+    data = make_data(tmp_path / "data")
+    for name, steps in (("a", 1), ("b", 2)):
+        model, summary = train(tiny_config(steps), data, tmp_path / name, progress=False)
+        export(model, summary, tiny_config(steps), tmp_path / f"{name}.npz", data, None, "...")
+    cfg = tiny_config(3)
+    cfg["init"] = str(tmp_path / "init.npz")
+    (tmp_path / "init.npz").write_bytes((tmp_path / "a.npz").read_bytes())
+    train(cfg, data, tmp_path / "run", progress=False, stop_after=1)
+    (tmp_path / "init.npz").write_bytes((tmp_path / "b.npz").read_bytes())
+    with pytest.raises(SystemExit, match="started from model"):
+        train(cfg, data, tmp_path / "run", progress=False)
+    (tmp_path / "init.npz").write_bytes((tmp_path / "a.npz").read_bytes())
+    _, summary = train(cfg, data, tmp_path / "run", progress=False)
+    assert summary["steps"] == 3 and summary["init_id"] == IWaveModel.load(tmp_path / "a.npz").identifier()
+
+
 def test_both_stages_can_learn_on_rate_distortion_rounded_indices(tmp_path):
     data = make_data(tmp_path / "data")
     cfg = denoiser_config(2, 2)
