@@ -42,10 +42,12 @@ def gains(model, files, steps):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m train.denoiser_gain", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m train.denoiser_gain",
+                                description=__doc__.split("\n\n")[0])
     p.add_argument("model", help="a model with a denoiser (.npz)")
     p.add_argument("folder", help="images to measure on (8-bit RGB)")
-    p.add_argument("--steps", default="8,12,16,24,32", help="comma-separated steps (default 8,12,16,24,32)")
+    p.add_argument("--steps", default="8,12,16,24,32",
+                   help="comma-separated steps (default 8,12,16,24,32)")
     args = p.parse_args(argv)
     try:
         steps = [float(s) for s in args.steps.split(",")]

@@ -245,8 +245,8 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
     # Lossy batches can be quantised as the encoder quantises: the dead zone,
     # then its rate-distortion rounding (iwave.codec.RD_LAMBDA), which zeroes
     # more values; rd_lambda for the context model, denoiser_rd_lambda for the denoiser
-    ctx_rd_lambda, rd_lambda = cfg.get("rd_lambda", 0.0), cfg.get("denoiser_rd_lambda", 0.0)
-    for key, value in (("rd_lambda", ctx_rd_lambda), ("denoiser_rd_lambda", rd_lambda)):
+    rd_lambda, dn_rd_lambda = cfg.get("rd_lambda", 0.0), cfg.get("denoiser_rd_lambda", 0.0)
+    for key, value in (("rd_lambda", rd_lambda), ("denoiser_rd_lambda", dn_rd_lambda)):
         if not 0.0 <= value <= 10.0:
             raise SystemExit(f"config {key} must be between 0 (dead zone only) and 10")
     ddp = ddp or Distributed()
@@ -291,7 +291,8 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
             # the card would name the wrong starting point, e.g. after the
             # init file was replaced by a newer model: point init at the old one
             raise SystemExit(f"{ckpt} started from model {started}, but config init "
-                             f"{cfg.get('init')} is {init_id or 'not set'}: give the file it started from")
+                             f"{cfg.get('init')} is {init_id or 'not set'}: "
+                             "give the file it started from")
         _load_model_state(model, state["model"], step, cfg)
         opts["context"].load_state_dict(state["opt"])
         if "opt_denoiser" in state and "denoiser" in opts:
@@ -359,7 +360,7 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
             if lossy:
                 q = _log_uniform(rng, cfg["step_range"])
                 steps = model.lossy_steps(q, 3)
-                bands = encoder_indices(model, bands, steps, rounding, ctx_rd_lambda)
+                bands = encoder_indices(model, bands, steps, rounding, rd_lambda)
             loss = bits_per_subpixel(model, bands, steps=steps,
                                      expected_rounding=cfg.get("mean_rounding") == "expected")
             mode = "lossy" if lossy else "lossless"
@@ -368,7 +369,7 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
             lr = cosine(cfg.get("denoiser_lr", cfg["lr"]), cfg["lr_final"], step - cfg["steps"],
                         dn_steps)
             q = _log_uniform(rng, cfg.get("denoiser_step_range", cfg["step_range"]))
-            loss = denoiser_loss(model, rgb, q, rounding, rd_lambda)
+            loss = denoiser_loss(model, rgb, q, rounding, dn_rd_lambda)
         params, opt = stages[stage], opts[stage]
         for g in opt.param_groups:
             g["lr"] = lr * g.get("lr_scale", 1.0)
@@ -387,9 +388,9 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
                 if stage == "context":
                     val_bits = f"{validate_lossless():.4f}"
                     if val_lossy is not None:
-                        val_lossy_bits = f"{validate_lossy(model, val_lossy, rounding, ctx_rd_lambda):.4f}"
+                        val_lossy_bits = f"{validate_lossy(model, val_lossy, rounding, rd_lambda):.4f}"
                 else:
-                    val_dn = f"{validate_denoiser(model, val_rgb, rounding, rd_lambda):.4f}"
+                    val_dn = f"{validate_denoiser(model, val_rgb, rounding, dn_rd_lambda):.4f}"
         writer.writerow([step, f"{time.time() - t0:.1f}", f"{lr:.2e}", mode,
                          f"{q:.3f}", f"{loss.item():.4f}", val_bits, val_dn, val_lossy_bits])
         if progress and (step % 10 == 0 or val_bits or val_dn):
@@ -416,9 +417,9 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
     return model, {"steps": step, "seconds": time.time() - t0,
                    "init_id": init_id,
                    "val_bpsp": validate_lossless() if val_bands is not None else None,
-                   "val_lossy_bpsp": (validate_lossy(model, val_lossy, rounding, ctx_rd_lambda)
+                   "val_lossy_bpsp": (validate_lossy(model, val_lossy, rounding, rd_lambda)
                                       if val_lossy is not None else None),
-                   "val_denoiser": (validate_denoiser(model, val_rgb, rounding, rd_lambda)
+                   "val_denoiser": (validate_denoiser(model, val_rgb, rounding, dn_rd_lambda)
                                     if val_rgb is not None and step > cfg["steps"] else None)}
 
 

@@ -167,7 +167,8 @@ def test_a_run_resumes_only_from_the_model_it_started_from(tmp_path):
         train(cfg, data, tmp_path / "run", progress=False)
     (tmp_path / "init.npz").write_bytes((tmp_path / "a.npz").read_bytes())
     _, summary = train(cfg, data, tmp_path / "run", progress=False)
-    assert summary["steps"] == 3 and summary["init_id"] == IWaveModel.load(tmp_path / "a.npz").identifier()
+    assert summary["steps"] == 3
+    assert summary["init_id"] == IWaveModel.load(tmp_path / "a.npz").identifier()
 
 
 def test_both_stages_can_learn_on_rate_distortion_rounded_indices(tmp_path):
