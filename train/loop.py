@@ -443,20 +443,26 @@ def export(model, summary, cfg, path, data_dir, val_dir, command):
     return card
 
 
-def _validation_row(value, label, text, steps):
-    """A card row for a validation figure measured over several steps (none if absent)."""
+def _validation_row(value, label, text, steps, rd_lambda=0.0):
+    """A card row for a validation figure measured over several steps (none
+    if absent), on indices rate-distortion rounded with rd_lambda if > 0
+    (figures on other indices are not comparable)."""
     if value is None:
         return ""
     over = ", ".join(f"{q:g}" for q in steps)
-    return f"| validation, {label} | {text.format(value)} over steps {over}) |\n"
+    rd = f"; indices rate-distortion rounded, lambda {rd_lambda:g}" if rd_lambda else ""
+    return f"| validation, {label} | {text.format(value)} over steps {over}{rd}) |\n"
 
 
 def card_markdown(name, card):
     val = card["val_bpsp_lossless"]
+    cfg = card["config"]
     rows = (_validation_row(card.get("val_bpsp_lossy"), "lossy", "{:.4f} bits per sub-pixel "
-                            "(model estimate, geometric mean", LOSSY_VAL_STEPS)
+                            "(model estimate, geometric mean", LOSSY_VAL_STEPS,
+                            cfg.get("rd_lambda", 0.0))
             + _validation_row(card.get("val_denoiser_relative_mse"), "denoiser", "squared error "
-                              "x {:.4f} of the undenoised reconstruction (mean", DENOISER_VAL_STEPS))
+                              "x {:.4f} of the undenoised reconstruction (mean", DENOISER_VAL_STEPS,
+                              cfg.get("denoiser_rd_lambda", 0.0)))
     init = (f"| started from | `{card['init']['path']}` (model {card['init']['id']}) |\n"
             if card.get("init") else "")
     return f"""# {name}

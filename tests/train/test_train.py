@@ -180,6 +180,11 @@ def test_both_stages_can_learn_on_rate_distortion_rounded_indices(tmp_path):
     assert model.denoiser.out.weight.abs().sum() > 0
     modes = [r.split(",")[3] for r in (tmp_path / "rd" / "log.csv").read_text().splitlines()[1:]]
     assert modes == ["lossy", "lossy", "denoiser", "denoiser"]
+    from train.loop import export
+    export(model, summary, cfg, tmp_path / "rd.npz", data, None, "...")
+    rows = [r for r in (tmp_path / "rd.md").read_text().splitlines()
+            if r.startswith(("| validation, lossy", "| validation, denoiser"))]
+    assert len(rows) == 2 and all("rate-distortion rounded, lambda 0.1" in r for r in rows)
     for key in ("rd_lambda", "denoiser_rd_lambda"):
         with pytest.raises(SystemExit, match=key):
             train(dict(cfg, **{key: -1.0}), data, tmp_path / "bad", progress=False)
