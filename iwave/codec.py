@@ -238,13 +238,16 @@ def coded_streams(model, bands, bit_depth, cond_steps):
 
 def _read_plans(decoder, count, version, component):
     """The coding plans at the start of a component's stream: since version 5
-    with neighbour mixes and gains, in version 4 without them, in version 3
-    one adjustment per subband, before that none."""
+    with neighbour mixes and gains (since version 6 coded more compactly), in
+    version 4 without them, in version 3 one adjustment per subband, before
+    that none."""
     if version >= 5:
         return adaptation.read_plans(decoder, count, len(PHASES), references=component,
-                                     part_references=PART_REFERENCES, activities=ACTIVITIES)
+                                     part_references=PART_REFERENCES, activities=ACTIVITIES,
+                                     code=adaptation.SIDE if version >= 6 else adaptation.V5_SIDE)
     if version == 4:
-        return adaptation.read_plans(decoder, count, len(PHASES), references=component)
+        return adaptation.read_plans(decoder, count, len(PHASES), references=component,
+                                     code=adaptation.V5_SIDE)
     if version == 3:
         return [adaptation.single(a) for a in adaptation.read(decoder, count)]
     return [adaptation.IDENTITY_PLAN] * count

@@ -119,18 +119,37 @@ def test_plans_round_trip_and_malformed_plans_are_corrupt():
         enc = ValueEncoder()
         enc.add(values, np.zeros(len(values), np.int64), scales)
         return ValueDecoder(enc.finish())
-    S, T = adaptation.SIGNAL_SCALE, adaptation.THRESHOLD_SCALE
+    S, T, M = (ZERO_INDEX + getattr(adaptation.SIDE, k) for k in ("flags", "thresholds", "mix"))
+    A, F, H = (ZERO_INDEX + getattr(adaptation.SIDE, k) for k in ("slope", "offset", "shift"))
     bad = [([2, 0], [S, S]),                                  # per_part flag not 0 or 1
            ([0, 4], [S, S]),                                  # four thresholds
            ([0, 2, 3, 0], [S, S, T, T]),                      # thresholds not increasing
            ([0, 1, 500], [S, S, T]),                          # threshold out of range
-           ([0, 0, 9, 0, 0], [S] * 5)]                        # a = 17
+           ([0, 0, 9, 0, 0], [S, S, A, F, H])]                # a = 17
     for values, scales in bad:
         with pytest.raises(EntropyError, match="plan|adjustment"):
             adaptation.read_plans(stream(values, scales), 1, 4)
     with pytest.raises(EntropyError, match="mix"):                 # a reference weighing 65/16
-        adaptation.read_plans(stream([0, 0, 65, 0, 0, 0], [S, S, adaptation.MIX_SCALE] + [S] * 3),
-                              1, 4, references=1)
+        adaptation.read_plans(stream([0, 0, 65, 0, 0, 0], [S, S, M, A, F, H]), 1, 4, references=1)
+
+
+def test_version_5_side_code_is_read_as_written():
+    """Files of version 5 code a plan's integers at other scales, with one
+    flag for all the neighbour mixes: a plan written that way reads back
+    only under that code, and the current code spends fewer bits on a
+    typical plan (mostly identity adjustments, one mixed part)."""
+    plan = adaptation.Plan(True, (), ((8, 0, 0), (8, 0, 1), (8, 0, 0), (7, 0, -2)), (0, 0),
+                           ((), (0, 0, 0, 0), (3, 5, 4, 2), (0,) * 8), (0, 0, 0))
+    refs = dict(references=2, part_references=[0, 4, 4, 8], activities=3)
+    sizes = {}
+    for code in (adaptation.V5_SIDE, adaptation.SIDE):
+        enc = ValueEncoder()
+        adaptation.write_plans(enc, [plan], code)
+        data = enc.finish()
+        assert adaptation.read_plans(ValueDecoder(data), 1, 4, code=code, **refs) == [plan]
+        values, scales = adaptation._side(plan, code)
+        sizes[code] = adaptation.value_bits(values, np.zeros_like(values), scales).sum()
+    assert sizes[adaptation.SIDE] < 0.8 * sizes[adaptation.V5_SIDE]
 
 
 def test_plan_mixes_in_a_reference_the_model_left_unused():

@@ -203,7 +203,7 @@ def test_version_2_files_without_adjustments_still_decode(codec, sample, monkeyp
     assert old[4] == 2 and bitstream.read(old)[0].version == 2
     assert np.array_equal(codec.decompress(old), a)
     new_lossy = codec.compress(a, step=8.0)
-    assert new_lossy[4] == bitstream.VERSION == 5
+    assert new_lossy[4] == bitstream.VERSION == 6
     assert np.abs(codec.decompress(old_lossy).astype(int) - a).mean() < 4
 
 
@@ -254,12 +254,29 @@ def test_version_4_files_without_neighbour_mixes_still_decode(codec, sample, mon
     plan = adaptation.plan
     with monkeypatch.context() as m:
         m.setattr(bitstream, "VERSION", 4)
+        m.setattr(adaptation, "SIDE", adaptation.V5_SIDE)
         m.setattr(adaptation, "plan", lambda parts, tables=None, references=None, **_:
                   plan(parts, tables, references))
         old = codec.compress(a)
         old_lossy = codec.compress(a, step=8.0)
     assert old[4] == 4 and np.array_equal(codec.decompress(old), a)
     assert np.array_equal(codec.decompress(old_lossy), codec.decompress(codec.compress(a, step=8.0)))
+
+
+def test_version_5_files_with_the_older_side_code_still_decode(codec, sample, monkeypatch):
+    """Version 5 coded the plans' integers at other scales; made here as iwave 0.8 made them."""
+    from entropy import adaptation
+    from iwave import bitstream
+    a = sample[:64, :80]
+    with monkeypatch.context() as m:
+        m.setattr(bitstream, "VERSION", 5)
+        m.setattr(adaptation, "SIDE", adaptation.V5_SIDE)
+        old = codec.compress(a)
+        old_lossy = codec.compress(a, step=8.0)
+    assert old[4] == 5 and np.array_equal(codec.decompress(old), a)
+    new_lossy = codec.compress(a, step=8.0)
+    assert new_lossy[4] == 6 and new_lossy != old_lossy
+    assert np.array_equal(codec.decompress(old_lossy), codec.decompress(new_lossy))
 
 
 def test_neighbours_are_the_adjacent_samples_of_earlier_phases():

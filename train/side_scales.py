@@ -1,0 +1,104 @@
+"""Fit how the file format codes the coding plans' own integers
+(entropy.adaptation.SIDE): code training images as the encoder does, collect
+the integers of every plan by kind (flags, thresholds, weights, a - 8, f, s)
+and find, for each kind, the Laplace scale that codes them in the fewest
+bits under the model's tables. This is how SIDE was chosen (a format
+constant: changing it needs a new file version).
+
+    python -m train.side_scales MODEL.npz DATA [--steps 12,30,75,190,320] [--images 40]
+
+Prints one JSON object: per kind, the count, SIDE's scale offset and its
+bits, and the best offset and its bits.
+"""
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from entropy.adaptation import SIDE, side_integers, value_bits
+from entropy.tables import ZERO_INDEX
+from iwave.codec import MAX_STEP, MIN_STEP, _groups, coded_streams, subbands
+from iwave.errors import IWaveError
+from iwave.model import IWaveModel
+from train.data import list_images
+
+OFFSETS = range(-ZERO_INDEX, 31)      # every scale offset with a table (k = 0 ... 54)
+
+
+def collect(model, files, steps, progress=True):
+    """{kind: int64 array} of the plans' integers when the encoder codes
+    `files` at each lossy step (None: lossless)."""
+    out = defaultdict(list)
+    for i, path in enumerate(files):
+        x, _ = _groups(np.asarray(Image.open(path).convert("RGB")))[0]
+        for step in steps:
+            bands, cond = subbands(model, x, 8, step)
+            for plans, _ in coded_streams(model, bands, 8, cond):
+                for plan in plans:
+                    for v, kind in side_integers(plan, SIDE.part_flags):
+                        out[kind].append(v)
+        if progress:
+            print(f"\rcollecting plans: {i + 1}/{len(files)} images", end="", file=sys.stderr,
+                  flush=True)
+    if progress:
+        print(file=sys.stderr)
+    return {k: np.array(v, dtype=np.int64) for k, v in out.items()}
+
+
+def _bits(values, offset, tables):
+    return float(value_bits(values, np.zeros_like(values), np.full_like(values, ZERO_INDEX + offset),
+                            tables).sum())
+
+
+def fit(integers, tables):
+    """{kind: {count, side (SIDE's offset), side_bits, best, best_bits}}."""
+    out = {}
+    for kind, values in sorted(integers.items()):
+        bits = {d: _bits(values, d, tables) for d in OFFSETS}
+        best = min(bits, key=bits.get)
+        out[kind] = {"count": int(values.size), "side": getattr(SIDE, kind),
+                     "side_bits": round(bits[getattr(SIDE, kind)]), "best": best,
+                     "best_bits": round(bits[best])}
+    return out
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m train.side_scales", description=__doc__.split("\n\n")[0])
+    p.add_argument("model", help="a model (.npz); its tables cost the integers")
+    p.add_argument("data", help="the training folder (its held-out images are skipped)")
+    p.add_argument("--steps", default="12,30,75,190,320",
+                   help="comma-separated lossy steps; 'lossless' codes losslessly (default 12,30,75,190,320)")
+    p.add_argument("--images", type=int, default=40,
+                   help="how many training images (evenly spread; default 40)")
+    p.add_argument("--holdout-every", type=int, default=20,
+                   help="every Nth image is held out, as training does (default 20)")
+    args = p.parse_args(argv)
+    try:
+        steps = [None if s.strip() == "lossless" else float(s) for s in args.steps.split(",")]
+    except ValueError:
+        raise SystemExit("error: --steps must be numbers (or 'lossless') separated by commas")
+    if any(s is not None and not MIN_STEP <= s <= MAX_STEP for s in steps):
+        raise SystemExit(f"error: steps must be between {MIN_STEP} and {MAX_STEP:g}")
+    if args.images < 1:
+        raise SystemExit("error: --images must be at least 1")
+    try:
+        model = IWaveModel.load(args.model)
+    except IWaveError as e:
+        raise SystemExit(f"error: {e}")
+    if not Path(args.data).is_dir():
+        raise SystemExit(f"error: {args.data} is not a folder")
+    files = list_images(args.data, "train", args.holdout_every)
+    files = files[::max(1, len(files) // args.images)][:args.images]
+    kinds = fit(collect(model, files, steps), model.tables)
+    print(json.dumps({"model": model.identifier(), "images": len(files), "steps": args.steps,
+                      "kinds": kinds,
+                      "side_bits": sum(k["side_bits"] for k in kinds.values()),
+                      "best_bits": sum(k["best_bits"] for k in kinds.values())}))
+
+
+if __name__ == "__main__":
+    main()
