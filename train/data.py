@@ -20,6 +20,22 @@ def list_images(folder, part="all", holdout_every=0):
     return files
 
 
+def add_sample_options(parser, images):
+    """--images and --holdout-every, for tools that code a sample of the training images."""
+    parser.add_argument("--images", type=int, default=images,
+                        help=f"how many training images (evenly spread; default {images})")
+    parser.add_argument("--holdout-every", type=int, default=20,
+                        help="every Nth image is held out, as training does (default 20)")
+
+
+def training_sample(folder, images, holdout_every):
+    """`images` training images of the folder (held-out ones skipped), evenly spread."""
+    if images < 1:
+        raise SystemExit("error: --images must be at least 1")
+    files = list_images(folder, "train", holdout_every)
+    return files[::max(1, len(files) // images)][:images]
+
+
 class CropDataset:
     """Loads every image once (RGB uint8) and serves random crops."""
 

@@ -12,19 +12,18 @@ bits, and the best offset and its bits.
 """
 import argparse
 import json
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from entropy.adaptation import SIDE, side_integers, value_bits
 from entropy.tables import ZERO_INDEX
-from iwave.codec import MAX_STEP, MIN_STEP, _groups, coded_streams, subbands
+from iwave.codec import MAX_STEP, MIN_STEP
 from iwave.errors import IWaveError
 from iwave.model import IWaveModel
-from train.data import list_images
+from train.data import add_sample_options, training_sample
+from train.tables import coded_streams_of
 
 OFFSETS = range(-ZERO_INDEX, 31)      # every scale offset with a table (k = 0 ... 54)
 
@@ -33,19 +32,10 @@ def collect(model, files, steps, progress=True):
     """{kind: int64 array} of the plans' integers when the encoder codes
     `files` at each lossy step (None: lossless)."""
     out = defaultdict(list)
-    for i, path in enumerate(files):
-        x, _ = _groups(np.asarray(Image.open(path).convert("RGB")))[0]
-        for step in steps:
-            bands, cond = subbands(model, x, 8, step)
-            for plans, _ in coded_streams(model, bands, 8, cond):
-                for plan in plans:
-                    for v, kind in side_integers(plan, SIDE.part_flags):
-                        out[kind].append(v)
-        if progress:
-            print(f"\rcollecting plans: {i + 1}/{len(files)} images", end="", file=sys.stderr,
-                  flush=True)
-    if progress:
-        print(file=sys.stderr)
+    for plans, _ in coded_streams_of(model, files, steps, "collecting plans", progress):
+        for plan in plans:
+            for v, kind in side_integers(plan, SIDE.part_flags):
+                out[kind].append(v)
     return {k: np.array(v, dtype=np.int64) for k, v in out.items()}
 
 
@@ -72,10 +62,7 @@ def main(argv=None):
     p.add_argument("data", help="the training folder (its held-out images are skipped)")
     p.add_argument("--steps", default="12,30,75,190,320",
                    help="comma-separated lossy steps; 'lossless' codes losslessly (default 12,30,75,190,320)")
-    p.add_argument("--images", type=int, default=40,
-                   help="how many training images (evenly spread; default 40)")
-    p.add_argument("--holdout-every", type=int, default=20,
-                   help="every Nth image is held out, as training does (default 20)")
+    add_sample_options(p, 40)
     args = p.parse_args(argv)
     try:
         steps = [None if s.strip() == "lossless" else float(s) for s in args.steps.split(",")]
@@ -83,16 +70,13 @@ def main(argv=None):
         raise SystemExit("error: --steps must be numbers (or 'lossless') separated by commas")
     if any(s is not None and not MIN_STEP <= s <= MAX_STEP for s in steps):
         raise SystemExit(f"error: steps must be between {MIN_STEP} and {MAX_STEP:g}")
-    if args.images < 1:
-        raise SystemExit("error: --images must be at least 1")
     try:
         model = IWaveModel.load(args.model)
     except IWaveError as e:
         raise SystemExit(f"error: {e}")
     if not Path(args.data).is_dir():
         raise SystemExit(f"error: {args.data} is not a folder")
-    files = list_images(args.data, "train", args.holdout_every)
-    files = files[::max(1, len(files) // args.images)][:args.images]
+    files = training_sample(args.data, args.images, args.holdout_every)
     kinds = fit(collect(model, files, steps), model.tables)
     print(json.dumps({"model": model.identifier(), "images": len(files), "steps": args.steps,
                       "kinds": kinds,

@@ -24,29 +24,35 @@ from entropy.tables import fit_tables
 from iwave.codec import Codec, _groups, coded_streams, subbands
 from iwave.errors import IWaveError
 from iwave.model import IWaveModel
-from train.data import list_images
+from train.data import add_sample_options, list_images, training_sample
 
 
 def _settings(lossless, steps):
     return ([None] if lossless else []) + list(steps)
 
 
-def count_symbols(model, files, settings, progress=True):
-    """Symbol counts of the colour components of `files`, coded losslessly
-    (setting None) and at each lossy step, exactly as the encoder codes them."""
-    counts = np.zeros(model.tables.cum.shape, np.int64)
+def coded_streams_of(model, files, settings, what, progress=True):
+    """Every component stream's (plans, symbols) (iwave.codec.coded_streams)
+    when the encoder codes the colour components of `files` losslessly
+    (setting None) and at each lossy step."""
     for i, path in enumerate(files):
         x, _ = _groups(np.asarray(Image.open(path).convert("RGB")))[0]
         for step in settings:
             bands, cond = subbands(model, x, 8, step)
-            for _, symbols in coded_streams(model, bands, 8, cond):
-                for v, m, k in symbols:
-                    symbol_counts(v, m, k, counts, model.tables)
+            yield from coded_streams(model, bands, 8, cond)
         if progress:
-            print(f"\rcounting symbols: {i + 1}/{len(files)} images", end="", file=sys.stderr,
-                  flush=True)
+            print(f"\r{what}: {i + 1}/{len(files)} images", end="", file=sys.stderr, flush=True)
     if progress:
         print(file=sys.stderr)
+
+
+def count_symbols(model, files, settings, progress=True):
+    """Symbol counts of the colour components of `files`, coded losslessly
+    (setting None) and at each lossy step, exactly as the encoder codes them."""
+    counts = np.zeros(model.tables.cum.shape, np.int64)
+    for _, symbols in coded_streams_of(model, files, settings, "counting symbols", progress):
+        for v, m, k in symbols:
+            symbol_counts(v, m, k, counts, model.tables)
     return counts
 
 
@@ -71,10 +77,7 @@ def main(argv=None):
     p.add_argument("--out", required=True, help="where to write the model with its tables (.npz)")
     p.add_argument("--lossless", action="store_true", help="count lossless coding")
     p.add_argument("--steps", default="", help="count lossy coding at these steps (comma-separated)")
-    p.add_argument("--images", type=int, default=200,
-                   help="how many training images to count (evenly spread; default 200)")
-    p.add_argument("--holdout-every", type=int, default=20,
-                   help="every Nth image is held out, as training does (default 20)")
+    add_sample_options(p, 200)
     p.add_argument("--prior", type=float, default=64.0,
                    help="weight of each table's Laplace shape, in values (default 64)")
     args = p.parse_args(argv)
@@ -84,8 +87,6 @@ def main(argv=None):
         raise SystemExit("error: --steps must be numbers separated by commas")
     if not args.lossless and not steps:
         raise SystemExit("error: give --lossless, --steps or both")
-    if args.images < 1:
-        raise SystemExit("error: --images must be at least 1")
     src = Path(args.model)
     try:
         model = IWaveModel.load(src)
@@ -94,10 +95,8 @@ def main(argv=None):
     src_card = src.with_suffix(".md")
     card_text = src_card.read_text() if src_card.is_file() else f"# {src.stem}\n"
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    train_files = list_images(args.data, "train", args.holdout_every)
+    train_files = training_sample(args.data, args.images, args.holdout_every)
     val_files = list_images(args.data, "val", args.holdout_every)
-    stride = max(1, len(train_files) // args.images)
-    train_files = train_files[::stride][:args.images]
     settings = _settings(args.lossless, steps)
     t0 = time.time()
     base_id = model.identifier()
