@@ -181,11 +181,23 @@ def _same_shapes(state, model, prefix):
     return mine == theirs
 
 
+def _codes_as(model, init):
+    """Whether `model` codes exactly as the model `init` does: the same band
+    weights and every weight but the denoiser's unchanged (a denoiser-only
+    fine-tune), so init's fitted coding tables (train.tables) still fit."""
+    def coding(m):
+        return {k: v.cpu() for k, v in m.state_dict().items() if not k.startswith("denoiser.")}
+    mine, theirs = coding(model), coding(init)
+    return (model.band_weights == init.band_weights and mine.keys() == theirs.keys()
+            and all(torch.equal(v, theirs[k]) for k, v in mine.items()))
+
+
 def init_weights(path, device="cpu"):
-    """(state dict, identifier) of the model file `path` (config "init"), to start from."""
+    """(state dict, identifier, the model) of the model file `path` (config
+    "init"), to start from."""
     try:
         init = IWaveModel.load(path)
-        return {k: v.to(device) for k, v in init.state_dict().items()}, init.identifier()
+        return {k: v.to(device) for k, v in init.state_dict().items()}, init.identifier(), init
     except IWaveError as e:
         raise SystemExit(f"config init: {e}") from None
 
@@ -273,9 +285,9 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
         stages["denoiser"] = list(model.denoiser.parameters())
         opts["denoiser"] = torch.optim.Adam(stages["denoiser"], lr=cfg.get("denoiser_lr", cfg["lr"]))
     step, elapsed = 0, 0.0
-    saved_average, init_id = None, None
+    saved_average, init_id, init = None, None, None
     if cfg.get("init"):      # fine-tuning: start from a trained model's weights
-        init_state, init_id = init_weights(cfg["init"], device)
+        init_state, init_id, init = init_weights(cfg["init"], device)
         if model.denoiser is not None and not _same_shapes(init_state, model, "denoiser."):
             init_state = {k: v for k, v in init_state.items() if not k.startswith("denoiser.")}
         try:      # a wider context model grows from a narrower one
@@ -414,6 +426,8 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
     print()
     if average is not None:     # what the run exports (the checkpoint keeps the raw weights)
         average.apply_to(model)
+    if init is not None and init.coding_tables is not None and _codes_as(model, init):
+        model.coding_tables = init.coding_tables     # so no train.tables run is needed
     return model, {"steps": step, "seconds": time.time() - t0,
                    "init_id": init_id,
                    "val_bpsp": validate_lossless() if val_bands is not None else None,
@@ -438,6 +452,8 @@ def export(model, summary, cfg, path, data_dir, val_dir, command):
             "val_denoiser_relative_mse": summary.get("val_denoiser"), "command": command, "config": cfg}
     if summary.get("init_id"):
         card["init"] = {"path": cfg["init"], "id": summary["init_id"]}
+        if model.coding_tables is not None:     # kept by train() (_codes_as)
+            card["coding_tables"] = "the init's (its transform and context model are unchanged)"
     model.save(path, card)
     path.with_suffix(".md").write_text(card_markdown(path.stem, card))
     return card
@@ -465,6 +481,8 @@ def card_markdown(name, card):
                               cfg.get("denoiser_rd_lambda", 0.0)))
     init = (f"| started from | `{card['init']['path']}` (model {card['init']['id']}) |\n"
             if card.get("init") else "")
+    if card.get("coding_tables"):
+        init += f"| coding tables | {card['coding_tables']} |\n"
     return f"""# {name}
 
 Made by `{card['command']}`.

@@ -220,6 +220,31 @@ def test_init_starts_from_a_model_file_and_a_new_denoiser_starts_afresh(tmp_path
         train(cfg, data, tmp_path / "missing", progress=False)
 
 
+def test_a_denoiser_only_fine_tune_keeps_the_inits_coding_tables(tmp_path):
+    """Its transform and context model are the init's, so the init's fitted
+    tables still fit; any other training drops them (train.tables refits)."""
+    import numpy as np
+    from entropy.tables import load_tables
+    from train.loop import export
+    data = make_data(tmp_path / "data")
+    base, _ = train(denoiser_config(2, 1), data, tmp_path / "base", progress=False)
+    tables = load_tables(base.mean_resolution)
+    base.coding_tables = tables._replace(cum=tables.cum.copy())   # stands in for fitted ones
+    base.save(tmp_path / "base.npz")
+    cfg = denoiser_config(0, 2)
+    cfg["init"] = str(tmp_path / "base.npz")
+    tuned, summary = train(cfg, data, tmp_path / "dn", progress=False)
+    assert not torch.equal(tuned.denoiser.out.weight, base.denoiser.out.weight)
+    assert np.array_equal(tuned.coding_tables.cum, base.coding_tables.cum)
+    export(tuned, summary, cfg, tmp_path / "dn.npz", data, None, "...")
+    assert IWaveModel.load(tmp_path / "dn.npz").coding_tables is not None
+    assert "| coding tables | the init's" in (tmp_path / "dn.md").read_text()
+    cfg = denoiser_config(1, 0)
+    cfg["init"] = str(tmp_path / "base.npz")
+    retrained, _ = train(cfg, data, tmp_path / "ctx", progress=False)
+    assert retrained.coding_tables is None
+
+
 @pytest.mark.parametrize("mean_resolution", [1, 4])
 def test_tables_command_fits_tables_that_code_exactly(tmp_path, capsys, mean_resolution):
     import numpy as np
