@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from iwave.errors import IWaveError
 
 MAGIC = b"IWAV"
-VERSION = 6                  # 6: plans coded more compactly; 5: plans mix in neighbours; 4: coding plans; 3: one coding adjustment per subband; 2 added tiles
+VERSION = 7                  # 7: lossy streams start with a post filter; 6: plans coded more compactly; 5: plans mix in neighbours; 4: coding plans; 3: one coding adjustment per subband; 2 added tiles
 MODE_LOSSLESS, MODE_LOSSY = 0, 1
 COLOUR_NONE, COLOUR_YCOCG_R = 0, 1
 MAX_CHUNKS = 16_000          # the chunk-length table must fit the 16-bit header length

@@ -9,8 +9,8 @@ import torch
 from entropy import EntropyError, ValueDecoder, ValueEncoder, adaptation
 from entropy.context_model import PHASES, coding_parameters, scale_index_base
 from entropy.tables import centroid_offsets
-from iwave import bitstream
-from iwave.colour import rgb_to_ycocg, ycocg_to_rgb
+from iwave import bitstream, postfilter
+from iwave.colour import YCOCG_SYNTHESIS_GAINS, rgb_to_ycocg, ycocg_to_rgb
 from iwave.errors import IWaveError
 from iwave.imageio import validate_array
 from iwave.lifting import subband_shapes
@@ -253,6 +253,19 @@ def _read_plans(decoder, count, version, component):
     return [adaptation.IDENTITY_PLAN] * count
 
 
+def reconstruct(model, bands, step, offsets=None):
+    """The real-valued planes (n, 1, H, W) of one lossy component group's
+    quantised bands: dequantised, inverse transformed and, for colour at the
+    steps the model's denoiser serves, denoised; what the post filter works on."""
+    n = bands[0].shape[0]
+    with torch.no_grad():
+        x = model.transform.inverse(dequantise(bands, model.lossy_steps(step, n), offsets=offsets),
+                                    8, rounding=False)
+        if n == 3 and model.denoiser_applies(step):
+            x = model.denoiser(x.transpose(0, 1), step).transpose(0, 1)
+    return x
+
+
 def rd_quantise(model, raw, q, steps, cond_steps, lam):
     """Rate-distortion rounding: each coefficient takes whichever of the two
     integers around it (in steps) costs less in squared error (in steps,
@@ -380,19 +393,29 @@ class Codec:
         a = _shared["image"]
         model = self.model_for(step is not None)
         y0, y1, x0, x1 = _extend(core, overlap, *a.shape[:2])
+        keep = (slice(core[0] - y0, core[1] - y0), slice(core[2] - x0, core[3] - x0))
         chunks = []
         for gi, (x, _) in enumerate(_groups(a[y0:y1, x0:x1])):
             lossy_step = step if gi == 0 else None          # alpha is always lossless
             bands, cond = subbands(model, x, bit_depth, lossy_step)
-            chunks += self._encode_group(model, bands, bit_depth if lossy_step is None else 8, cond)
+            filters = None
+            if lossy_step is not None and bitstream.VERSION >= 7:
+                weights = YCOCG_SYNTHESIS_GAINS if len(x) == 3 else (1.0,)
+                filters = postfilter.fit(reconstruct(model, bands, step),
+                                         torch.from_numpy(x)[:, None], keep, weights)
+            chunks += self._encode_group(model, bands, bit_depth if lossy_step is None else 8, cond,
+                                         filters)
         return chunks
 
-    def _encode_group(self, model, bands, bit_depth, cond_steps):
-        """One stream per component: the per-subband coding plans fitted to
-        this image (entropy.adaptation), then the coefficients."""
+    def _encode_group(self, model, bands, bit_depth, cond_steps, filters=None):
+        """One stream per component: its post filter (lossy), the per-subband
+        coding plans fitted to this image (entropy.adaptation), then the
+        coefficients."""
         streams = []
-        for plans, symbols in coded_streams(model, bands, bit_depth, cond_steps):
+        for c, (plans, symbols) in enumerate(coded_streams(model, bands, bit_depth, cond_steps)):
             encoder = ValueEncoder(model.tables)
+            if filters is not None:
+                postfilter.write(encoder, [filters[c]])
             adaptation.write_plans(encoder, plans)
             for v, m, k in symbols:
                 encoder.add(v, m, k)
@@ -466,15 +489,16 @@ class Codec:
         for gi, n in enumerate([n_colour] + ([1] if header.has_alpha else [])):
             steps = model.lossy_steps(header.step, n) if lossy and gi == 0 else None
             cond = model.condition_steps(header.step, n) if steps else None
-            bands, offsets = self._decode_group(model, chunks[start:start + n], y1 - y0, x1 - x0,
-                                                header, cond)
+            bands, offsets, filters = self._decode_group(model, chunks[start:start + n], y1 - y0,
+                                                         x1 - x0, header, cond)
             start += n
-            with torch.no_grad():
-                if steps:
-                    bands = dequantise(bands, steps, offsets=offsets)
-                x = model.transform.inverse(bands, header.bit_depth, rounding=not steps)
-                if steps and n == 3 and model.denoiser_applies(header.step):
-                    x = model.denoiser(x.transpose(0, 1), header.step).transpose(0, 1)
+            if steps:
+                x = reconstruct(model, bands, header.step, offsets)
+                if filters is not None:
+                    x = postfilter.apply(x, filters)
+            else:
+                with torch.no_grad():
+                    x = model.transform.inverse(bands, header.bit_depth, rounding=True)
             comps.append(torch.floor(x[:, 0] + 0.5).to(torch.int64).numpy())
         keep = (slice(core[0] - y0, core[1] - y0), slice(core[2] - x0, core[3] - x0))
         return self._assemble([c[:, keep[0], keep[1]] for c in comps], header)
@@ -485,6 +509,8 @@ class Codec:
         shapes = subband_shapes(height, width, header.levels)
         try:
             decoders = [ValueDecoder(c, model.tables) for c in chunks]
+            filters = ([postfilter.read(d, 1)[0] for d in decoders]
+                       if cond_steps is not None and header.version >= 7 else None)
             plans = [_read_plans(d, len(shapes), header.version, c) for c, d in enumerate(decoders)]
         except EntropyError as e:
             raise IWaveError(f"file is corrupt ({e})") from None
@@ -518,7 +544,7 @@ class Codec:
                 d.check_end()
             except EntropyError as e:
                 raise IWaveError(f"file is corrupt ({e})") from None
-        return [b[0][:, None] for b in bands], offsets
+        return [b[0][:, None] for b in bands], offsets, filters
 
     @staticmethod
     def _assemble(comps, header):

@@ -1,0 +1,62 @@
+"""The post filter: what the encoder fits is what the decoder applies, it is
+sent only where it pays, and malformed side data is refused."""
+import numpy as np
+import pytest
+import torch
+
+from entropy import EntropyError, ValueDecoder, ValueEncoder
+from entropy.tables import ZERO_INDEX
+from iwave import postfilter
+from iwave.postfilter import SHAPES, Filter
+
+
+def planes(n=1, h=40, w=52, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 20, (n, 1, h, w)).cumsum(-1).cumsum(-2) / 10 + 128
+    return torch.from_numpy(x)
+
+
+def test_no_filter_and_zero_weights_change_nothing_and_flat_areas_only_move_by_the_offset():
+    x = planes(2)
+    assert torch.equal(postfilter.apply(x, [None, None]), x)
+    assert torch.equal(postfilter.apply(x, [Filter(1, (0,) * 13), None]), x)
+    flat = torch.full((1, 1, 9, 11), 100.0)
+    out = postfilter.apply(flat, [Filter(0, (5, -3, 7, 1, 2, 9, 32))])
+    assert torch.allclose(out, flat + 0.5)
+
+
+def test_the_encoder_finds_the_filter_that_made_the_target():
+    x = planes(1)
+    made = Filter(1, (12, -5, 3, 0, 7, -9, 4, 2, -1, 6, 0, -3, 40))
+    target = postfilter.apply(x, [made])
+    core = (slice(3, 37), slice(4, 48))
+    assert postfilter.fit(x, target, core, (1.0,)) == [made]
+    # nothing to correct: no filter, and a filter that does not pay is not sent
+    assert postfilter.fit(x, x, core, (1.0,)) == [None]
+    rng = np.random.default_rng(1)
+    noise = x + torch.from_numpy(rng.normal(0, 1e-3, x.shape))
+    assert postfilter.fit(x, noise, core, (1.0,)) == [None]
+
+
+def test_side_code_round_trip_and_cost():
+    filters = [None, Filter(0, (1, -2, 3, 0, 0, 5, -7)),
+               Filter(1, tuple(range(-6, 7))), Filter(1, (1024,) + (0,) * 11 + (-1024,))]
+    enc = ValueEncoder()
+    postfilter.write(enc, filters)
+    enc.add(np.array([3]), np.array([0]), np.array([ZERO_INDEX]))    # what follows is intact
+    dec = ValueDecoder(enc.finish())
+    assert postfilter.read(dec, len(filters)) == filters
+    assert dec.decode(np.array([0]), np.array([ZERO_INDEX])).tolist() == [3]
+    dec.check_end()
+    assert postfilter.side_bits(None) < 2 < postfilter.side_bits(filters[1])
+    assert postfilter.side_bits(filters[1]) < postfilter.side_bits(filters[2])
+
+
+@pytest.mark.parametrize("values", [[len(SHAPES) + 1], [-1], [1] + [0] * 6 + [1025]])
+def test_malformed_filters_are_refused(values):
+    enc = ValueEncoder()
+    scales = [postfilter.FLAG_SCALE] + [postfilter.COEFF_SCALE] * (len(values) - 1)
+    enc.add(np.array(values), np.zeros(len(values), dtype=np.int64),
+            np.array(scales) + ZERO_INDEX)
+    with pytest.raises(EntropyError, match="post filter"):
+        postfilter.read(ValueDecoder(enc.finish()), 1)
