@@ -1,9 +1,11 @@
 """Multiply-accumulates per pixel of the encoder and decoder, counted with
 torch.utils.flop_counter.FlopCounterMode (MAC = FLOP / 2) on a 768x512 RGB
 image, as the brief prescribes, plus the elementwise multiplies of the fixed
-lifting path, which that counter does not see."""
+lifting path and of the post filter, which that counter does not see."""
 import torch
 from torch.utils.flop_counter import FlopCounterMode
+
+from iwave import postfilter
 
 COUNTED_STEP = 32.0     # lossy counts: any step (the networks' size does not depend on it)
 
@@ -57,6 +59,14 @@ def macs_per_pixel(model, lossy=False, width=768, height=512):
     from iwave.codec import RD_LAMBDA
     if lossy and RD_LAMBDA:      # rd_quantise runs the context model once more
         encoder["rd_rounding"] = context
+    if lossy:
+        # the post filter's multiplies (elementwise, unseen by the counter): at
+        # most its largest shape's taps per sample; the encoder reconstructs
+        # what the decoder will (inverse transform, denoiser) and builds the
+        # least-squares normal equations of every shape
+        decoder["post_filter"] = 3 * postfilter.MACS_PER_SAMPLE
+        encoder["post_filter_fit"] = (inverse + decoder.get("denoiser", 0.0)
+                                      + 3 * sum((len(t) + 1) ** 2 for t in postfilter.SHAPES))
     return {"image": f"{width}x{height} RGB", "mode": "lossy" if lossy else "lossless",
             "encoder": dict(encoder, total=sum(encoder.values())),
             "decoder": dict(decoder, total=sum(decoder.values()))}
