@@ -4,13 +4,15 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from iwave.errors import IWaveError
 
 MAGIC = b"IWAV"
-VERSION = 7                  # 7: lossy streams start with a post filter; 6: plans coded more compactly; 5: plans mix in neighbours; 4: coding plans; 3: one coding adjustment per subband; 2 added tiles
+VERSION = 7                  # 7: compact header, lossy streams start with a post filter; 6: plans coded more compactly; 5: plans mix in neighbours; 4: coding plans; 3: one coding adjustment per subband; 2 added tiles
 MODE_LOSSLESS, MODE_LOSSY = 0, 1
 COLOUR_NONE, COLOUR_YCOCG_R = 0, 1
-MAX_CHUNKS = 16_000          # the chunk-length table must fit the 16-bit header length
+MAX_CHUNKS = 16_000          # (before version 7 the chunk-length table had to fit a 16-bit length)
 MIN_TILE, MAX_TILE = 64, 4096      # a 4096^2 tile needs about 8 GB to code
 MAX_OVERLAP = 256
 DEFAULT_MAX_PIXELS = 200_000_000     # refuse more: the decoded image (up to 1.6 GB) must fit; work memory is per tile
@@ -59,8 +61,49 @@ def tile_grid(height, width, tile):
             for y in range(0, height, tile) for x in range(0, width, tile)]
 
 
+def stored_step(step: float) -> float:
+    """The step as a file of this version stores it (since version 7 a
+    float32): the encoder quantises with exactly the step the decoder reads."""
+    return float(np.float32(step)) if VERSION >= 7 else float(step)
+
+
+def _varint(v):
+    """Unsigned LEB128: 7 bits a byte, low bits first."""
+    out = bytearray()
+    while True:
+        out.append((v & 0x7F) | (0x80 if v > 0x7F else 0))
+        v >>= 7
+        if not v:
+            return bytes(out)
+
+
+class _Fields:
+    """Reads a version-7 header's fields in order; running past the end of
+    the data means the file is truncated."""
+
+    def __init__(self, data, pos):
+        self.data, self.pos = data, pos
+
+    def take(self, n):
+        if self.pos + n > len(self.data):
+            raise IWaveError("file is truncated (incomplete header)")
+        self.pos += n
+        return self.data[self.pos - n:self.pos]
+
+    def varint(self):
+        v = 0
+        for shift in range(0, 35, 7):
+            b = self.take(1)[0]
+            v |= (b & 0x7F) << shift
+            if not b & 0x80:
+                return v
+        raise IWaveError("file is corrupt (bad number in header)")
+
+
 def write(header: Header, chunks) -> bytes:
     header.chunk_lengths = [len(c) for c in chunks]
+    if VERSION >= 7:
+        return _write_compact(header, chunks)
     body = _FIXED.pack(header.width, header.height, header.components, header.bit_depth,
                        header.colour, int(header.has_alpha), header.mode, header.levels,
                        header.step, bytes.fromhex(header.weights_id), header.pixel_crc,
@@ -73,6 +116,78 @@ def write(header: Header, chunks) -> bytes:
     return b"".join(out)
 
 
+def _write_compact(header: Header, chunks) -> bytes:
+    lossy = header.mode == MODE_LOSSY
+    # what this layout cannot hold is the caller's mistake, not a file to write
+    if header.bit_depth not in (8, 16) or not 1 <= header.components <= 4 or \
+            header.colour not in (COLOUR_NONE, COLOUR_YCOCG_R) or not 0 <= header.levels <= 255:
+        raise ValueError("header fields out of range")
+    if header.mode not in (MODE_LOSSLESS, MODE_LOSSY) or (not lossy and header.step != 1.0):
+        raise ValueError("bad mode, or a lossless step other than 1")
+    if not lossy and header.overlap:
+        raise ValueError("lossless files have no tile overlap")
+    if lossy and stored_step(header.step) != header.step:
+        raise ValueError("a lossy step must be one stored_step gives (a float32)")
+    return _pack_compact(header, chunks)
+
+
+def _pack_compact(header: Header, chunks) -> bytes:
+    """The version-7 bytes of a header (unchecked: tests write hostile files
+    with it) and its chunks."""
+    lossy = header.mode == MODE_LOSSY
+    layout = (((header.components - 1) & 3) | (header.bit_depth == 16) << 2
+              | (header.colour == COLOUR_YCOCG_R) << 3 | bool(header.has_alpha) << 4 | lossy << 5)
+    head = [MAGIC, bytes([VERSION]), _varint(header.width), _varint(header.height),
+            bytes([layout, header.levels & 255])]
+    head.append(struct.pack("<f", header.step) if lossy else b"")
+    head.append(bytes.fromhex(header.weights_id))
+    head.append(b"" if lossy else struct.pack("<I", header.pixel_crc))
+    head += [_varint(header.tile), _varint(header.overlap) if lossy else b"", _varint(len(chunks))]
+    head += [_varint(n) for n in header.chunk_lengths]
+    head = b"".join(head)
+    data = b"".join(chunks)
+    return b"".join([head, struct.pack("<I", zlib.crc32(head)), data,
+                     struct.pack("<I", zlib.crc32(data))])
+
+
+def _read_compact(data, max_pixels):
+    f = _Fields(data, 5)
+    width, height = f.varint(), f.varint()
+    layout, levels = f.take(2)
+    if layout >> 6:
+        raise IWaveError("file is corrupt (bad component layout)")
+    lossy = bool(layout >> 5 & 1)
+    step = struct.unpack("<f", f.take(4))[0] if lossy else 1.0
+    weights_id = f.take(8).hex()
+    pixel_crc = 0 if lossy else struct.unpack("<I", f.take(4))[0]
+    tile = f.varint()
+    overlap = f.varint() if lossy else 0
+    n_chunks = f.varint()
+    if not 1 <= n_chunks <= MAX_CHUNKS:
+        raise IWaveError("file is corrupt (bad chunk count)")
+    lengths = [f.varint() for _ in range(n_chunks)]
+    (crc,) = struct.unpack("<I", f.take(4))
+    if crc != zlib.crc32(data[:f.pos - 4]):
+        raise IWaveError("file is corrupt (header checksum mismatch)")
+    h = Header(width=width, height=height, components=(layout & 3) + 1,
+               bit_depth=16 if layout >> 2 & 1 else 8, colour=layout >> 3 & 1,
+               has_alpha=bool(layout >> 4 & 1), mode=int(lossy), levels=levels, step=step,
+               weights_id=weights_id, pixel_crc=pixel_crc, tile=tile, overlap=overlap,
+               chunk_lengths=lengths, version=7)
+    _check(h, max_pixels)
+    _check_plausible(h)
+    end = f.pos + sum(lengths)
+    if end + 4 > len(data):
+        raise IWaveError("file is truncated (chunk data missing)")
+    if end + 4 < len(data):
+        raise IWaveError("file is corrupt (unexpected data after the last chunk)")
+    (crc,) = struct.unpack_from("<I", data, end)
+    if crc != zlib.crc32(data[f.pos:end]):
+        raise IWaveError("file is corrupt (image data checksum mismatch)")
+    starts = np.cumsum([f.pos] + lengths).tolist()
+    return h, [data[a:b] for a, b in zip(starts, starts[1:])]
+
+
 def read(data: bytes, max_pixels=DEFAULT_MAX_PIXELS):
     """Parse and verify a file. Returns (Header, [chunk bytes])."""
     if len(data) < 7 or data[:4] != MAGIC:
@@ -81,6 +196,8 @@ def read(data: bytes, max_pixels=DEFAULT_MAX_PIXELS):
     if not 1 <= version <= VERSION:
         raise IWaveError(f"unsupported iwave file version {version} (this build reads versions "
                          f"1 to {VERSION}; a newer iwave may read it)")
+    if version >= 7:
+        return _read_compact(data, max_pixels)
     (body_len,) = struct.unpack_from("<H", data, 5)
     end = 7 + body_len
     if len(data) < end + 4:

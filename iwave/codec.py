@@ -371,6 +371,8 @@ class Codec:
 
     def _code(self, a, bit_depth, step):
         h, w = a.shape[:2]
+        if step is not None:
+            step = bitstream.stored_step(step)
         model = self.model_for(step is not None)
         overlap = LOSSY_OVERLAP if step is not None else 0
         _shared["image"] = a

@@ -59,9 +59,12 @@ def test_appended_junk_is_an_error():
 
 
 def test_inconsistent_fields_are_refused_even_with_valid_crc():
+    """Refused by the reader or, where the layout cannot even hold them
+    (since version 7), by the writer."""
     for kw in [dict(bit_depth=12), dict(components=2, has_alpha=False), dict(mode=7),
-               dict(step=0.0), dict(mode=bitstream.MODE_LOSSLESS, step=3.0), dict(width=0)]:
-        with pytest.raises(IWaveError):
+               dict(step=0.0, mode=bitstream.MODE_LOSSY), dict(mode=bitstream.MODE_LOSSLESS, step=3.0),
+               dict(width=0)]:
+        with pytest.raises((IWaveError, ValueError)):
             bitstream.read(bitstream.write(make(**kw), [b"x"]))
 
 
@@ -90,5 +93,28 @@ def test_tiles_and_chunk_count_must_agree():
         bitstream.read(bitstream.write(make(width=200, height=70, tile=64), [b"x" * 9] * 23))
     for bad in (dict(tile=32), dict(tile=8192), dict(overlap=300, mode=bitstream.MODE_LOSSY, step=2.0),
                 dict(overlap=4)):
-        with pytest.raises(IWaveError, match="tile"):
+        with pytest.raises((IWaveError, ValueError), match="tile"):
             bitstream.read(bitstream.write(make(**bad), [b"x"] * 3))
+
+
+def test_version_7_header_is_compact_and_keeps_every_field():
+    lossy = make(width=768, height=512, mode=bitstream.MODE_LOSSY, step=bitstream.stored_step(61.3),
+                 pixel_crc=0, tile=1024, overlap=16)
+    chunks = [b"y" * 5000, b"o" * 300, b"g" * 200]
+    data = bitstream.write(lossy, chunks)
+    assert len(data) - sum(map(len, chunks)) <= 45        # version 6: 79 bytes
+    h, c = bitstream.read(data)
+    assert c == chunks and h.to_dict() == dict(lossy.to_dict(), version=7)
+    alpha16 = make(components=4, has_alpha=True, bit_depth=16, pixel_crc=0xDEADBEEF)
+    h, _ = bitstream.read(bitstream.write(alpha16, [b"ab"] * 4))
+    assert h.to_dict() == dict(alpha16.to_dict(), version=7)
+
+
+def test_version_6_headers_still_read(monkeypatch):
+    monkeypatch.setattr(bitstream, "VERSION", 6)
+    header = make(mode=bitstream.MODE_LOSSY, step=61.3, pixel_crc=0, overlap=16)
+    data = bitstream.write(header, [b"abc", b"de", b"f"])
+    monkeypatch.undo()
+    assert data[4] == 6 and bitstream.VERSION == 7
+    h, c = bitstream.read(data)
+    assert c == [b"abc", b"de", b"f"] and h.step == 61.3 and h.to_dict() == dict(header.to_dict(), version=6)
