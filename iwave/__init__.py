@@ -2,5 +2,5 @@
 from iwave.codec import Codec, compress, decompress
 from iwave.errors import IWaveError
 
-__version__ = "0.9.0"
+__version__ = "0.10.0"
 __all__ = ["Codec", "compress", "decompress", "IWaveError", "__version__"]
