@@ -402,6 +402,8 @@ class Codec:
             bands, cond = subbands(model, x, bit_depth, lossy_step)
             filters = None
             if lossy_step is not None and bitstream.VERSION >= 7:
+                # (fitted without the centroid option's offsets, which only the
+                # decoder computes; no shipped model uses them)
                 weights = YCOCG_SYNTHESIS_GAINS if len(x) == 3 else (1.0,)
                 filters = postfilter.fit(reconstruct(model, bands, step),
                                          torch.from_numpy(x)[:, None], keep, weights)

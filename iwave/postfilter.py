@@ -6,7 +6,7 @@ video codecs. The encoder sees the original, so the filter corrects what the
 trained networks get wrong for this image; it is sent only where it saves
 more distortion than its bits are worth.
 
-The filter is point-symmetric on a 5x5 diamond: each tap weighs the sum of
+The filter is point-symmetric on a 5x5 or 7x7 diamond (SHAPES): each tap weighs the sum of
 the two samples at +d and -d less twice the centre (so flat areas pass
 unchanged), plus a constant offset:
 
@@ -23,6 +23,7 @@ import torch
 from entropy import EntropyError
 from entropy.adaptation import value_bits
 from entropy.tables import ZERO_INDEX
+
 
 def _half_diamond(r):
     """The offsets (dy, dx) within city-block distance r of the centre, one
