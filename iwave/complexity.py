@@ -63,10 +63,10 @@ def macs_per_pixel(model, lossy=False, width=768, height=512):
         # the post filter's multiplies (elementwise, unseen by the counter): at
         # most its largest shape's taps per sample; the encoder reconstructs
         # what the decoder will (inverse transform, denoiser) and builds the
-        # least-squares normal equations of every shape
+        # least-squares normal equations of all the shapes' taps at once
         decoder["post_filter"] = 3 * postfilter.MACS_PER_SAMPLE
         encoder["post_filter_fit"] = (inverse + decoder.get("denoiser", 0.0)
-                                      + 3 * sum((len(t) + 1) ** 2 for t in postfilter.SHAPES))
+                                      + 3 * (len(postfilter.ALL_TAPS) + 1) ** 2)
     return {"image": f"{width}x{height} RGB", "mode": "lossy" if lossy else "lossless",
             "encoder": dict(encoder, total=sum(encoder.values())),
             "decoder": dict(decoder, total=sum(decoder.values()))}

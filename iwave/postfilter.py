@@ -38,6 +38,7 @@ SHAPES = (_half_diamond(2), _half_diamond(3))     # 5x5 and 7x7 diamonds: 6 and 
 RADIUS = 3
 PRECISION = 64                    # weights and offset in 64ths
 COEFF_MAX = 1024                  # |w| <= 16, |b| <= 16 grey levels
+ALL_TAPS = tuple(sorted(set().union(*SHAPES)))
 MACS_PER_SAMPLE = max(len(t) for t in SHAPES)
 FLAG_SCALE, COEFF_SCALE = 0, 22   # Laplace scale indices (offsets from ZERO_INDEX) of the side code
 # A bit of side information is worth 2 ln 2 times the mean squared error per
@@ -95,17 +96,20 @@ def side_bits(f):
 
 def _best(x, err, core, weight, worth):
     """The Filter that saves most weighted squared error on the core net of
-    its side bits at `worth` per bit, or None if none saves anything."""
+    its side bits at `worth` per bit, or None if none saves anything. Every
+    shape's normal equations are a block of those of all taps together."""
+    feats = torch.cat([_differences(x, ALL_TAPS), torch.ones_like(x)[None]])[:, core[0], core[1]]
+    feats = feats.reshape(len(ALL_TAPS) + 1, -1).numpy()
+    gram, corr = feats @ feats.T, feats @ err
+    before = float(err @ err)
     best, best_gain = None, 0.0
-    ones = torch.ones_like(x)[None]
     for shape, taps in enumerate(SHAPES):
-        feats = torch.cat([_differences(x, taps), ones])[:, core[0], core[1]]
-        feats = feats.reshape(len(taps) + 1, -1).numpy()
-        w = np.linalg.lstsq(feats @ feats.T, feats @ err, rcond=None)[0]
+        rows = [ALL_TAPS.index(t) for t in taps] + [len(ALL_TAPS)]     # its taps, the offset
+        w = np.linalg.lstsq(gram[np.ix_(rows, rows)], corr[rows], rcond=None)[0]
         f = Filter(shape, tuple(int(v) for v in
                                 np.clip(np.round(w * PRECISION), -COEFF_MAX, COEFF_MAX)))
-        after = err - feats.T @ (np.array(f.weights, dtype=np.float64) / PRECISION)
-        gain = (weight * (float(err @ err) - float(after @ after))
+        after = err - feats[rows].T @ (np.array(f.weights, dtype=np.float64) / PRECISION)
+        gain = (weight * (before - float(after @ after))
                 - worth * (side_bits(f) - side_bits(None)))
         if gain > best_gain:
             best, best_gain = f, gain

@@ -192,12 +192,10 @@ def _codes_as(model, init):
             and all(torch.equal(v, theirs[k]) for k, v in mine.items()))
 
 
-def init_weights(path, device="cpu"):
-    """(state dict, identifier, the model) of the model file `path` (config
-    "init"), to start from."""
+def init_model(path):
+    """The model file `path` (config "init"), to start from."""
     try:
-        init = IWaveModel.load(path)
-        return {k: v.to(device) for k, v in init.state_dict().items()}, init.identifier(), init
+        return IWaveModel.load(path)
     except IWaveError as e:
         raise SystemExit(f"config init: {e}") from None
 
@@ -287,7 +285,9 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
     step, elapsed = 0, 0.0
     saved_average, init_id, init = None, None, None
     if cfg.get("init"):      # fine-tuning: start from a trained model's weights
-        init_state, init_id, init = init_weights(cfg["init"], device)
+        init = init_model(cfg["init"])
+        init_id = init.identifier()
+        init_state = {k: v.to(device) for k, v in init.state_dict().items()}
         if model.denoiser is not None and not _same_shapes(init_state, model, "denoiser."):
             init_state = {k: v for k, v in init_state.items() if not k.startswith("denoiser.")}
         try:      # a wider context model grows from a narrower one
