@@ -9,7 +9,7 @@ import numpy as np
 from iwave.errors import IWaveError
 
 MAGIC = b"IWAV"
-VERSION = 7                  # 7: compact header, lossy streams start with a post filter; 6: plans coded more compactly; 5: plans mix in neighbours; 4: coding plans; 3: one coding adjustment per subband; 2 added tiles
+VERSION = 8                  # 8: records an explicit single-channel axis; 7: compact header, lossy streams start with a post filter; 6: plans coded more compactly; 5: plans mix in neighbours; 4: coding plans; 3: one coding adjustment per subband; 2 added tiles
 MODE_LOSSLESS, MODE_LOSSY = 0, 1
 COLOUR_NONE, COLOUR_YCOCG_R = 0, 1
 MAX_CHUNKS = 16_000          # (before version 7 the chunk-length table had to fit a 16-bit length)
@@ -40,6 +40,7 @@ class Header:
     overlap: int = 0         # pixels each tile extends into its neighbours (lossy)
     chunk_lengths: list = field(default_factory=list)
     version: int = VERSION   # of the file read (written files are always VERSION)
+    channel_axis: bool = False   # one component given as (H, W, 1), not (H, W) (version 8)
 
     def tiles(self):
         """(y0, y1, x0, x1) of each tile's own pixels, row by row."""
@@ -53,7 +54,9 @@ class Header:
                 "mode": "lossless" if self.mode == MODE_LOSSLESS else "lossy",
                 "levels": self.levels, "step": self.step, "weights_id": self.weights_id,
                 "pixel_crc32": f"{self.pixel_crc:08x}", "tile": self.tile, "overlap": self.overlap,
-                "chunks": list(self.chunk_lengths), "version": self.version}
+                "chunks": list(self.chunk_lengths), "version": self.version,
+                "shape": [self.height, self.width] + ([self.components] if self.components > 1
+                                                      or self.channel_axis else [])}
 
 
 def tile_grid(height, width, tile):
@@ -126,6 +129,8 @@ def _write_compact(header: Header, chunks) -> bytes:
         raise ValueError("bad mode, or a lossless step other than 1")
     if not lossy and header.overlap:
         raise ValueError("lossless files have no tile overlap")
+    if header.channel_axis and header.components != 1:
+        raise ValueError("only a single component has an optional channel axis")
     if lossy and stored_step(header.step) != header.step:
         raise ValueError("a lossy step must be one stored_step gives (a float32)")
     return _pack_compact(header, chunks)
@@ -136,7 +141,7 @@ def _pack_compact(header: Header, chunks) -> bytes:
     with it) and its chunks."""
     lossy = header.mode == MODE_LOSSY
     layout = (((header.components - 1) & 3) | (header.bit_depth == 16) << 2
-              | (header.colour == COLOUR_YCOCG_R) << 3 | bool(header.has_alpha) << 4 | lossy << 5)
+              | (header.colour == COLOUR_YCOCG_R) << 3 | bool(header.has_alpha) << 4 | lossy << 5 | bool(header.channel_axis) << 6)
     head = [MAGIC, bytes([VERSION]), _varint(header.width), _varint(header.height),
             bytes([layout, header.levels & 255])]
     head.append(struct.pack("<f", header.step) if lossy else b"")
@@ -153,8 +158,9 @@ def _pack_compact(header: Header, chunks) -> bytes:
 def _read_compact(data, max_pixels):
     f = _Fields(data, 5)
     width, height = f.varint(), f.varint()
+    version = data[4]
     layout, levels = f.take(2)
-    if layout >> 6:
+    if layout >> (7 if version >= 8 else 6):
         raise IWaveError("file is corrupt (bad component layout)")
     lossy = bool(layout >> 5 & 1)
     step = struct.unpack("<f", f.take(4))[0] if lossy else 1.0
@@ -173,7 +179,8 @@ def _read_compact(data, max_pixels):
                bit_depth=16 if layout >> 2 & 1 else 8, colour=layout >> 3 & 1,
                has_alpha=bool(layout >> 4 & 1), mode=int(lossy), levels=levels, step=step,
                weights_id=weights_id, pixel_crc=pixel_crc, tile=tile, overlap=overlap,
-               chunk_lengths=lengths, version=7)
+               chunk_lengths=lengths, version=version,
+               channel_axis=bool(layout >> 6 & 1))
     _check(h, max_pixels)
     _check_plausible(h)
     end = f.pos + sum(lengths)
@@ -257,7 +264,8 @@ def _check(h: Header, max_pixels, version=VERSION):
                          f"{max_pixels} pixels (raise it with --max-pixels)")
     if h.bit_depth not in (8, 16):
         raise IWaveError(f"file is corrupt (bit depth {h.bit_depth})")
-    if not 1 <= h.components <= 4 or h.colour not in (COLOUR_NONE, COLOUR_YCOCG_R):
+    if not 1 <= h.components <= 4 or h.colour not in (COLOUR_NONE, COLOUR_YCOCG_R) or \
+            (h.channel_axis and h.components != 1):
         raise IWaveError("file is corrupt (bad component layout)")
     colour = h.components - int(h.has_alpha)
     if colour not in (1, 3) or (h.colour == COLOUR_YCOCG_R) != (colour == 3):

@@ -42,18 +42,24 @@ def _codec(args):
 
 
 def compress_file(codec, inp, out, step=None, quality=None, bpp=None):
-    from iwave.imageio import atomic_write, read_image
-    image = read_image(inp, codec.max_pixels)
-    data = codec.compress(image, step=step, quality=quality, bpp=bpp)
-    atomic_write(out, data)
+    """Read, compress and write one file. The output is created first, so an
+    unwritable destination fails before the encode, and it appears only
+    when complete."""
+    from iwave.files import AtomicOutput
+    from iwave.imageio import read_image
+    with AtomicOutput(out) as target:
+        image = read_image(inp, codec.max_pixels)
+        data = codec.compress(image, step=step, quality=quality, bpp=bpp)
+        target.commit(data)
     return image, data
 
 
 def decompress_file(codec, inp, out):
-    from iwave.imageio import atomic_write, encode_png
-    data = _read_bytes(inp)
-    image = codec.decompress(data)
-    atomic_write(out, encode_png(image))
+    from iwave.files import AtomicOutput
+    from iwave.imageio import encode_png
+    with AtomicOutput(out) as target:
+        image = codec.decompress(_read_bytes(inp))
+        target.commit(encode_png(image))
     return image
 
 
@@ -79,8 +85,11 @@ def cmd_compress(args):
         return _folder(args, "compress", {"step": args.step, "quality": args.quality, "bpp": args.bpp})
     out = _output_path(inp, args.output, EXTENSION, args.force)
     t = time.perf_counter()
+    from iwave.files import check_writable
+    check_writable(out)              # before loading models and encoding
     codec = _codec(args)
-    mode = "lossless" if args.step is args.quality is args.bpp is None else "lossy"
+    from iwave.codec import is_lossy
+    mode = "lossy" if is_lossy(args.step, args.quality, args.bpp) else "lossless"
     model = codec.model_for(mode == "lossy")
     if not model.trained_for(lossy=mode == "lossy"):
         print(f"note: model {model.name} was not trained on {mode} files; they code "
@@ -99,6 +108,8 @@ def cmd_decompress(args):
         return _folder(args, "decompress")
     out = _output_path(inp, args.output, ".png", args.force)
     t = time.perf_counter()
+    from iwave.files import check_writable
+    check_writable(out)
     image = decompress_file(_codec(args), inp, out)
     print(f"{inp} -> {out}: {image.shape[1]}x{image.shape[0]}, {image.dtype}, "
           f"{time.perf_counter() - t:.2f} s")
@@ -215,7 +226,9 @@ def build_parser():
     rate.add_argument("--step", type=_positive_float("step"),
                       help="lossy: quantisation step (0.1 and up; larger = smaller file)")
     rate.add_argument("--quality", type=_positive_float("quality"),
-                      help="lossy: quality 1-100 (100 = step 0.5; every 10 points down doubles the step)")
+                      help="quality 1-100: 100 is lossless; below it lossy, 90 = step 2 and every "
+                           "10 points down doubles the step (50 = step 32; the README lists bpp and "
+                           "PSNR per quality on Kodak)")
     rate.add_argument("--bpp", type=_positive_float("bpp"),
                       help="lossy: target bits per pixel; searches the step for the largest file not above it")
     c.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
@@ -250,7 +263,8 @@ def build_parser():
     e.add_argument("folder")
     rate = e.add_mutually_exclusive_group()
     rate.add_argument("--step", type=_positive_float("step"), help="lossy step (default lossless)")
-    rate.add_argument("--quality", type=_positive_float("quality"), help="lossy quality 1-100")
+    rate.add_argument("--quality", type=_positive_float("quality"),
+                      help="quality 1-100 (100 = lossless; see compress --help)")
     e.add_argument("--json", action="store_true", help="print the full report as JSON")
     common(e)
     e.set_defaults(func=cmd_eval)

@@ -1,6 +1,7 @@
 """Compress and decompress images: colour -> transform -> quantise -> context
 model -> range coder -> bitstream, and back."""
 import math
+import os
 import zlib
 
 import numpy as np
@@ -12,7 +13,7 @@ from entropy.tables import centroid_offsets
 from iwave import bitstream, postfilter
 from iwave.colour import YCOCG_SYNTHESIS_GAINS, rgb_to_ycocg, ycocg_to_rgb
 from iwave.errors import IWaveError
-from iwave.imageio import validate_array
+from iwave.imageio import read_image, validate_array
 from iwave.lifting import subband_shapes
 from iwave.model import IWaveModel, find_shipped_model, resolve_model_paths
 from iwave.quantisation import dequantise, quantise
@@ -21,11 +22,19 @@ MIN_STEP, MAX_STEP = 0.1, 1e6
 BPP_GRID_START, BPP_GRID_SIZE = 8.0, 10     # --bpp first tries steps 8, 16, ... 4096
 
 
-def quality_to_step(quality: float) -> float:
-    """--quality 1..100 -> step: 100 gives step 0.5, every 10 points down doubles it."""
+def quality_to_step(quality: float):
+    """--quality 1..100 -> step, or None for lossless: 100 is lossless, 90
+    is step 2, and every 10 points down doubles the step. (Below step 1 a
+    lossy file of a photo is larger than the lossless one, so the lossy
+    scale ends at 99, step 1.07.)"""
     if not 1 <= quality <= 100:
         raise IWaveError("quality must be between 1 and 100")
-    return 0.5 * 2.0 ** ((100.0 - quality) / 10.0)
+    return None if quality == 100 else 2.0 ** ((100.0 - quality) / 10.0)
+
+
+def is_lossy(step=None, quality=None, bpp=None) -> bool:
+    """Whether these rate options ask for a lossy file (quality 100 is lossless)."""
+    return step is not None or bpp is not None or (quality is not None and quality < 100)
 
 
 def pixel_crc(a: np.ndarray) -> int:
@@ -348,14 +357,22 @@ class Codec:
 
     # ---------------------------------------------------------------- encode
     def compress(self, image, *, step=None, quality=None, bpp=None) -> bytes:
-        a = validate_array(image)
+        """Compress an image: a uint8 or uint16 array of shape (H, W) or
+        (H, W, C) with C from 1 to 4, a PIL image, or an image file's path.
+        Lossless unless step, quality (below 100) or bpp is given."""
+        if isinstance(image, (str, os.PathLike)):
+            a = read_image(image, self.max_pixels)
+        elif isinstance(image, (bytes, bytearray, memoryview)):
+            raise IWaveError("compress takes an image (array, PIL image or file path), not bytes")
+        else:
+            a = validate_array(image)
         h, w = a.shape[:2]
         if h * w > self.max_pixels:
             raise IWaveError(f"image is {w}x{h}, more than the limit of {self.max_pixels} pixels")
         given = [o for o in (step, quality, bpp) if o is not None]
         if len(given) > 1:
             raise IWaveError("give only one of step, quality and bpp")
-        lossy = bool(given)
+        lossy = is_lossy(step, quality, bpp)
         bit_depth = 16 if a.dtype == np.uint16 else 8
         if lossy and bit_depth == 16:
             raise IWaveError("lossy mode supports 8-bit images only; 16-bit images are coded losslessly")
@@ -386,7 +403,7 @@ class Codec:
             mode=bitstream.MODE_LOSSLESS if step is None else bitstream.MODE_LOSSY,
             levels=model.levels, step=1.0 if step is None else float(step),
             weights_id=model.identifier(), pixel_crc=pixel_crc(a) if step is None else 0,
-            tile=self.tile, overlap=overlap)
+            tile=self.tile, overlap=overlap, channel_axis=a.ndim == 3 and a.shape[2] == 1)
         return bitstream.write(header, chunks)
 
     def _encode_tile(self, core, overlap, bit_depth, step):
@@ -453,7 +470,17 @@ class Codec:
     # ---------------------------------------------------------------- decode
     def decompress(self, data: bytes, _order=None) -> np.ndarray:
         """Decode to an array with the original dtype and shape. (`_order`:
-        the order tiles are decoded in; tests use it to show it does not matter.)"""
+        the order tiles are decoded in; tests use it to show it does not matter.)
+        `data` may also be the path of an .iwv file."""
+        if isinstance(data, (str, os.PathLike)):
+            path = data
+            if not os.path.isfile(path):
+                raise IWaveError(f"{path}: no such file")
+            with open(path, "rb") as f:
+                data = f.read()
+        elif not isinstance(data, (bytes, bytearray, memoryview)):
+            raise IWaveError(f"decompress takes the bytes of an .iwv file or its path, "
+                             f"not {type(data).__name__}")
         header, chunks = bitstream.read(bytes(data), self.max_pixels)
         model = self._by_id.get(header.weights_id)
         if model is None:
@@ -476,7 +503,7 @@ class Codec:
         for i, pixels in zip(order, self._map("_decode_tile", [(i,) for i in order])):
             y0, y1, x0, x1 = tiles[i]
             out[y0:y1, x0:x1] = pixels
-        if out.shape[2] == 1:
+        if out.shape[2] == 1 and not header.channel_axis:
             out = out[:, :, 0]
         if header.mode == bitstream.MODE_LOSSLESS and pixel_crc(out) != header.pixel_crc:
             raise IWaveError("decoded pixels do not match the file's checksum: the file is corrupt")
@@ -575,11 +602,12 @@ def _codec():
 
 
 def compress(image, *, step=None, quality=None, bpp=None) -> bytes:
-    """Compress an image (numpy array or PIL image). Lossless unless a rate
-    option is given."""
+    """Compress an image (uint8/uint16 array, PIL image or file path) to
+    .iwv bytes. Lossless unless step, quality (below 100) or bpp is given."""
     return _codec().compress(image, step=step, quality=quality, bpp=bpp)
 
 
 def decompress(data: bytes) -> np.ndarray:
-    """Decode iwave bytes to an array with the original dtype and shape."""
+    """Decode .iwv bytes (or an .iwv file's path) to an array with the
+    original dtype and shape."""
     return _codec().decompress(data)

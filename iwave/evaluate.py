@@ -13,7 +13,8 @@ from iwave.errors import IWaveError
 from iwave.imageio import read_image
 
 SAMPLE = Path(__file__).with_name("data") / "sample.png"
-IMAGE_EXTENSIONS = {".png", ".ppm", ".pgm", ".pnm", ".bmp", ".tif", ".tiff", ".jpg", ".jpeg"}
+IMAGE_EXTENSIONS = {".png", ".ppm", ".pgm", ".pnm", ".pbm", ".bmp", ".tif", ".tiff", ".jpg", ".jpeg",
+                    ".webp", ".gif"}
 
 
 def psnr(a, b):
@@ -64,7 +65,8 @@ def evaluate_folder(codec, folder, step=None, quality=None, progress=True):
             _progress(i, len(files), f.name, progress)
             rows.append(roundtrip(codec, f, tmp, step, quality))
         _progress(len(files), len(files), "done", progress)
-    lossless = step is None and quality is None
+    from iwave.codec import is_lossy
+    lossless = not is_lossy(step, quality)
     mean = lambda k: statistics.fmean(r[k] for r in rows)
     summary = {"images": len(rows), "mode": "lossless" if lossless else "lossy",
                "step": step, "quality": quality, "mean_bpp": mean("bpp"), "mean_bpsp": mean("bpsp"),

@@ -1,4 +1,7 @@
 
+import struct
+import zlib
+
 import pytest
 
 from iwave import bitstream
@@ -97,17 +100,17 @@ def test_tiles_and_chunk_count_must_agree():
             bitstream.read(bitstream.write(make(**bad), [b"x"] * 3))
 
 
-def test_version_7_header_is_compact_and_keeps_every_field():
+def test_compact_header_keeps_every_field():
     lossy = make(width=768, height=512, mode=bitstream.MODE_LOSSY, step=bitstream.stored_step(61.3),
                  pixel_crc=0, tile=1024, overlap=16)
     chunks = [b"y" * 5000, b"o" * 300, b"g" * 200]
     data = bitstream.write(lossy, chunks)
     assert len(data) - sum(map(len, chunks)) <= 45        # version 6: 79 bytes
     h, c = bitstream.read(data)
-    assert c == chunks and h.to_dict() == dict(lossy.to_dict(), version=7)
+    assert c == chunks and h.to_dict() == dict(lossy.to_dict(), version=bitstream.VERSION)
     alpha16 = make(components=4, has_alpha=True, bit_depth=16, pixel_crc=0xDEADBEEF)
     h, _ = bitstream.read(bitstream.write(alpha16, [b"ab"] * 4))
-    assert h.to_dict() == dict(alpha16.to_dict(), version=7)
+    assert h.to_dict() == dict(alpha16.to_dict(), version=bitstream.VERSION)
 
 
 def test_version_6_headers_still_read(monkeypatch):
@@ -115,6 +118,29 @@ def test_version_6_headers_still_read(monkeypatch):
     header = make(mode=bitstream.MODE_LOSSY, step=61.3, pixel_crc=0, overlap=16)
     data = bitstream.write(header, [b"abc", b"de", b"f"])
     monkeypatch.undo()
-    assert data[4] == 6 and bitstream.VERSION == 7
+    assert data[4] == 6 and bitstream.VERSION == 8
     h, c = bitstream.read(data)
     assert c == [b"abc", b"de", b"f"] and h.step == 61.3 and h.to_dict() == dict(header.to_dict(), version=6)
+
+
+def test_version_8_records_an_explicit_channel_axis(monkeypatch):
+    """(H, W, 1) arrays come back as (H, W, 1): version 8 keeps a layout bit
+    for it; version 7 files have none, and in a version-7 header the bit is
+    corruption."""
+    grey = make(components=1, colour=bitstream.COLOUR_NONE, has_alpha=False, channel_axis=True)
+    h, _ = bitstream.read(bitstream.write(grey, [b"ab"]))
+    assert h.channel_axis and h.to_dict()["shape"] == [7, 5, 1]
+    plain = make(components=1, colour=bitstream.COLOUR_NONE, has_alpha=False)
+    assert bitstream.read(bitstream.write(plain, [b"ab"]))[0].to_dict()["shape"] == [7, 5]
+    with pytest.raises(ValueError):
+        bitstream.write(make(channel_axis=True), [b"x"] * 3)         # only for one component
+    monkeypatch.setattr(bitstream, "VERSION", 7)
+    old = bitstream.write(plain, [b"ab"])
+    monkeypatch.undo()
+    assert old[4] == 7 and not bitstream.read(old)[0].channel_axis
+    flagged = bitstream._pack_compact(grey, [b"ab"])
+    flagged = flagged[:4] + bytes([7]) + flagged[5:]
+    head_end = len(flagged) - 4 - 2 - 4
+    flagged = flagged[:head_end] + struct.pack("<I", zlib.crc32(flagged[:head_end])) + flagged[head_end + 4:]
+    with pytest.raises(IWaveError, match="component layout"):
+        bitstream.read(flagged)

@@ -11,17 +11,57 @@ from iwave.errors import IWaveError
 from tests.conftest import ROOT, photo_like
 
 
-@settings(max_examples=15, deadline=None)
-@given(h=st.integers(1, 24), w=st.integers(1, 24), channels=st.sampled_from([1, 2, 3, 4]),
+@settings(max_examples=20, deadline=None)
+@given(h=st.integers(1, 24), w=st.integers(1, 24), channels=st.sampled_from([None, 1, 2, 3, 4]),
        sixteen=st.booleans(), seed=st.integers(0, 1000))
-def test_lossless_roundtrip_any_layout(codec, h, w, channels, sixteen, seed):
+def test_lossless_roundtrip_keeps_dtype_and_shape(codec, h, w, channels, sixteen, seed):
+    """Every accepted array, (H, W) and (H, W, 1) alike, comes back with its
+    own dtype and shape."""
     rng = np.random.default_rng(seed)
     dtype = np.uint16 if sixteen else np.uint8
-    a = rng.integers(0, np.iinfo(dtype).max + 1, (h, w, channels) if channels > 1 else (h, w),
+    a = rng.integers(0, np.iinfo(dtype).max + 1, (h, w) if channels is None else (h, w, channels),
                      dtype=np.int64).astype(dtype)
     out = codec.decompress(codec.compress(a))
     assert out.dtype == a.dtype and out.shape == a.shape
     np.testing.assert_array_equal(out, a)
+
+
+@pytest.mark.parametrize("dtype", [bool, np.int8, np.int16, np.int32, np.int64, np.uint32, np.uint64,
+                                   np.float16, np.float32, np.float64])
+def test_dtypes_that_cannot_come_back_are_refused(codec, dtype):
+    with pytest.raises(IWaveError, match=f"pixel type {np.dtype(dtype)} cannot be stored exactly"):
+        codec.compress(np.zeros((6, 7), dtype))
+
+
+def test_lossy_keeps_an_explicit_channel_axis(codec, sample):
+    grey = sample[:40, :48, 1:2]
+    out = codec.decompress(codec.compress(grey, step=8))
+    assert out.shape == grey.shape and out.dtype == grey.dtype
+
+
+def test_paths_are_accepted_where_a_user_would_try_them(codec, sample, tmp_path):
+    Image.fromarray(sample).save(tmp_path / "x.png")
+    data = codec.compress(str(tmp_path / "x.png"))
+    assert data == codec.compress(tmp_path / "x.png") == codec.compress(sample)
+    (tmp_path / "x.iwv").write_bytes(data)
+    np.testing.assert_array_equal(codec.decompress(tmp_path / "x.iwv"), sample)
+    np.testing.assert_array_equal(iwave.decompress(str(tmp_path / "x.iwv")), sample)
+    with pytest.raises(IWaveError, match="not bytes"):
+        codec.compress(data)
+    with pytest.raises(IWaveError, match="no such file"):
+        codec.compress(tmp_path / "missing.png")
+    with pytest.raises(IWaveError, match="no such file"):
+        codec.decompress(str(tmp_path / "missing.iwv"))
+    with pytest.raises(IWaveError, match="bytes of an .iwv file"):
+        codec.decompress(12345)
+
+
+def test_quality_100_is_lossless_and_99_is_smaller(codec, sample):
+    lossless = codec.compress(sample)
+    assert codec.compress(sample, quality=100) == lossless
+    assert len(codec.compress(sample, quality=99)) < len(lossless)
+    sixteen = photo_like(12, 10, 3, dtype=np.uint16)         # 16-bit images take quality 100 too
+    np.testing.assert_array_equal(codec.decompress(codec.compress(sixteen, quality=100)), sixteen)
 
 
 @pytest.mark.parametrize("channels,dtype", [(1, np.uint8), (1, np.uint16), (3, np.uint8),
@@ -203,7 +243,7 @@ def test_version_2_files_without_adjustments_still_decode(codec, sample, monkeyp
     assert old[4] == 2 and bitstream.read(old)[0].version == 2
     assert np.array_equal(codec.decompress(old), a)
     new_lossy = codec.compress(a, step=8.0)
-    assert new_lossy[4] == bitstream.VERSION == 7
+    assert new_lossy[4] == bitstream.VERSION == 8
     assert np.abs(codec.decompress(old_lossy).astype(int) - a).mean() < 4
 
 
@@ -275,7 +315,7 @@ def test_version_5_files_with_the_older_side_code_still_decode(codec, sample, mo
         old_lossy = codec.compress(a, step=8.0)
     assert old[4] == 5 and np.array_equal(codec.decompress(old), a)
     new_lossy = unfiltered(codec, a, 8.0)
-    assert new_lossy[4] == 7 and new_lossy != old_lossy
+    assert new_lossy[4] == bitstream.VERSION and new_lossy != old_lossy
     assert np.array_equal(codec.decompress(old_lossy), codec.decompress(new_lossy))
 
 
@@ -296,7 +336,7 @@ def test_version_6_files_without_post_filters_still_decode(codec, sample, monkey
         old_lossy = codec.compress(a, step=8.0)
     assert old_lossy[4] == 6
     new_lossy = unfiltered(codec, a, 8.0)
-    assert new_lossy[4] == 7
+    assert new_lossy[4] == bitstream.VERSION
     grown = [len(n) - len(o) for n, o in zip(bitstream.read(new_lossy)[1], bitstream.read(old_lossy)[1])]
     assert all(0 <= g <= 1 for g in grown)       # the same streams, each with an "off" flag
     assert np.array_equal(codec.decompress(old_lossy), codec.decompress(new_lossy))

@@ -1,0 +1,72 @@
+"""Output files written all at once.
+
+An output is first created as a hidden temporary file beside its final name,
+before any long work, so that a folder one cannot write to fails at once;
+the data goes into it and it is renamed into place only when complete, so an
+interrupted or failed run never leaves a half-written file and never touches
+an existing one. Files get the permissions any program's files get (0666
+less the umask), not those of a private temporary file.
+"""
+import os
+import secrets
+from pathlib import Path
+
+from iwave.errors import IWaveError
+
+
+class AtomicOutput:
+    """`with AtomicOutput(path) as out: ... out.commit(data)`; leaving the
+    block without a commit (an error, an interrupt) removes the temporary."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        folder = self.path.parent
+        self._tmp = folder / f".{self.path.name}.{secrets.token_hex(4)}.part"
+        try:
+            # O_EXCL: never follow or reuse someone else's file; mode 0o666
+            # is masked by the umask, as for any newly created file
+            self._fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except OSError as e:
+            raise IWaveError(f"cannot write {self.path}: {e.strerror or e}") from None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        if self._fd is not None:
+            self.discard()
+        return False
+
+    def commit(self, data: bytes):
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view):]
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = None
+            os.replace(self._tmp, self.path)
+        except OSError as e:
+            self.discard()
+            raise IWaveError(f"cannot write {self.path}: {e.strerror or e}") from None
+
+    def discard(self):
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        try:
+            os.unlink(self._tmp)
+        except FileNotFoundError:
+            pass
+
+
+def check_writable(path):
+    """Fail now, with the output's name, if `path` could not be created
+    (read-only or missing folder, no permission): before the long work."""
+    AtomicOutput(path).discard()
+
+
+def atomic_write(path, data: bytes):
+    """Write `data` to `path` all at once (see AtomicOutput)."""
+    with AtomicOutput(path) as out:
+        out.commit(data)
