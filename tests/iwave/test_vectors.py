@@ -1,0 +1,185 @@
+"""Frozen test files (tests/vectors/), as CompressAI keeps tests/expected/:
+small .iwv files of every file-format version the decoder reads, with the
+SHA-256 of each decoded image, and for the current version the SHA-256 of
+the file the encoder writes. A refactor that changes one decoded sample or
+one encoded byte fails here.
+
+`IWAVE_REGENERATE_VECTORS=1 python -m pytest tests/iwave/test_vectors.py`
+rewrites them (only when a change of format or of a shipped model means to
+change them; say so in the commit). Files of older versions are made by
+today's encoder set up as each version wrote (the same switches the
+compatibility tests use); version 1 is a version-2 file of one tile with
+the older header, which is all that version 2 changed."""
+import hashlib
+import json
+import os
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from iwave import bitstream
+from iwave.imageio import encode_png, read_image
+from tests.conftest import ROOT, photo_like
+
+VECTORS = ROOT / "tests" / "vectors"
+MANIFEST = VECTORS / "manifest.json"
+REGENERATE = os.environ.get("IWAVE_REGENERATE_VECTORS") == "1"
+
+# input name -> (height, width, channels, dtype, seed); stored as PNG beside the vectors
+INPUTS = {"rgb8": (48, 64, 3, np.uint8, 1), "grey8": (33, 40, 1, np.uint8, 2),
+          "greyalpha8": (26, 30, 2, np.uint8, 3), "rgba8": (40, 48, 4, np.uint8, 4),
+          "grey16": (30, 36, 1, np.uint16, 5), "rgb16": (24, 30, 3, np.uint16, 6),
+          "rgba16": (20, 28, 4, np.uint16, 7), "tiles": (100, 150, 3, np.uint8, 8)}
+
+CURRENT = [  # (name, input, options)
+    ("lossless-rgb8", "rgb8", {}), ("lossless-grey8", "grey8", {}),
+    ("lossless-grey8-axis", "grey8", {"channel_axis": True}),
+    ("lossless-greyalpha8", "greyalpha8", {}), ("lossless-rgba8", "rgba8", {}),
+    ("lossless-grey16", "grey16", {}), ("lossless-rgb16", "rgb16", {}),
+    ("lossless-rgba16", "rgba16", {}), ("lossless-tiles", "tiles", {"tile": 64}),
+    ("lossy-rgb8-step8", "rgb8", {"step": 8.0}), ("lossy-rgb8-step60", "rgb8", {"step": 60.0}),
+    ("lossy-grey8-step12", "grey8", {"step": 12.0}), ("lossy-rgba8-step20", "rgba8", {"step": 20.0}),
+    ("lossy-tiles-step16", "tiles", {"step": 16.0, "tile": 64}),
+]
+OLD_VERSIONS = [7, 6, 5, 4, 3, 2, 1]      # each: lossless and lossy RGB, and for the last
+OLD_EXTRA = [(6, "lossless-rgba16", "rgba16", {}),              # version of the longer header
+             (6, "lossy-tiles-step16", "tiles", {"step": 16.0, "tile": 64})]
+
+
+def image_hash(a):
+    return hashlib.sha256(f"{a.dtype.str}{a.shape}".encode() + np.ascontiguousarray(a).tobytes()).hexdigest()
+
+
+def load_input(name, channel_axis=False):
+    a = read_image(VECTORS / f"{name}.png")
+    return a[:, :, None] if channel_axis else a
+
+
+@pytest.fixture(scope="module")
+def codecs():
+    """The shipped models as a user gets them (iwave-lossless for lossless,
+    iwave-lossy for lossy files), by tile size."""
+    from iwave.codec import Codec
+    cache = {}
+
+    def get(tile=1024):
+        if tile not in cache:
+            cache[tile] = Codec(tile=tile)
+        return cache[tile]
+    return get
+
+
+def encode(codecs, input_name, options):
+    options = dict(options)
+    a = load_input(input_name, options.pop("channel_axis", False))
+    return codecs(options.pop("tile", 1024)).compress(a, **options)
+
+
+# ------------------------------------------------------------------ older versions
+def _as_version(version, codecs, a, step, tile=1024):
+    """A file of an older version, made as that version's encoder made it."""
+    from entropy import adaptation
+    if version == 1:
+        return _version_1(_as_version(2, codecs, a, step))
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(bitstream, "VERSION", version)
+        if version <= 5:
+            m.setattr(adaptation, "SIDE", adaptation.V5_SIDE)
+        if version == 4:
+            plan = adaptation.plan
+            m.setattr(adaptation, "plan", lambda parts, tables=None, references=None, **_:
+                      plan(parts, tables, references))
+        if version == 3:
+            m.setattr(adaptation, "plan", lambda parts, tables=None, references=None, **_: adaptation.single(
+                adaptation.fit(*(np.concatenate([np.reshape(p[i], -1) for p in parts]) for i in range(3)),
+                               tables=tables)))
+            m.setattr(adaptation, "write_plans",
+                      lambda encoder, plans: adaptation.write(encoder, [p.adjustments[0] for p in plans]))
+        if version == 2:
+            m.setattr(adaptation, "write_plans", lambda encoder, plans: None)
+            m.setattr(adaptation, "plan", lambda *args, **kw: adaptation.IDENTITY_PLAN)
+        return codecs(tile).compress(a, step=step)
+
+
+def _version_1(data):
+    """A one-tile version-2 file with version 1's header (no tile fields)."""
+    h, chunks = bitstream.read(data)
+    assert len(h.tiles()) == 1 and len(chunks) <= 8
+    body = struct.pack("<IIBBBBBBd8sIB", h.width, h.height, h.components, h.bit_depth, h.colour,
+                       int(h.has_alpha), h.mode, h.levels, h.step, bytes.fromhex(h.weights_id),
+                       h.pixel_crc, len(chunks))
+    body += struct.pack(f"<{len(chunks)}I", *map(len, chunks))
+    head = b"IWAV\x01" + struct.pack("<H", len(body)) + body
+    out = [head, struct.pack("<I", zlib.crc32(head))]
+    for c in chunks:
+        out += [c, struct.pack("<I", zlib.crc32(c))]
+    return b"".join(out)
+
+
+def regenerate(codecs):
+    from iwave.codec import Codec
+    VECTORS.mkdir(exist_ok=True)
+    for name, (h, w, c, dtype, seed) in INPUTS.items():
+        (VECTORS / f"{name}.png").write_bytes(encode_png(photo_like(h, w, c, seed=seed, dtype=dtype)))
+    entries = []
+    files = [(name, inp, opts, bitstream.VERSION, encode(codecs, inp, opts)) for name, inp, opts in CURRENT]
+    for v in OLD_VERSIONS:
+        for mode, step in (("lossless", None), ("lossy", 8.0)):
+            files.append((f"v{v}-{mode}-rgb8", "rgb8", {} if step is None else {"step": step}, v,
+                          _as_version(v, codecs, load_input("rgb8"), step)))
+    for v, name, inp, opts in OLD_EXTRA:
+        files.append((f"v{v}-{name}", inp, opts, v, _as_version(v, codecs, load_input(inp), opts.get("step"),
+                                                                opts.get("tile", 1024))))
+    for name, inp, opts, version, data in files:
+        assert data[4] == version
+        (VECTORS / f"{name}.iwv").write_bytes(data)
+        decoded = Codec().decompress(data)
+        entries.append({"file": f"{name}.iwv", "input": f"{inp}.png", "options": opts,
+                        "version": version, "file_sha256": hashlib.sha256(data).hexdigest(),
+                        "decoded_sha256": image_hash(decoded)})
+    MANIFEST.write_text(json.dumps(entries, indent=1) + "\n")
+
+
+def manifest():
+    return json.loads(MANIFEST.read_text())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def vectors(codecs):
+    if REGENERATE:
+        regenerate(codecs)
+    assert MANIFEST.exists(), "no frozen vectors: run with IWAVE_REGENERATE_VECTORS=1"
+
+
+def test_every_version_the_decoder_reads_has_vectors():
+    versions = {e["version"] for e in manifest()}
+    assert versions == set(range(1, bitstream.VERSION + 1))
+    modes = {(e["version"], "step" in e["options"]) for e in manifest()}
+    assert all((v, lossy) in modes for v in versions for lossy in (False, True))
+
+
+def test_vectors_decode_to_their_recorded_images(codecs):
+    from iwave.codec import Codec
+    decoder = Codec()
+    for e in manifest():
+        data = (VECTORS / e["file"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == e["file_sha256"], f"{e['file']} was changed"
+        assert data[4] == e["version"]
+        out = decoder.decompress(data)
+        assert image_hash(out) == e["decoded_sha256"], f"{e['file']} decodes differently"
+        if "step" not in e["options"]:
+            original = load_input(e["input"][:-4], e["options"].get("channel_axis", False))
+            np.testing.assert_array_equal(out, original)
+            assert out.shape == original.shape and out.dtype == original.dtype
+
+
+def test_current_version_encodes_byte_for_byte(codecs):
+    current = [e for e in manifest() if e["version"] == bitstream.VERSION]
+    assert len(current) == len(CURRENT)
+    for e in current:
+        data = encode(codecs, e["input"][:-4], e["options"])
+        assert hashlib.sha256(data).hexdigest() == e["file_sha256"], f"{e['file']} encodes differently"
+
