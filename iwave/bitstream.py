@@ -65,9 +65,9 @@ def tile_grid(height, width, tile):
 
 
 def stored_step(step: float) -> float:
-    """The step as a file of this version stores it (since version 7 a
-    float32): the encoder quantises with exactly the step the decoder reads."""
-    return float(np.float32(step)) if VERSION >= 7 else float(step)
+    """The step as a file stores it (a float32, since version 7): the
+    encoder quantises with exactly the step the decoder reads."""
+    return float(np.float32(step))
 
 
 def _varint(v):
@@ -104,22 +104,9 @@ class _Fields:
 
 
 def write(header: Header, chunks) -> bytes:
+    """The bytes of a file of the current version (older versions are only
+    read; tests/vectors/ holds files of each)."""
     header.chunk_lengths = [len(c) for c in chunks]
-    if VERSION >= 7:
-        return _write_compact(header, chunks)
-    body = _FIXED.pack(header.width, header.height, header.components, header.bit_depth,
-                       header.colour, int(header.has_alpha), header.mode, header.levels,
-                       header.step, bytes.fromhex(header.weights_id), header.pixel_crc,
-                       header.tile, header.overlap, len(chunks))
-    body += struct.pack(f"<{len(chunks)}I", *header.chunk_lengths)
-    head = MAGIC + bytes([VERSION]) + struct.pack("<H", len(body)) + body
-    out = [head, struct.pack("<I", zlib.crc32(head))]
-    for c in chunks:
-        out += [c, struct.pack("<I", zlib.crc32(c))]
-    return b"".join(out)
-
-
-def _write_compact(header: Header, chunks) -> bytes:
     lossy = header.mode == MODE_LOSSY
     # what this layout cannot hold is the caller's mistake, not a file to write
     if header.bit_depth not in (8, 16) or not 1 <= header.components <= 4 or \
@@ -133,15 +120,16 @@ def _write_compact(header: Header, chunks) -> bytes:
         raise ValueError("only a single component has an optional channel axis")
     if lossy and stored_step(header.step) != header.step:
         raise ValueError("a lossy step must be one stored_step gives (a float32)")
-    return _pack_compact(header, chunks)
+    return pack(header, chunks)
 
 
-def _pack_compact(header: Header, chunks) -> bytes:
-    """The version-7 bytes of a header (unchecked: tests write hostile files
-    with it) and its chunks."""
+def pack(header: Header, chunks) -> bytes:
+    """The bytes of a header and its chunks, unchecked (tests write hostile
+    files with it); `write` is the checked way."""
     lossy = header.mode == MODE_LOSSY
     layout = (((header.components - 1) & 3) | (header.bit_depth == 16) << 2
-              | (header.colour == COLOUR_YCOCG_R) << 3 | bool(header.has_alpha) << 4 | lossy << 5 | bool(header.channel_axis) << 6)
+              | (header.colour == COLOUR_YCOCG_R) << 3 | bool(header.has_alpha) << 4 | lossy << 5
+              | bool(header.channel_axis) << 6)
     head = [MAGIC, bytes([VERSION]), _varint(header.width), _varint(header.height),
             bytes([layout, header.levels & 255])]
     head.append(struct.pack("<f", header.step) if lossy else b"")

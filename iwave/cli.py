@@ -41,35 +41,6 @@ def _codec(args):
                  jobs=getattr(args, "jobs", 1))
 
 
-def compress_file(codec, inp, out, step=None, quality=None, bpp=None):
-    """Read, compress and write one file. The output is created first, so an
-    unwritable destination fails before the encode, and it appears only
-    when complete."""
-    from iwave.files import AtomicOutput
-    from iwave.imageio import read_image
-    with AtomicOutput(out) as target:
-        image = read_image(inp, codec.max_pixels)
-        data = codec.compress(image, step=step, quality=quality, bpp=bpp)
-        target.commit(data)
-    return image, data
-
-
-def decompress_file(codec, inp, out):
-    from iwave.files import AtomicOutput
-    from iwave.imageio import encode_png
-    with AtomicOutput(out) as target:
-        image = codec.decompress(_read_bytes(inp))
-        target.commit(encode_png(image))
-    return image
-
-
-def _read_bytes(path):
-    path = Path(path)
-    if not path.is_file():
-        raise IWaveError(f"{path}: no such file")
-    return path.read_bytes()
-
-
 def _folder(args, kind, options=None):
     from iwave import folders
     report = folders.run(kind, args.input, args.output, args.model, args.max_pixels, args.jobs,
@@ -94,6 +65,7 @@ def cmd_compress(args):
     if not model.trained_for(lossy=mode == "lossy"):
         print(f"note: model {model.name} was not trained on {mode} files; they code "
               f"larger than with the default model", file=sys.stderr)
+    from iwave.files import compress_file
     image, data = compress_file(codec, inp, out, args.step, args.quality, args.bpp)
     pixels = image.shape[0] * image.shape[1]
     channels = 1 if image.ndim == 2 else image.shape[2]
@@ -110,6 +82,7 @@ def cmd_decompress(args):
     t = time.perf_counter()
     from iwave.files import check_writable
     check_writable(out)
+    from iwave.files import decompress_file
     image = decompress_file(_codec(args), inp, out)
     print(f"{inp} -> {out}: {image.shape[1]}x{image.shape[0]}, {image.dtype}, "
           f"{time.perf_counter() - t:.2f} s")
@@ -119,7 +92,8 @@ def cmd_info(args):
     result = {}
     if args.file:
         from iwave import bitstream
-        data = _read_bytes(args.file)
+        from iwave.files import read_bytes
+        data = read_bytes(args.file)
         header, _ = bitstream.read(data, args.max_pixels)
         result = header.to_dict()
         result["file_bytes"] = len(data)
@@ -158,7 +132,7 @@ def cmd_info(args):
 def cmd_eval(args):
     from iwave.evaluate import evaluate_folder
     report = evaluate_folder(_codec(args), args.folder, step=args.step, quality=args.quality,
-                             progress=not args.json)
+                             show_progress=not args.json)
     print(json.dumps(report, indent=2) if args.json else report["summary_text"])
     if report["mismatches"]:
         raise IWaveError(f"{len(report['mismatches'])} image(s) did not round-trip exactly")

@@ -56,7 +56,7 @@ def macs_per_pixel(model, lossy=False, width=768, height=512):
             ycc = x.transpose(0, 1)
             decoder["denoiser"] = _count(lambda: model.denoiser(ycc, COUNTED_STEP)) / pixels
     encoder = {"transform": transform, "context_model": context}
-    from iwave.codec import RD_LAMBDA
+    from iwave.encoder import RD_LAMBDA
     if lossy and RD_LAMBDA:      # rd_quantise runs the context model once more
         encoder["rd_rounding"] = context
     if lossy:

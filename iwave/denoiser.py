@@ -16,7 +16,6 @@ exact layers of entropy.exact, so in float64 it gives the same pixels on
 every machine, as the rest of the decoder does. The last layer starts at
 zero: an untrained denoiser changes nothing.
 """
-import torch
 import torch.nn.functional as F
 from torch import nn
 

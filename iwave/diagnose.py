@@ -17,8 +17,9 @@ import torch
 
 from entropy import adaptation
 from entropy.context_model import laplace_bits
-from iwave.codec import (MAX_STEP, MIN_STEP, _groups, _residual, group_plan, model_outputs, plan_inputs,
-                         subband_arrays, subbands)
+from iwave.codec import MAX_STEP, MIN_STEP
+from iwave.coding import plan_inputs, residual
+from iwave.encoder import component_groups, group_plan, model_outputs, subband_arrays, subbands
 from iwave.errors import IWaveError
 from iwave.imageio import read_image
 from iwave.model import IWaveModel, resolve_model_paths
@@ -30,7 +31,7 @@ def _entropy(values):
 
 
 def diagnose(model, image, step=None):
-    bands, cond = subbands(model, _groups(image)[0][0], 8, step)
+    bands, cond = subbands(model, component_groups(image)[0][0], 8, step)
     exact = model_outputs(model, bands, 8, cond)
     train = model_outputs(model, bands, 8, cond, torch.float32)
     pixels = image.shape[0] * image.shape[1]
@@ -38,7 +39,7 @@ def diagnose(model, image, step=None):
     tables = model.tables
     values = [[[ph[0].to(torch.int64).numpy() for ph in phases] for phases in per_band]
               for per_band in exact]
-    residuals = [[[_residual(v, mean) for v, mean, _ in phases] for phases in per_band]
+    residuals = [[[residual(v, mean) for v, mean, _ in phases] for phases in per_band]
                  for per_band in exact]
     for c, per_band in enumerate(exact):
         for b, phases in enumerate(per_band):

@@ -1,33 +1,23 @@
 """Round-trip measurements through real files (what `iwave eval` and
 `iwave demo` print). Rates are whole files, headers included."""
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from iwave.cli import compress_file, decompress_file
 from iwave.errors import IWaveError
+from iwave.files import compress_file, decompress_file, list_images, progress
 from iwave.imageio import read_image
 
 SAMPLE = Path(__file__).with_name("data") / "sample.png"
-IMAGE_EXTENSIONS = {".png", ".ppm", ".pgm", ".pnm", ".pbm", ".bmp", ".tif", ".tiff", ".jpg", ".jpeg",
-                    ".webp", ".gif"}
 
 
 def psnr(a, b):
     mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
     peak = 65535.0 if a.dtype == np.uint16 else 255.0
     return float("inf") if mse == 0 else float(10 * np.log10(peak ** 2 / mse))
-
-
-def _progress(i, n, name, enabled):
-    if enabled:
-        bar = "#" * (30 * i // n)
-        print(f"\r[{bar:<30}] {i}/{n} {name[:40]:<40}", end="" if i < n else "\n",
-              file=sys.stderr, flush=True)
 
 
 def roundtrip(codec, path, workdir, step=None, quality=None):
@@ -51,20 +41,20 @@ def roundtrip(codec, path, workdir, step=None, quality=None):
             "encode_s": t1 - t0, "decode_s": t2 - t1}
 
 
-def evaluate_folder(codec, folder, step=None, quality=None, progress=True):
+def evaluate_folder(codec, folder, step=None, quality=None, show_progress=True):
     folder = Path(folder)
     if not folder.is_dir():
         raise IWaveError(f"{folder}: not a folder")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+    files = list_images(folder, recursive=False)
     if not files:
         raise IWaveError(f"{folder}: no images found")
     rows = []
     import torch
     with tempfile.TemporaryDirectory() as tmp:
         for i, f in enumerate(files):
-            _progress(i, len(files), f.name, progress)
+            progress(i, len(files), f.name, show_progress)
             rows.append(roundtrip(codec, f, tmp, step, quality))
-        _progress(len(files), len(files), "done", progress)
+        progress(len(files), len(files), "done", show_progress)
     from iwave.codec import is_lossy
     lossless = not is_lossy(step, quality)
     mean = lambda k: statistics.fmean(r[k] for r in rows)

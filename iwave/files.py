@@ -1,4 +1,8 @@
-"""Output files written all at once.
+"""File-level helpers that the CLI, folder mode, `iwave eval` and the
+benchmark share: which files are images, reading .iwv bytes, one progress
+bar, compressing and decompressing one file, and outputs written all at once.
+
+Output files written all at once:
 
 An output is first created as a hidden temporary file beside its final name,
 before any long work, so that a folder one cannot write to fails at once;
@@ -9,9 +13,14 @@ less the umask), not those of a private temporary file.
 """
 import os
 import secrets
+import sys
 from pathlib import Path
 
 from iwave.errors import IWaveError
+
+# what folder mode, `iwave eval` and the benchmark take for images
+IMAGE_EXTENSIONS = {".png", ".ppm", ".pgm", ".pnm", ".pbm", ".bmp", ".tif", ".tiff", ".jpg", ".jpeg",
+                    ".webp", ".gif"}
 
 
 class AtomicOutput:
@@ -70,3 +79,46 @@ def atomic_write(path, data: bytes):
     """Write `data` to `path` all at once (see AtomicOutput)."""
     with AtomicOutput(path) as out:
         out.commit(data)
+
+
+def list_images(folder, recursive=True):
+    """The image files under `folder` (by extension), sorted."""
+    folder = Path(folder)
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(p for p in found if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def read_bytes(path):
+    path = Path(path)
+    if not path.is_file():
+        raise IWaveError(f"{path}: no such file")
+    return path.read_bytes()
+
+
+def progress(done, total, label, enabled=True):
+    """A one-line progress bar on stderr, ended with a newline when done."""
+    if enabled and total:
+        bar = "#" * (30 * done // total)
+        print(f"\r[{bar:<30}] {done}/{total} {label[:40]:<40}", end="" if done < total else "\n",
+              file=sys.stderr, flush=True)
+
+
+def compress_file(codec, inp, out, step=None, quality=None, bpp=None):
+    """Read, compress and write one file. The output is created first, so an
+    unwritable destination fails before the encode, and it appears only
+    when complete. Returns (image, data)."""
+    from iwave.imageio import read_image
+    with AtomicOutput(out) as target:
+        image = read_image(inp, codec.max_pixels)
+        data = codec.compress(image, step=step, quality=quality, bpp=bpp)
+        target.commit(data)
+    return image, data
+
+
+def decompress_file(codec, inp, out):
+    """Decode one .iwv file to a PNG file. Returns the image."""
+    from iwave.imageio import encode_png
+    with AtomicOutput(out) as target:
+        image = codec.decompress(read_bytes(inp))
+        target.commit(encode_png(image))
+    return image

@@ -5,7 +5,6 @@ on. Outputs are written atomically (a temporary file renamed into place), so
 an output that exists is complete, and a re-run skips it. Inputs are only read.
 """
 import os
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -61,7 +60,7 @@ def _init(model, max_pixels, threads, tile):
 
 def _one(job):
     """Code one file; never raises (a failure is returned as text)."""
-    from iwave.cli import compress_file, decompress_file
+    from iwave.files import compress_file, decompress_file
     kind, inp, out, options = job
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -82,7 +81,7 @@ def _one(job):
 
 def run(kind, src, dst, model=None, max_pixels=None, jobs=1, force=False, progress=True,
         options=None, tile=None):
-    from iwave.evaluate import IMAGE_EXTENSIONS
+    from iwave.files import IMAGE_EXTENSIONS, progress as show
     src = Path(src)
     if not src.is_dir():
         raise IWaveError(f"{src}: not a folder")
@@ -110,10 +109,7 @@ def run(kind, src, dst, model=None, max_pixels=None, jobs=1, force=False, progre
                 report.failed.append((str(inp), error))
             else:
                 report.done.append((str(inp), str(out), size))
-            if progress:
-                bar = "#" * (30 * n // len(jobs_list))
-                print(f"\r[{bar:<30}] {n}/{len(jobs_list)} {Path(inp).name[:40]:<40}",
-                      end="" if n < len(jobs_list) else "\n", file=sys.stderr, flush=True)
+            show(n, len(jobs_list), Path(inp).name, progress)
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)

@@ -5,13 +5,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-EXTENSIONS = {".png", ".ppm", ".bmp", ".tif", ".tiff", ".jpg", ".jpeg"}
+from iwave.files import IMAGE_EXTENSIONS
 
 
 def list_images(folder, part="all", holdout_every=0):
     """Sorted image files; with holdout_every=N, every Nth file is held out
     for validation (part="val") and the rest are for training (part="train")."""
-    files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in EXTENSIONS)
+    files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
     if not files:
         raise SystemExit(f"no images found in {folder}")
     if holdout_every and part != "all":

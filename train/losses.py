@@ -4,7 +4,7 @@ differentiable discretised-Laplace likelihood."""
 import torch
 
 from entropy.context_model import PHASES, coding_parameters, laplace_bits
-from iwave.codec import rd_choice
+from iwave.encoder import rd_choice
 from iwave.colour import YCOCG_LINEAR_INVERSE, rgb_to_ycocg
 from iwave.quantisation import dequantise, quantise
 
@@ -46,7 +46,7 @@ def bits_per_subpixel(model, bands, dtype=torch.float32, steps=None, expected_ro
 def encoder_indices(model, bands, steps, rounding=0.5, rd_lambda=0.0):
     """Quantisation indices of a batch of subbands (B, 3, h, w) as the
     codec's encoder makes them: the dead-zone quantiser (`rounding`), then,
-    if rd_lambda > 0, rate-distortion rounding (iwave.codec.rd_quantise)
+    if rd_lambda > 0, rate-distortion rounding (iwave.encoder.rd_quantise)
     under the model's own float32 predictions for the whole batch at once.
     The encoder also fits one coding adjustment per subband first; that is
     left out here, which changes few of the choices."""

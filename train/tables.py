@@ -21,7 +21,8 @@ from PIL import Image
 
 from entropy.laplace_coder import symbol_counts
 from entropy.tables import fit_tables
-from iwave.codec import Codec, _groups, coded_streams, subbands
+from iwave.codec import Codec
+from iwave.encoder import coded_streams, component_groups, subbands
 from iwave.errors import IWaveError
 from iwave.model import IWaveModel
 from train.data import add_sample_options, list_images, training_sample
@@ -32,11 +33,11 @@ def _settings(lossless, steps):
 
 
 def coded_streams_of(model, files, settings, what, progress=True):
-    """Every component stream's (plans, symbols) (iwave.codec.coded_streams)
+    """Every component stream's (plans, symbols) (iwave.encoder.coded_streams)
     when the encoder codes the colour components of `files` losslessly
     (setting None) and at each lossy step."""
     for i, path in enumerate(files):
-        x, _ = _groups(np.asarray(Image.open(path).convert("RGB")))[0]
+        x, _ = component_groups(np.asarray(Image.open(path).convert("RGB")))[0]
         for step in settings:
             bands, cond = subbands(model, x, 8, step)
             yield from coded_streams(model, bands, 8, cond)

@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from iwave.bench.metrics import bd_rate
-from iwave.codec import ENCODER_ROUNDING
+from iwave.encoder import ENCODER_ROUNDING
 from iwave.colour import YCOCG_LINEAR_INVERSE, rgb_to_ycocg
 from iwave.model import IWaveModel
 from iwave.quantisation import dequantise, quantise

@@ -17,7 +17,7 @@ import numpy as np
 from iwave.bench.codecs import Codec, classic_codecs, spread
 from iwave.bench.metrics import bd_rate, ms_ssim_db, psnr_rgb
 from iwave.errors import IWaveError
-from iwave.evaluate import IMAGE_EXTENSIONS
+from iwave.files import IMAGE_EXTENSIONS, progress as show_bar
 from iwave.imageio import read_image
 
 DEFAULT_PUBLISHED_MATCH = ("vtm.json", "bpg*.json")
@@ -298,13 +298,6 @@ def _version(codec):
 
 
 # ------------------------------------------------------------------ the run
-def _progress(done, total, label, enabled):
-    if enabled:
-        bar = "#" * (30 * done // max(total, 1))
-        print(f"\r[{bar:<30}] {done}/{total} {label[:38]:<38}", end="" if done < total else "\n",
-              file=sys.stderr, flush=True)
-
-
 class MeasurementCache:
     """Measurements already made, one JSON line each, keyed by codec, codec
     version (for iwave: the model id), image content and setting. A long
@@ -403,7 +396,7 @@ def run(data_dir, codecs=None, lossless=True, lossy=True, points=8, jobs=1, publ
             rows.setdefault(key, []).append(row)
             task = tasks[i - 1]
             store.add(store.key(key, cache_ids[key], digests[task[1]], task[2]), row)
-            _progress(i, len(tasks), f"{key} {row['image']}", progress)
+            show_bar(i, len(tasks), f"{key} {row['image']}", progress)
     finally:
         store.close()
         if pool:

@@ -6,6 +6,7 @@ import pytest
 
 from iwave import bitstream
 from iwave.errors import IWaveError
+from tests.conftest import ROOT
 
 
 def make(**kw):
@@ -113,17 +114,29 @@ def test_compact_header_keeps_every_field():
     assert h.to_dict() == dict(alpha16.to_dict(), version=bitstream.VERSION)
 
 
-def test_version_6_headers_still_read(monkeypatch):
-    monkeypatch.setattr(bitstream, "VERSION", 6)
-    header = make(mode=bitstream.MODE_LOSSY, step=61.3, pixel_crc=0, overlap=16)
-    data = bitstream.write(header, [b"abc", b"de", b"f"])
-    monkeypatch.undo()
-    assert data[4] == 6 and bitstream.VERSION == 8
-    h, c = bitstream.read(data)
-    assert c == [b"abc", b"de", b"f"] and h.step == 61.3 and h.to_dict() == dict(header.to_dict(), version=6)
+def test_older_headers_still_read():
+    """The frozen files of versions 1 (no tile fields) and 6 (the longer
+    header, with a CRC after each chunk)."""
+    vectors = ROOT / "tests" / "vectors"
+    h, chunks = bitstream.read((vectors / "v6-lossy-tiles-step16.iwv").read_bytes())
+    assert (h.version, h.width, h.height, h.tile, h.overlap, h.step) == (6, 150, 100, 64, 16, 16.0)
+    assert h.mode == bitstream.MODE_LOSSY and len(chunks) == 6 * 3 and len(h.tiles()) == 6
+    h, chunks = bitstream.read((vectors / "v1-lossless-rgb8.iwv").read_bytes())
+    assert (h.version, h.width, h.height, h.tile, h.overlap) == (1, 64, 48, 64, 0)
+    assert h.tiles() == [(0, 48, 0, 64)] and len(chunks) == 3
 
 
-def test_version_8_records_an_explicit_channel_axis(monkeypatch):
+def as_version(data, version):
+    """A compact header's bytes under another version number (CRC redone)."""
+    data = bytearray(data)
+    data[4] = version
+    h = bitstream.read(bytes(data[:4]) + bytes([bitstream.VERSION]) + bytes(data[5:]))[0]
+    head_end = len(data) - 4 - sum(h.chunk_lengths) - 4
+    data[head_end:head_end + 4] = struct.pack("<I", zlib.crc32(bytes(data[:head_end])))
+    return bytes(data)
+
+
+def test_version_8_records_an_explicit_channel_axis():
     """(H, W, 1) arrays come back as (H, W, 1): version 8 keeps a layout bit
     for it; version 7 files have none, and in a version-7 header the bit is
     corruption."""
@@ -134,13 +147,7 @@ def test_version_8_records_an_explicit_channel_axis(monkeypatch):
     assert bitstream.read(bitstream.write(plain, [b"ab"]))[0].to_dict()["shape"] == [7, 5]
     with pytest.raises(ValueError):
         bitstream.write(make(channel_axis=True), [b"x"] * 3)         # only for one component
-    monkeypatch.setattr(bitstream, "VERSION", 7)
-    old = bitstream.write(plain, [b"ab"])
-    monkeypatch.undo()
+    old = as_version(bitstream.write(plain, [b"ab"]), 7)
     assert old[4] == 7 and not bitstream.read(old)[0].channel_axis
-    flagged = bitstream._pack_compact(grey, [b"ab"])
-    flagged = flagged[:4] + bytes([7]) + flagged[5:]
-    head_end = len(flagged) - 4 - 2 - 4
-    flagged = flagged[:head_end] + struct.pack("<I", zlib.crc32(flagged[:head_end])) + flagged[head_end + 4:]
     with pytest.raises(IWaveError, match="component layout"):
-        bitstream.read(flagged)
+        bitstream.read(as_version(bitstream.write(grey, [b"ab"]), 7))

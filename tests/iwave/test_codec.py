@@ -227,47 +227,6 @@ def test_context_conditioning_is_capped_at_the_largest_trained_step():
     assert IWaveModel().condition_steps(5000.0, 3) == IWaveModel().lossy_steps(5000.0, 3)
 
 
-def test_version_2_files_without_adjustments_still_decode(codec, sample, monkeypatch):
-    """Files written before the coding adjustments (version 2) have no
-    adjustments at the start of each stream; the decoder uses the identity."""
-    from entropy import adaptation
-    from iwave import bitstream
-    a = sample[:40, :56]
-    with monkeypatch.context() as m:
-        m.setattr(bitstream, "VERSION", 2)
-        m.setattr(adaptation, "write_plans", lambda encoder, plans: None)
-        m.setattr(adaptation, "plan", lambda *args, **kw: adaptation.IDENTITY_PLAN)
-        m.setattr(adaptation, "fit", lambda *args, **kw: adaptation.IDENTITY)
-        old = codec.compress(a)
-        old_lossy = codec.compress(a, step=8.0)
-    assert old[4] == 2 and bitstream.read(old)[0].version == 2
-    assert np.array_equal(codec.decompress(old), a)
-    new_lossy = codec.compress(a, step=8.0)
-    assert new_lossy[4] == bitstream.VERSION == 8
-    assert np.abs(codec.decompress(old_lossy).astype(int) - a).mean() < 4
-
-
-def test_version_3_files_with_one_adjustment_per_subband_still_decode(codec, sample, monkeypatch):
-    """Version 3 streams start with one (a, f, s) per subband instead of a
-    coding plan. Made here as iwave 0.5 made them: one fit per subband."""
-    from entropy import adaptation
-    from iwave import bitstream
-    a = sample[:48, :64]
-    single = lambda parts, tables=None, references=None, **_: adaptation.single(adaptation.fit(
-        *(np.concatenate([np.reshape(p[i], -1) for p in parts]) for i in range(3)), tables=tables))
-    with monkeypatch.context() as m:
-        m.setattr(bitstream, "VERSION", 3)
-        m.setattr(adaptation, "plan", single)
-        m.setattr(adaptation, "write_plans",
-                  lambda encoder, plans: adaptation.write(encoder, [p.adjustments[0] for p in plans]))
-        old = codec.compress(a)
-        old_lossy = codec.compress(a, step=8.0)
-    assert old[4] == 3
-    assert np.array_equal(codec.decompress(old), a)
-    # the same indices, coded under other plans: the same pixels
-    assert np.array_equal(codec.decompress(old_lossy), codec.decompress(unfiltered(codec, a, 8.0)))
-
-
 def test_adjustments_make_biased_subbands_cheaper(codec):
     """A constant checkerboard in green (as demosaicking leaves in photos)
     puts a constant in the finest chroma HH band that the model does not
@@ -286,60 +245,12 @@ def test_adjustments_make_biased_subbands_cheaper(codec):
     assert np.array_equal(codec.decompress(adapted), a)
 
 
-def test_version_4_files_without_neighbour_mixes_still_decode(codec, sample, monkeypatch):
-    """Version 4 plans mix in earlier components only; made here as iwave 0.6 made them."""
-    from entropy import adaptation
-    from iwave import bitstream
-    a = sample[:48, :64]
-    plan = adaptation.plan
-    with monkeypatch.context() as m:
-        m.setattr(bitstream, "VERSION", 4)
-        m.setattr(adaptation, "SIDE", adaptation.V5_SIDE)
-        m.setattr(adaptation, "plan", lambda parts, tables=None, references=None, **_:
-                  plan(parts, tables, references))
-        old = codec.compress(a)
-        old_lossy = codec.compress(a, step=8.0)
-    assert old[4] == 4 and np.array_equal(codec.decompress(old), a)
-    assert np.array_equal(codec.decompress(old_lossy), codec.decompress(unfiltered(codec, a, 8.0)))
-
-
-def test_version_5_files_with_the_older_side_code_still_decode(codec, sample, monkeypatch):
-    """Version 5 coded the plans' integers at other scales; made here as iwave 0.8 made them."""
-    from entropy import adaptation
-    from iwave import bitstream
-    a = sample[:64, :80]
-    with monkeypatch.context() as m:
-        m.setattr(bitstream, "VERSION", 5)
-        m.setattr(adaptation, "SIDE", adaptation.V5_SIDE)
-        old = codec.compress(a)
-        old_lossy = codec.compress(a, step=8.0)
-    assert old[4] == 5 and np.array_equal(codec.decompress(old), a)
-    new_lossy = unfiltered(codec, a, 8.0)
-    assert new_lossy[4] == bitstream.VERSION and new_lossy != old_lossy
-    assert np.array_equal(codec.decompress(old_lossy), codec.decompress(new_lossy))
-
-
 def unfiltered(codec, a, step):
     """A lossy file of this version with every post filter off."""
     from iwave import postfilter
     with pytest.MonkeyPatch.context() as m:
         m.setattr(postfilter, "fit", lambda recon, *_: [None] * recon.shape[0])
         return codec.compress(a, step=step)
-
-
-def test_version_6_files_without_post_filters_still_decode(codec, sample, monkeypatch):
-    """Version 6 streams have no post filter; made here as iwave 0.9 made them."""
-    from iwave import bitstream
-    a = sample[:64, :80]
-    with monkeypatch.context() as m:
-        m.setattr(bitstream, "VERSION", 6)
-        old_lossy = codec.compress(a, step=8.0)
-    assert old_lossy[4] == 6
-    new_lossy = unfiltered(codec, a, 8.0)
-    assert new_lossy[4] == bitstream.VERSION
-    grown = [len(n) - len(o) for n, o in zip(bitstream.read(new_lossy)[1], bitstream.read(old_lossy)[1])]
-    assert all(0 <= g <= 1 for g in grown)       # the same streams, each with an "off" flag
-    assert np.array_equal(codec.decompress(old_lossy), codec.decompress(new_lossy))
 
 
 def test_post_filters_are_sent_where_they_pay_and_bring_the_image_closer(sample, monkeypatch):
@@ -362,18 +273,18 @@ def test_neighbours_are_the_adjacent_samples_of_earlier_phases():
     """Each phase's neighbour residuals are the residuals at the adjacent
     positions of the whole subband that earlier phases hold."""
     from entropy.context_model import PHASES
-    from iwave.codec import _NEIGHBOURS, _neighbour_residuals
+    from iwave.coding import NEIGHBOURS, neighbour_residuals
     h, w = 7, 9
     band = np.arange(h * w).reshape(h, w) + 1                     # position code, 0 = outside
     res = [band[dy::2, dx::2] for dy, dx in PHASES]
     for p in range(1, 4):
         dy, dx = PHASES[p]
-        got = _neighbour_residuals(res, p, res[p].shape)
+        got = neighbour_residuals(res, p, res[p].shape)
         for i in range(res[p].shape[0]):
             for j in range(res[p].shape[1]):
                 y, x = 2 * i + dy, 2 * j + dx
                 want = []
-                for q, oy, ox in _NEIGHBOURS[p]:
+                for q, oy, ox in NEIGHBOURS[p]:
                     qy, qx = PHASES[q]
                     yy, xx = 2 * (i + oy) + qy, 2 * (j + ox) + qx
                     assert max(abs(yy - y), abs(xx - x)) == 1 and q < p
@@ -407,7 +318,7 @@ def test_rate_distortion_rounding_picks_a_neighbouring_integer(codec, sample):
     import torch
 
     from entropy import adaptation
-    from iwave.codec import model_outputs, rd_quantise, subband_arrays
+    from iwave.encoder import model_outputs, rd_quantise, subband_arrays
     from iwave.colour import rgb_to_ycocg
     from iwave.quantisation import quantise
     model = codec.model_for(True)
@@ -435,19 +346,19 @@ def test_activities_are_the_coded_magnitudes_nearby():
     """A_0: the phase's neighbours, A_1: earlier components at the same
     position, A_2: earlier subbands of the level at the same position (a
     smaller grid counts 0 where it has no sample)."""
-    from iwave.codec import _activities, _neighbour_residuals
+    from iwave.coding import activities_of, neighbour_residuals
     rng = np.random.default_rng(0)
     shapes = {0: (2, 3), 1: (2, 3), 2: (3, 3), 3: (3, 3)}      # LL, HL, LH, HH of one level
     res = [[[rng.integers(-9, 10, shapes[b]) for _ in range(4)] for b in range(4)] for _ in range(2)]
     c, b, p = 1, 3, 2
-    nb = _neighbour_residuals(res[c][b], p, shapes[b])
-    a = _activities(res, c, b, p, shapes[b], nb)
+    nb = neighbour_residuals(res[c][b], p, shapes[b])
+    a = activities_of(res, c, b, p, shapes[b], nb)
     assert a[0].tolist() == np.abs(nb).sum(0).tolist()
     assert a[1].tolist() == np.abs(res[0][b][p]).reshape(-1).tolist()
     hl = np.zeros((3, 3), np.int64)
     hl[:2] = np.abs(res[c][1][p])
     assert a[2].tolist() == (hl + np.abs(res[c][2][p])).reshape(-1).tolist()
-    assert not _activities(res, 0, 1, 0, shapes[1], _neighbour_residuals(res[0][1], 0, shapes[1])).any()
+    assert not activities_of(res, 0, 1, 0, shapes[1], neighbour_residuals(res[0][1], 0, shapes[1])).any()
 
 
 def test_plan_gains_decode_exactly(codec, sample):

@@ -52,7 +52,7 @@ def with_fields(data, **fields):
     header, chunks = bitstream.read(bytes(data))
     for k, v in fields.items():
         setattr(header, k, v)
-    return bytearray(bitstream._pack_compact(header, chunks))
+    return bytearray(bitstream.pack(header, chunks))
 
 
 @st.composite

@@ -29,7 +29,7 @@ def test_rate_distortion_rounding_agrees_with_the_encoders(lossy_batch):
     nearly all the codec's own (which also fits a coding adjustment per
     subband first): of the indices either moves off the dead-zone index,
     nine in ten or more move alike."""
-    from iwave.codec import rd_quantise
+    from iwave.encoder import rd_quantise
     model, bands, steps = lossy_batch
     dead_zone = quantise(bands, steps, comp_dim=1, rounding=0.4)
     light, heavy = (encoder_indices(model, bands, steps, 0.4, lam) for lam in (0.1, 1.0))

@@ -1,0 +1,136 @@
+"""The decoder: one tile's chunks back to pixels. It imports nothing that
+only the encoder needs (tests/iwave/test_layout.py checks), so what a
+decoder must do is visible here, in iwave.coding and in the modules they
+import."""
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from entropy import EntropyError, ValueDecoder, adaptation
+from entropy.context_model import PHASES
+from entropy.tables import centroid_offsets
+from iwave import bitstream, postfilter
+from iwave.coding import (ACTIVITIES, PART_REFERENCES, extend, plan_inputs, planned_parameters,
+                          reconstruct, residual)
+from iwave.colour import ycocg_to_rgb
+from iwave.errors import IWaveError
+from iwave.lifting import subband_shapes
+
+
+@dataclass(frozen=True)
+class StreamFormat:
+    """What each component's stream holds before its coefficients, by file
+    format version: the one place that says what a version reads."""
+    post_filter: bool        # lossy streams start with a post filter (version 7 on)
+    plans: str               # "none" (1, 2), "single": one adjustment per subband (3), "plans" (4 on)
+    plan_inputs: bool        # plans also mix in neighbours and have activity gains (5 on)
+    side_code: object = None     # how the plans' integers are coded (adaptation.V5_SIDE / SIDE)
+
+
+STREAM_FORMATS = {
+    1: StreamFormat(False, "none", False), 2: StreamFormat(False, "none", False),
+    3: StreamFormat(False, "single", False),
+    4: StreamFormat(False, "plans", False, adaptation.V5_SIDE),
+    5: StreamFormat(False, "plans", True, adaptation.V5_SIDE),
+    6: StreamFormat(False, "plans", True, adaptation.SIDE),
+    7: StreamFormat(True, "plans", True, adaptation.SIDE),
+    8: StreamFormat(True, "plans", True, adaptation.SIDE),
+}
+
+
+def read_plans(decoder, count, fmt, component):
+    """The coding plans of `count` subbands at the start of a component's stream."""
+    if fmt.plans == "plans" and fmt.plan_inputs:
+        return adaptation.read_plans(decoder, count, len(PHASES), references=component,
+                                     part_references=PART_REFERENCES, activities=ACTIVITIES,
+                                     code=fmt.side_code)
+    if fmt.plans == "plans":
+        return adaptation.read_plans(decoder, count, len(PHASES), references=component,
+                                     code=fmt.side_code)
+    if fmt.plans == "single":
+        return [adaptation.single(a) for a in adaptation.read(decoder, count)]
+    return [adaptation.IDENTITY_PLAN] * count
+
+
+def decode_tile(model, header, chunks, core):
+    """The pixels of one tile's own area `core` (y0, y1, x0, x1) from its
+    chunks (one per component)."""
+    y0, y1, x0, x1 = extend(core, header.overlap, header.height, header.width)
+    n_colour = header.components - int(header.has_alpha)
+    lossy = header.mode == bitstream.MODE_LOSSY
+    comps, start = [], 0
+    for gi, n in enumerate([n_colour] + ([1] if header.has_alpha else [])):
+        steps = model.lossy_steps(header.step, n) if lossy and gi == 0 else None
+        cond = model.condition_steps(header.step, n) if steps else None
+        bands, offsets, filters = decode_group(model, chunks[start:start + n], y1 - y0, x1 - x0,
+                                               header, cond)
+        start += n
+        if steps:
+            x = reconstruct(model, bands, header.step, offsets)
+            if filters is not None:
+                x = postfilter.apply(x, filters)
+        else:
+            with torch.no_grad():
+                x = model.transform.inverse(bands, header.bit_depth, rounding=True)
+        comps.append(torch.floor(x[:, 0] + 0.5).to(torch.int64).numpy())
+    keep = (slice(core[0] - y0, core[1] - y0), slice(core[2] - x0, core[3] - x0))
+    return assemble([c[:, keep[0], keep[1]] for c in comps], header)
+
+
+def decode_group(model, chunks, height, width, header, cond_steps):
+    """cond_steps: the steps the context model is conditioned on (None: lossless)."""
+    n = len(chunks)
+    shapes = subband_shapes(height, width, header.levels)
+    fmt = STREAM_FORMATS[header.version]
+    try:
+        decoders = [ValueDecoder(c, model.tables) for c in chunks]
+        filters = ([postfilter.read(d, 1)[0] for d in decoders]
+                   if cond_steps is not None and fmt.post_filter else None)
+        plans = [read_plans(d, len(shapes), fmt, c) for c, d in enumerate(decoders)]
+    except EntropyError as e:
+        raise IWaveError(f"file is corrupt ({e})") from None
+    centroid = cond_steps is not None and model.lossy_option("centroid")
+    offsets = [torch.zeros((n, 1) + s, dtype=torch.float64) for s in shapes] if centroid else None
+    table = torch.from_numpy(centroid_offsets())
+    decoded = [[[None] * len(PHASES) for _ in shapes] for _ in range(n)]   # for the plans' mixes
+    residuals = [[[None] * len(PHASES) for _ in shapes] for _ in range(n)]
+
+    def emit(b, c, p, mean, log2_scale):
+        m, k = planned_parameters(plans[c][b], p, mean, log2_scale, model.mean_resolution,
+                                  *plan_inputs(decoded, residuals, c, b, p, tuple(mean.shape[-2:])))
+        try:
+            v = decoders[c].decode(m.numpy(), k.numpy())
+        except EntropyError as e:
+            raise IWaveError(f"file is corrupt ({e})") from None
+        decoded[c][b][p] = v
+        residuals[c][b][p] = residual(v, mean)
+        v = torch.from_numpy(v).view(m.shape)
+        if centroid:     # move towards the predicted mean, to the bin's centroid
+            dy, dx = PHASES[p]
+            offsets[b][c, 0, dy::2, dx::2] = (-torch.sign(v * model.mean_resolution - m).double()
+                                              * table[k][0])
+        return v.double()
+
+    with torch.no_grad():
+        bands = model.context.walk(shapes, n, 1, 8 if cond_steps else header.bit_depth, emit,
+                                   band_steps=cond_steps)
+    for d in decoders:
+        try:
+            d.check_end()
+        except EntropyError as e:
+            raise IWaveError(f"file is corrupt ({e})") from None
+    return [b[0][:, None] for b in bands], offsets, filters
+
+
+def assemble(comps, header):
+    """One tile's component planes -> (h, w, components) pixels."""
+    hi = (1 << header.bit_depth) - 1
+    dtype = np.uint16 if header.bit_depth == 16 else np.uint8
+    colour = comps[0]
+    if header.colour == bitstream.COLOUR_YCOCG_R:
+        colour = np.moveaxis(ycocg_to_rgb(np.moveaxis(colour, 0, -1)), -1, 0)
+    planes = list(colour) + ([comps[1][0]] if header.has_alpha else [])
+    if header.mode == bitstream.MODE_LOSSLESS and any(p.min() < 0 or p.max() > hi for p in planes):
+        raise IWaveError("file is corrupt (decoded pixels out of range)")
+    return np.stack([np.clip(p, 0, hi) for p in planes], -1).astype(dtype)
