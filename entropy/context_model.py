@@ -218,7 +218,7 @@ def scale_index_base(log2_scale):
 def coding_parameters(mean, log2_scale, adjustment=(8, 0, 0), resolution=1):
     """Exact (float64) model outputs -> integer mean, in units of
     1/resolution, and scale-table index, remapped by an (a, f, s) adjustment
-    (entropy.adaptation; the default changes nothing), each an integer or an
+    (entropy.plan_format; the default changes nothing), each an integer or an
     integer array shaped like mean (one adjustment per value).
 
     mean and log2_scale are dyadic rationals here, so the roundings below are

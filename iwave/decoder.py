@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from entropy import EntropyError, ValueDecoder, adaptation
+from entropy import EntropyError, ValueDecoder, plan_format
 from entropy.context_model import PHASES
 from entropy.tables import centroid_offsets
 from iwave import bitstream, postfilter
@@ -25,32 +25,32 @@ class StreamFormat:
     post_filter: bool        # lossy streams start with a post filter (version 7 on)
     plans: str               # "none" (1, 2), "single": one adjustment per subband (3), "plans" (4 on)
     plan_inputs: bool        # plans also mix in neighbours and have activity gains (5 on)
-    side_code: object = None     # how the plans' integers are coded (adaptation.V5_SIDE / SIDE)
+    side_code: object = None     # how the plans' integers are coded (plan_format.V5_SIDE / SIDE)
 
 
 STREAM_FORMATS = {
     1: StreamFormat(False, "none", False), 2: StreamFormat(False, "none", False),
     3: StreamFormat(False, "single", False),
-    4: StreamFormat(False, "plans", False, adaptation.V5_SIDE),
-    5: StreamFormat(False, "plans", True, adaptation.V5_SIDE),
-    6: StreamFormat(False, "plans", True, adaptation.SIDE),
-    7: StreamFormat(True, "plans", True, adaptation.SIDE),
-    8: StreamFormat(True, "plans", True, adaptation.SIDE),
+    4: StreamFormat(False, "plans", False, plan_format.V5_SIDE),
+    5: StreamFormat(False, "plans", True, plan_format.V5_SIDE),
+    6: StreamFormat(False, "plans", True, plan_format.SIDE),
+    7: StreamFormat(True, "plans", True, plan_format.SIDE),
+    8: StreamFormat(True, "plans", True, plan_format.SIDE),
 }
 
 
 def read_plans(decoder, count, fmt, component):
     """The coding plans of `count` subbands at the start of a component's stream."""
     if fmt.plans == "plans" and fmt.plan_inputs:
-        return adaptation.read_plans(decoder, count, len(PHASES), references=component,
+        return plan_format.read_plans(decoder, count, len(PHASES), references=component,
                                      part_references=PART_REFERENCES, activities=ACTIVITIES,
                                      code=fmt.side_code)
     if fmt.plans == "plans":
-        return adaptation.read_plans(decoder, count, len(PHASES), references=component,
+        return plan_format.read_plans(decoder, count, len(PHASES), references=component,
                                      code=fmt.side_code)
     if fmt.plans == "single":
-        return [adaptation.single(a) for a in adaptation.read(decoder, count)]
-    return [adaptation.IDENTITY_PLAN] * count
+        return [plan_format.single(a) for a in plan_format.read(decoder, count)]
+    return [plan_format.IDENTITY_PLAN] * count
 
 
 def decode_tile(model, header, chunks, core):

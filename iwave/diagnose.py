@@ -15,7 +15,7 @@ import json
 import numpy as np
 import torch
 
-from entropy import adaptation
+from entropy import plan_fit
 from entropy.context_model import laplace_bits
 from iwave.codec import MAX_STEP, MIN_STEP
 from iwave.coding import plan_inputs, residual
@@ -49,11 +49,11 @@ def diagnose(model, image, step=None):
             plan = group_plan(phases, tables, inputs)
             estimate = sum(float(laplace_bits(t, m, s, resolution=model.mean_resolution).sum())
                            for t, m, s in train[c][b])
-            planned = adaptation.plan_bits(plan, [subband_arrays([ph]) for ph in phases], tables,
+            planned = plan_fit.plan_bits(plan, [subband_arrays([ph]) for ph in phases], tables,
                                            *(list(x) for x in zip(*inputs)))
             per_phase = [x / max(ph[0].numel(), 1) for x, ph in zip(planned, phases)]
             rows.append({"band": b, "component": c, "values": int(v.size),
-                         "coder": adaptation.bits(v, mu, kb, tables=tables) / pixels,
+                         "coder": plan_fit.bits(v, mu, kb, tables=tables) / pixels,
                          "adjusted": sum(planned) / pixels,
                          "plan": {"per_phase": plan.per_part, "thresholds": list(plan.thresholds),
                                   "adjustments": [list(x) for x in plan.adjustments],

@@ -5,9 +5,9 @@ streams that carry them. Nothing here is needed to decode a file."""
 import numpy as np
 import torch
 
-from entropy import ValueEncoder, adaptation
+from entropy import ValueEncoder, plan_fit, plan_format
 from entropy.context_model import PHASES, scale_index_base
-from iwave import bitstream, postfilter
+from iwave import bitstream, postfilter, postfilter_fit
 from iwave.coding import planned_parameters, plan_inputs, reconstruct, residual
 from iwave.colour import YCOCG_SYNTHESIS_GAINS, rgb_to_ycocg
 from iwave.quantisation import quantise
@@ -76,7 +76,7 @@ def model_outputs(model, bands, bit_depth, cond_steps, dtype=torch.float64):
 
 def subband_arrays(phases):
     """One subband's phases from model_outputs -> flat numpy (int64 values,
-    float means, unclamped scale indices), as entropy.adaptation takes them."""
+    float means, unclamped scale indices), as entropy.plan_fit takes them."""
     values = torch.cat([v.reshape(-1) for v, _, _ in phases]).to(torch.int64)
     means = torch.cat([m.reshape(-1) for _, m, _ in phases]).double()
     scales = torch.cat([scale_index_base(s.double()).reshape(-1) for _, _, s in phases])
@@ -85,10 +85,10 @@ def subband_arrays(phases):
 
 def coding_plan(phases, tables, references=None, part_references=None, activities=None):
     """The coding plan fitted to one subband's phases of one component
-    (entropy.adaptation); references: per phase, the same positions' values
+    (entropy.plan_fit); references: per phase, the same positions' values
     of the earlier components (c, h, w), if any; part_references: per phase,
     its neighbours' residuals; activities: per phase, _activities."""
-    return adaptation.plan([subband_arrays([ph]) for ph in phases], tables=tables,
+    return plan_fit.plan([subband_arrays([ph]) for ph in phases], tables=tables,
                            references=references, part_references=part_references,
                            activities=activities)
 
@@ -101,7 +101,7 @@ def group_plan(phases, tables, inputs):
 
 def coded_streams(model, bands, bit_depth, cond_steps):
     """What the encoder codes for one component group: per component, the
-    coding plan of each subband (entropy.adaptation) and the (values, integer
+    coding plan of each subband (entropy.plan_fit) and the (values, integer
     means, scale indices) of every phase in coding order."""
     tables = model.tables
     outputs = model_outputs(model, bands, bit_depth, cond_steps)
@@ -136,7 +136,7 @@ def rd_quantise(model, raw, q, steps, cond_steps, lam):
         for b, phases in enumerate(per_band):
             # one adjustment per subband: cheaper than the coder's plan, and
             # close enough for this approximation
-            plan = adaptation.single(adaptation.fit(*subband_arrays(phases), tables=tables))
+            plan = plan_format.single(plan_fit.fit(*subband_arrays(phases), tables=tables))
             for p, (_, mean, log2_scale) in enumerate(phases):
                 dy, dx = PHASES[p]
                 x = (raw[b][c, 0, dy::2, dx::2] / steps[b][c]).numpy()
@@ -153,7 +153,7 @@ def rd_choice(x, m, k, tables, lam):
     integer means m and scale indices k."""
     low = np.sign(x) * np.floor(np.abs(x))
     high = low + np.sign(x)
-    cost = lambda v: (x - v) ** 2 + lam * adaptation.value_bits(v.astype(np.int64), m, k, tables)
+    cost = lambda v: (x - v) ** 2 + lam * plan_fit.value_bits(v.astype(np.int64), m, k, tables)
     return np.where(cost(high) < cost(low), high, low) + 0.0
 
 
@@ -171,7 +171,7 @@ def encode_tile(model, pixels, keep, bit_depth, step):
             # (fitted without the centroid option's offsets, which only the
             # decoder computes; no shipped model uses them)
             weights = YCOCG_SYNTHESIS_GAINS if len(x) == 3 else (1.0,)
-            filters = postfilter.fit(reconstruct(model, bands, step),
+            filters = postfilter_fit.fit(reconstruct(model, bands, step),
                                      torch.from_numpy(x)[:, None], keep, weights)
         chunks += encode_group(model, bands, bit_depth if lossy_step is None else 8, cond, filters)
     return chunks
@@ -179,14 +179,14 @@ def encode_tile(model, pixels, keep, bit_depth, step):
 
 def encode_group(model, bands, bit_depth, cond_steps, filters=None):
     """One stream per component: its post filter (lossy), the per-subband
-    coding plans fitted to this image (entropy.adaptation), then the
+    coding plans fitted to this image (entropy.plan_fit), then the
     coefficients."""
     streams = []
     for c, (plans, symbols) in enumerate(coded_streams(model, bands, bit_depth, cond_steps)):
         encoder = ValueEncoder(model.tables)
         if filters is not None:
             postfilter.write(encoder, [filters[c]])
-        adaptation.write_plans(encoder, plans)
+        plan_format.write_plans(encoder, plans)
         for v, m, k in symbols:
             encoder.add(v, m, k)
         streams.append(encoder.finish())

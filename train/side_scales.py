@@ -1,5 +1,5 @@
 """Fit how the file format codes the coding plans' own integers
-(entropy.adaptation.SIDE): code training images as the encoder does, collect
+(entropy.plan_format.SIDE): code training images as the encoder does, collect
 the integers of every plan by kind (flags, thresholds, weights, a - 8, f, s)
 and find, for each kind, the Laplace scale that codes them in the fewest
 bits under the model's tables. This is how SIDE was chosen (a format
@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from entropy.adaptation import SIDE, side_integers, value_bits
+from entropy.plan_fit import value_bits
+from entropy.plan_format import SIDE, side_integers
 from entropy.tables import ZERO_INDEX
 from iwave.codec import MAX_STEP, MIN_STEP
 from iwave.errors import IWaveError

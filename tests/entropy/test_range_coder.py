@@ -143,7 +143,7 @@ def test_quarter_means_round_trip_at_every_scale_and_fraction():
 
 
 def test_quarter_means_cost_less_when_the_truth_lies_between_integers():
-    from entropy.adaptation import value_bits
+    from entropy.plan_fit import value_bits
     from entropy.tables import load_tables
     rng = np.random.default_rng(8)
     centre = rng.normal(0, 4, 50_000)

@@ -231,7 +231,7 @@ def test_adjustments_make_biased_subbands_cheaper(codec):
     """A constant checkerboard in green (as demosaicking leaves in photos)
     puts a constant in the finest chroma HH band that the model does not
     predict; the per-image adjustments absorb it."""
-    from entropy import adaptation
+    from entropy import plan_fit, plan_format
     rng = np.random.default_rng(3)
     a = np.clip(rng.normal(128, 6, (96, 96, 3)), 0, 255)
     yy, xx = np.mgrid[:96, :96]
@@ -239,7 +239,7 @@ def test_adjustments_make_biased_subbands_cheaper(codec):
     a = np.clip(np.round(a), 0, 255).astype(np.uint8)
     adapted = codec.compress(a)
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(adaptation, "plan", lambda *args, **kw: adaptation.IDENTITY_PLAN)
+        m.setattr(plan_fit, "plan", lambda *args, **kw: plan_format.IDENTITY_PLAN)
         plain = codec.compress(a)
     assert len(adapted) < 0.97 * len(plain)
     assert np.array_equal(codec.decompress(adapted), a)
@@ -247,22 +247,22 @@ def test_adjustments_make_biased_subbands_cheaper(codec):
 
 def unfiltered(codec, a, step):
     """A lossy file of this version with every post filter off."""
-    from iwave import postfilter
+    from iwave import postfilter_fit
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(postfilter, "fit", lambda recon, *_: [None] * recon.shape[0])
+        m.setattr(postfilter_fit, "fit", lambda recon, *_: [None] * recon.shape[0])
         return codec.compress(a, step=step)
 
 
 def test_post_filters_are_sent_where_they_pay_and_bring_the_image_closer(sample, monkeypatch):
     """On the lossy model at a low rate the encoder sends filters for the
     sample photo; the file decodes closer to the original than without them."""
-    from iwave import postfilter
+    from iwave import postfilter_fit
     from iwave.codec import Codec
     from iwave.model import IWaveModel, resolve_model_paths
     lossy = Codec(IWaveModel.load(resolve_model_paths()["lossy"]))
     sent = []
-    fit = postfilter.fit
-    monkeypatch.setattr(postfilter, "fit", lambda *args: sent.append(fit(*args)) or sent[-1])
+    fit = postfilter_fit.fit
+    monkeypatch.setattr(postfilter_fit, "fit", lambda *args: sent.append(fit(*args)) or sent[-1])
     filtered = lossy.compress(sample, step=60.0)
     assert any(f is not None for f in sent[0])
     error = lambda data: ((lossy.decompress(data).astype(float) - sample) ** 2).mean()
@@ -294,15 +294,15 @@ def test_neighbours_are_the_adjacent_samples_of_earlier_phases():
 
 def test_plan_mixes_make_correlated_colours_cheaper(codec):
     """Colour planes that are scaled copies of one texture: Co and Cg follow
-    Y, which the plans' mixes (entropy.adaptation) predict."""
-    from entropy import adaptation
+    Y, which the plans' mixes (entropy.plan_fit) predict."""
+    from entropy import plan_fit
     rng = np.random.default_rng(4)
     t = rng.normal(0, 12, (96, 96))
     a = np.clip(np.round(np.stack([128 + t, 128 + 0.4 * t, 128 - 0.3 * t], -1)), 0, 255).astype(np.uint8)
     mixed = codec.compress(a)
-    plan = adaptation.plan
+    plan = plan_fit.plan
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(adaptation, "plan", lambda parts, tables=None, references=None, **kw:
+        m.setattr(plan_fit, "plan", lambda parts, tables=None, references=None, **kw:
                   plan(parts, tables, None, **kw)._replace(
                       mix=(0,) * (0 if references is None else len(references[0]))))
         plain = codec.compress(a)
@@ -317,7 +317,7 @@ def test_rate_distortion_rounding_picks_a_neighbouring_integer(codec, sample):
     fewer bits as the weight grows."""
     import torch
 
-    from entropy import adaptation
+    from entropy import plan_fit
     from iwave.encoder import model_outputs, rd_quantise, subband_arrays
     from iwave.colour import rgb_to_ycocg
     from iwave.quantisation import quantise
@@ -330,7 +330,7 @@ def test_rate_distortion_rounding_picks_a_neighbouring_integer(codec, sample):
     scaled = [r / torch.tensor(s).view(3, 1, 1, 1) for r, s in zip(raw, steps)]
 
     def bits(bands):
-        return sum(adaptation.bits(*subband_arrays(phases)) for per_band in
+        return sum(plan_fit.bits(*subband_arrays(phases)) for per_band in
                    model_outputs(model, bands, 8, cond) for phases in per_band)
 
     nearest = quantise(raw, steps, rounding=0.5 - 1e-9)    # exact halves (they occur) towards 0
@@ -364,11 +364,11 @@ def test_activities_are_the_coded_magnitudes_nearby():
 def test_plan_gains_decode_exactly(codec, sample):
     """Files whose plans move scales by the activities decode bit-exactly
     (every plan forced to use all three gains)."""
-    from entropy import adaptation
+    from entropy import plan_fit
     a = sample[:40, :56]
-    plan = adaptation.plan
+    plan = plan_fit.plan
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(adaptation, "plan", lambda *args, **kw: plan(*args, **kw)._replace(gains=(4, 8, 12)))
+        m.setattr(plan_fit, "plan", lambda *args, **kw: plan(*args, **kw)._replace(gains=(4, 8, 12)))
         data = codec.compress(a)
         lossy = codec.compress(a, step=6.0)
     assert np.array_equal(codec.decompress(data), a)

@@ -6,7 +6,7 @@ import torch
 
 from entropy import EntropyError, ValueDecoder, ValueEncoder
 from entropy.tables import ZERO_INDEX
-from iwave import postfilter
+from iwave import postfilter, postfilter_fit
 from iwave.postfilter import SHAPES, Filter
 
 
@@ -30,12 +30,12 @@ def test_the_encoder_finds_the_filter_that_made_the_target():
     made = Filter(1, (12, -5, 3, 0, 7, -9, 4, 2, -1, 6, 0, -3, 40))
     target = postfilter.apply(x, [made])
     core = (slice(3, 37), slice(4, 48))
-    assert postfilter.fit(x, target, core, (1.0,)) == [made]
+    assert postfilter_fit.fit(x, target, core, (1.0,)) == [made]
     # nothing to correct: no filter, and a filter that does not pay is not sent
-    assert postfilter.fit(x, x, core, (1.0,)) == [None]
+    assert postfilter_fit.fit(x, x, core, (1.0,)) == [None]
     rng = np.random.default_rng(1)
     noise = x + torch.from_numpy(rng.normal(0, 1e-3, x.shape))
-    assert postfilter.fit(x, noise, core, (1.0,)) == [None]
+    assert postfilter_fit.fit(x, noise, core, (1.0,)) == [None]
 
 
 def test_side_code_round_trip_and_cost():
@@ -48,8 +48,8 @@ def test_side_code_round_trip_and_cost():
     assert postfilter.read(dec, len(filters)) == filters
     assert dec.decode(np.array([0]), np.array([ZERO_INDEX])).tolist() == [3]
     dec.check_end()
-    assert postfilter.side_bits(None) < 2 < postfilter.side_bits(filters[1])
-    assert postfilter.side_bits(filters[1]) < postfilter.side_bits(filters[2])
+    assert postfilter_fit.side_bits(None) < 2 < postfilter_fit.side_bits(filters[1])
+    assert postfilter_fit.side_bits(filters[1]) < postfilter_fit.side_bits(filters[2])
 
 
 @pytest.mark.parametrize("values", [[len(SHAPES) + 1], [-1], [1] + [0] * 6 + [1025]])

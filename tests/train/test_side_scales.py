@@ -4,7 +4,7 @@ import json
 import pytest
 from PIL import Image
 
-from entropy.adaptation import SIDE
+from entropy.plan_format import SIDE
 from tests.conftest import ROOT
 from train.side_scales import main
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from entropy import EntropyError, ValueDecoder, ValueEncoder, adaptation
+from entropy import EntropyError, ValueDecoder, ValueEncoder, plan_fit, plan_format
 from entropy.tables import ZERO_INDEX
 
 
@@ -16,9 +16,9 @@ def test_fit_finds_a_bias_the_model_missed():
     v = _laplace_ints(rng, 2.0, 1.0, 20000)
     mu = np.zeros(v.size)
     kb = np.full(v.size, ZERO_INDEX, np.int64)
-    a, f, s = adaptation.fit(v, mu, kb)
+    a, f, s = plan_fit.fit(v, mu, kb)
     assert abs(f / 8 - 2.0) <= 0.5
-    assert adaptation.bits(v, mu, kb, (a, f, s)) < 0.8 * adaptation.bits(v, mu, kb)
+    assert plan_fit.bits(v, mu, kb, (a, f, s)) < 0.8 * plan_fit.bits(v, mu, kb)
 
 
 def test_fit_shrinks_noisy_means_and_widens_a_too_narrow_scale():
@@ -26,7 +26,7 @@ def test_fit_shrinks_noisy_means_and_widens_a_too_narrow_scale():
     v = _laplace_ints(rng, 0.0, 2.0, 20000)
     mu = rng.normal(0.0, 3.0, v.size)                      # means that carry no information
     kb = np.full(v.size, ZERO_INDEX - 12, np.int64)        # sigma 1/4: four times too small
-    a, f, s = adaptation.fit(v, mu, kb)
+    a, f, s = plan_fit.fit(v, mu, kb)
     assert a <= 2 and s >= 9
 
 
@@ -34,24 +34,24 @@ def test_fit_keeps_the_identity_when_the_model_is_right():
     rng = np.random.default_rng(2)
     mu = np.round(rng.normal(0.0, 5.0, 20000) * 8) / 8
     v = _laplace_ints(rng, 0.0, 1.0, mu.size) + np.floor(mu + 0.5).astype(np.int64)
-    assert adaptation.fit(v, mu, np.full(v.size, ZERO_INDEX, np.int64)) == adaptation.IDENTITY
-    assert adaptation.fit(v[:0], mu[:0], np.zeros(0, np.int64)) == adaptation.IDENTITY
+    assert plan_fit.fit(v, mu, np.full(v.size, ZERO_INDEX, np.int64)) == plan_format.IDENTITY
+    assert plan_fit.fit(v[:0], mu[:0], np.zeros(0, np.int64)) == plan_format.IDENTITY
 
 
 def test_adjustments_round_trip_and_out_of_range_is_corrupt():
     adjust = [(8, 0, 0), (0, -1024, 60), (16, 1024, -60), (5, 3, -2)]
     enc = ValueEncoder()
-    adaptation.write(enc, adjust)
+    plan_format.write(enc, adjust)
     enc.add([7, -3], [0, 0], [ZERO_INDEX, ZERO_INDEX])
     dec = ValueDecoder(enc.finish())
-    assert adaptation.read(dec, len(adjust)) == adjust
+    assert plan_format.read(dec, len(adjust)) == adjust
     assert dec.decode([0, 0], [ZERO_INDEX, ZERO_INDEX]).tolist() == [7, -3]
     dec.check_end()
 
     enc = ValueEncoder()
     enc.add([0, 2000, 0], [0, 0, 0], [ZERO_INDEX] * 3)     # offset beyond OFFSET_MAX
     with pytest.raises(EntropyError, match="adjustment"):
-        adaptation.read(ValueDecoder(enc.finish()), 1)
+        plan_format.read(ValueDecoder(enc.finish()), 1)
 
 
 def test_plan_adjusts_each_part_when_the_parts_are_off_differently():
@@ -61,12 +61,12 @@ def test_plan_adjusts_each_part_when_the_parts_are_off_differently():
     rng = np.random.default_rng(4)
     parts = [(_laplace_ints(rng, c, 1.0, 6000), np.zeros(6000), np.full(6000, ZERO_INDEX, np.int64))
              for c in (3.0, -3.0)]
-    plan = adaptation.plan(parts)
+    plan = plan_fit.plan(parts)
     assert plan.per_part and len(plan.adjustments) == 2 * (len(plan.thresholds) + 1)
     whole = [np.concatenate([p[i] for p in parts]) for i in range(3)]
-    shared = adaptation.fit(*whole)
-    planned = sum(adaptation.plan_bits(plan, parts))
-    assert planned < 0.8 * adaptation.bits(*whole, shared)
+    shared = plan_fit.fit(*whole)
+    planned = sum(plan_fit.plan_bits(plan, parts))
+    assert planned < 0.8 * plan_fit.bits(*whole, shared)
 
 
 def test_plan_splits_scales_when_the_model_is_off_differently_by_scale():
@@ -78,7 +78,7 @@ def test_plan_splits_scales_when_the_model_is_off_differently_by_scale():
     low = (_laplace_ints(rng, 0.0, 4.0, n), np.zeros(n), np.full(n, ZERO_INDEX, np.int64))
     high = (_laplace_ints(rng, 0.0, 4.0, n), np.zeros(n), np.full(n, ZERO_INDEX + 24, np.int64))
     parts = [tuple(np.concatenate([x, y]) for x, y in zip(low, high))]
-    plan = adaptation.plan(parts)
+    plan = plan_fit.plan(parts)
     assert ZERO_INDEX < plan.thresholds[0] <= ZERO_INDEX + 24
     a, f, s = plan.arrays(0, parts[0][2])
     assert np.all(s[:n] >= 9) and np.all(s[n:] <= -9)
@@ -89,29 +89,29 @@ def test_plan_keeps_one_identity_adjustment_for_a_calibrated_model():
     k = rng.integers(ZERO_INDEX - 6, ZERO_INDEX + 18, 20000)
     v = np.floor(rng.laplace(0.0, 2.0 ** ((k - ZERO_INDEX) / 6)) + 0.5).astype(np.int64)
     parts = [(v[i::4], np.zeros(v[i::4].size), k[i::4]) for i in range(4)]
-    assert adaptation.plan(parts) == adaptation.IDENTITY_PLAN
-    assert adaptation.plan([(v[:0], np.zeros(0), k[:0])] * 4) == adaptation.IDENTITY_PLAN
+    assert plan_fit.plan(parts) == plan_format.IDENTITY_PLAN
+    assert plan_fit.plan([(v[:0], np.zeros(0), k[:0])] * 4) == plan_format.IDENTITY_PLAN
 
 
 def test_plan_arrays_give_each_value_its_class_adjustment():
-    plan = adaptation.Plan(True, (20, 30), tuple((8, i, -i) for i in range(6)))
+    plan = plan_format.Plan(True, (20, 30), tuple((8, i, -i) for i in range(6)))
     a, f, s = plan.arrays(1, np.array([5, 19, 20, 29, 30, 99]))
     assert a.tolist() == [8] * 6
     assert f.tolist() == [3, 3, 4, 4, 5, 5] and s.tolist() == [-3, -3, -4, -4, -5, -5]
-    shared = adaptation.Plan(False, (), ((4, 1, 2),))
+    shared = plan_format.Plan(False, (), ((4, 1, 2),))
     assert [x.tolist() for x in shared.arrays(3, np.array([0, 50]))] == [[4, 4], [1, 1], [2, 2]]
 
 
 def test_plans_round_trip_and_malformed_plans_are_corrupt():
-    plans = [adaptation.IDENTITY_PLAN._replace(mix=(0, 0)),
-             adaptation.Plan(True, (18, 30, 31), tuple((i % 17, 3 * i - 40, 60 - 5 * i)
+    plans = [plan_format.IDENTITY_PLAN._replace(mix=(0, 0)),
+             plan_format.Plan(True, (18, 30, 31), tuple((i % 17, 3 * i - 40, 60 - 5 * i)
                                                        for i in range(16)), (64, -3)),
-             adaptation.Plan(False, (-400,), ((0, -1024, 60), (16, 1024, -60)), (-64, 0))]
+             plan_format.Plan(False, (-400,), ((0, -1024, 60), (16, 1024, -60)), (-64, 0))]
     enc = ValueEncoder()
-    adaptation.write_plans(enc, plans)
+    plan_format.write_plans(enc, plans)
     enc.add([7, -3], [0, 0], [ZERO_INDEX, ZERO_INDEX])
     dec = ValueDecoder(enc.finish())
-    assert adaptation.read_plans(dec, len(plans), 4, references=2) == plans
+    assert plan_format.read_plans(dec, len(plans), 4, references=2) == plans
     assert dec.decode([0, 0], [ZERO_INDEX, ZERO_INDEX]).tolist() == [7, -3]
     dec.check_end()
 
@@ -119,8 +119,8 @@ def test_plans_round_trip_and_malformed_plans_are_corrupt():
         enc = ValueEncoder()
         enc.add(values, np.zeros(len(values), np.int64), scales)
         return ValueDecoder(enc.finish())
-    S, T, M = (ZERO_INDEX + getattr(adaptation.SIDE, k) for k in ("flags", "thresholds", "mix"))
-    A, F, H = (ZERO_INDEX + getattr(adaptation.SIDE, k) for k in ("slope", "offset", "shift"))
+    S, T, M = (ZERO_INDEX + getattr(plan_format.SIDE, k) for k in ("flags", "thresholds", "mix"))
+    A, F, H = (ZERO_INDEX + getattr(plan_format.SIDE, k) for k in ("slope", "offset", "shift"))
     bad = [([2, 0], [S, S]),                                  # per_part flag not 0 or 1
            ([0, 4], [S, S]),                                  # four thresholds
            ([0, 2, 3, 0], [S, S, T, T]),                      # thresholds not increasing
@@ -128,9 +128,9 @@ def test_plans_round_trip_and_malformed_plans_are_corrupt():
            ([0, 0, 9, 0, 0], [S, S, A, F, H])]                # a = 17
     for values, scales in bad:
         with pytest.raises(EntropyError, match="plan|adjustment"):
-            adaptation.read_plans(stream(values, scales), 1, 4)
+            plan_format.read_plans(stream(values, scales), 1, 4)
     with pytest.raises(EntropyError, match="mix"):                 # a reference weighing 65/16
-        adaptation.read_plans(stream([0, 0, 65, 0, 0, 0], [S, S, M, A, F, H]), 1, 4, references=1)
+        plan_format.read_plans(stream([0, 0, 65, 0, 0, 0], [S, S, M, A, F, H]), 1, 4, references=1)
 
 
 def test_version_5_side_code_is_read_as_written():
@@ -138,18 +138,18 @@ def test_version_5_side_code_is_read_as_written():
     flag for all the neighbour mixes: a plan written that way reads back
     only under that code, and the current code spends fewer bits on a
     typical plan (mostly identity adjustments, one mixed part)."""
-    plan = adaptation.Plan(True, (), ((8, 0, 0), (8, 0, 1), (8, 0, 0), (7, 0, -2)), (0, 0),
+    plan = plan_format.Plan(True, (), ((8, 0, 0), (8, 0, 1), (8, 0, 0), (7, 0, -2)), (0, 0),
                            ((), (0, 0, 0, 0), (3, 5, 4, 2), (0,) * 8), (0, 0, 0))
     refs = dict(references=2, part_references=[0, 4, 4, 8], activities=3)
     sizes = {}
-    for code in (adaptation.V5_SIDE, adaptation.SIDE):
+    for code in (plan_format.V5_SIDE, plan_format.SIDE):
         enc = ValueEncoder()
-        adaptation.write_plans(enc, [plan], code)
+        plan_format.write_plans(enc, [plan], code)
         data = enc.finish()
-        assert adaptation.read_plans(ValueDecoder(data), 1, 4, code=code, **refs) == [plan]
-        values, scales = adaptation._side(plan, code)
-        sizes[code] = adaptation.value_bits(values, np.zeros_like(values), scales).sum()
-    assert sizes[adaptation.SIDE] < 0.8 * sizes[adaptation.V5_SIDE]
+        assert plan_format.read_plans(ValueDecoder(data), 1, 4, code=code, **refs) == [plan]
+        values, scales = plan_format.side_of(plan, code)
+        sizes[code] = plan_fit.value_bits(values, np.zeros_like(values), scales).sum()
+    assert sizes[plan_format.SIDE] < 0.8 * sizes[plan_format.V5_SIDE]
 
 
 def test_plan_mixes_in_a_reference_the_model_left_unused():
@@ -160,12 +160,12 @@ def test_plan_mixes_in_a_reference_the_model_left_unused():
     refs = [rng.integers(-40, 41, (2, 5000)) for _ in range(4)]
     parts = [(np.floor(0.5 * x[0] + rng.laplace(0, 1.0, x.shape[1]) + 0.5).astype(np.int64),
               np.zeros(x.shape[1]), np.full(x.shape[1], ZERO_INDEX + 18, np.int64)) for x in refs]
-    plan = adaptation.plan(parts, references=refs)
+    plan = plan_fit.plan(parts, references=refs)
     assert abs(plan.mix[0] - 8) <= 1 and abs(plan.mix[1]) <= 1
-    plain = adaptation.plan(parts)
+    plain = plan_fit.plan(parts)
     assert plain.mix == ()
-    assert (sum(adaptation.plan_bits(plan, parts, references=refs))
-            < 0.7 * sum(adaptation.plan_bits(plain, parts)))
+    assert (sum(plan_fit.plan_bits(plan, parts, references=refs))
+            < 0.7 * sum(plan_fit.plan_bits(plain, parts)))
     a, f, s = plan.arrays(2, parts[2][2], refs[2])
     assert np.array_equal(f, plan.adjustments[0][1] + (np.array(plan.mix) @ refs[2]) / 2)
 
@@ -175,55 +175,55 @@ def test_plan_keeps_no_mix_for_an_unrelated_reference():
     refs = [rng.integers(-40, 41, (1, 5000)) for _ in range(4)]
     parts = [(np.floor(rng.laplace(0, 2.0, 5000) + 0.5).astype(np.int64), np.zeros(5000),
               np.full(5000, ZERO_INDEX + 6, np.int64)) for _ in refs]
-    assert adaptation.plan(parts, references=refs).mix == (0,)
+    assert plan_fit.plan(parts, references=refs).mix == (0,)
 
 
 def test_part_mixes_round_trip_and_are_range_checked():
-    plans = [adaptation.Plan(True, (30,), tuple((8, i, 0) for i in range(8)), (3,),
+    plans = [plan_format.Plan(True, (30,), tuple((8, i, 0) for i in range(8)), (3,),
                              ((), (1, -2, 3, 64), (0, 0, 0, 0), tuple(range(-4, 4))))]
     enc = ValueEncoder()
-    adaptation.write_plans(enc, plans)
+    plan_format.write_plans(enc, plans)
     dec = ValueDecoder(enc.finish())
-    assert adaptation.read_plans(dec, 1, 4, references=1, part_references=[0, 4, 4, 8]) == plans
-    bad = adaptation.Plan(False, (), ((8, 0, 0),), (), ((65,),))
+    assert plan_format.read_plans(dec, 1, 4, references=1, part_references=[0, 4, 4, 8]) == plans
+    bad = plan_format.Plan(False, (), ((8, 0, 0),), (), ((65,),))
     enc = ValueEncoder()
-    adaptation.write_plans(enc, [bad])
+    plan_format.write_plans(enc, [bad])
     with pytest.raises(EntropyError, match="mix"):
-        adaptation.read_plans(ValueDecoder(enc.finish()), 1, 1, part_references=[1])
+        plan_format.read_plans(ValueDecoder(enc.finish()), 1, 1, part_references=[1])
 
 
 def test_an_empty_group_still_sends_every_weight_the_reader_expects():
     """A subband with no values (tiny images) still writes its plan in full."""
     empty = [(np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))] * 4
     counts = [0, 4, 4, 8]
-    plan = adaptation.plan(empty, references=[np.zeros((2, 0), np.int64)] * 4,
+    plan = plan_fit.plan(empty, references=[np.zeros((2, 0), np.int64)] * 4,
                            part_references=[np.zeros((c, 0), np.int64) for c in counts])
     enc = ValueEncoder()
-    adaptation.write_plans(enc, [plan])
-    assert adaptation.read_plans(ValueDecoder(enc.finish()), 1, 4, references=2,
+    plan_format.write_plans(enc, [plan])
+    assert plan_format.read_plans(ValueDecoder(enc.finish()), 1, 4, references=2,
                                  part_references=counts) == [plan]
 
 
 def test_gains_round_trip_and_are_range_checked():
-    plans = [adaptation.Plan(False, (), ((8, 0, 0),), (), ((), (0,)), (4, 0, 32)),
-             adaptation.Plan(False, (), ((8, 0, 0),), (), ((), (0,)), (0, 0, 0))]
+    plans = [plan_format.Plan(False, (), ((8, 0, 0),), (), ((), (0,)), (4, 0, 32)),
+             plan_format.Plan(False, (), ((8, 0, 0),), (), ((), (0,)), (0, 0, 0))]
     enc = ValueEncoder()
-    adaptation.write_plans(enc, plans)
+    plan_format.write_plans(enc, plans)
     dec = ValueDecoder(enc.finish())
-    assert adaptation.read_plans(dec, 2, 2, part_references=[0, 1], activities=3) == plans
+    assert plan_format.read_plans(dec, 2, 2, part_references=[0, 1], activities=3) == plans
     enc = ValueEncoder()
-    adaptation.write_plans(enc, [plans[0]._replace(gains=(0, 33, 0))])
+    plan_format.write_plans(enc, [plans[0]._replace(gains=(0, 33, 0))])
     with pytest.raises(EntropyError, match="gains"):
-        adaptation.read_plans(ValueDecoder(enc.finish()), 1, 2, part_references=[0, 1], activities=3)
+        plan_format.read_plans(ValueDecoder(enc.finish()), 1, 2, part_references=[0, 1], activities=3)
 
 
 def test_activity_index_is_exact_and_clamped():
     """floor(6 log2(1 + a)) from integers alone, the same on every machine."""
     a = np.array([0, 1, 3, 7, 63, 1023, 5000, -2])
-    assert adaptation.activity_index(a).tolist() == [0, 6, 12, 18, 36, 60, 60, 0]
+    assert plan_format.activity_index(a).tolist() == [0, 6, 12, 18, 36, 60, 60, 0]
     x = np.arange(0, 1024)
     want = [max(L for L in range(61) if 2 ** L <= (1 + int(v)) ** 6) for v in x]
-    assert adaptation.activity_index(x).tolist() == want
+    assert plan_format.activity_index(x).tolist() == want
 
 
 def test_plan_finds_a_gain_for_activity_the_model_missed():
@@ -238,10 +238,10 @@ def test_plan_finds_a_gain_for_activity_the_model_missed():
         parts.append((np.floor(rng.laplace(0, sigma) + 0.5).astype(np.int64), np.zeros(act.size),
                       np.full(act.size, ZERO_INDEX + 12, np.int64)))
         acts.append(np.stack([act, np.zeros_like(act)]))
-    plain = adaptation.plan(parts)
-    active = adaptation.plan(parts, activities=acts)
+    plain = plan_fit.plan(parts)
+    active = plan_fit.plan(parts, activities=acts)
     assert active.gains == (8, 0)
-    bits = lambda p, a=None: adaptation._side_bits(p) + sum(adaptation.plan_bits(p, parts, None, activities=a))
+    bits = lambda p, a=None: plan_fit._side_bits(p) + sum(plan_fit.plan_bits(p, parts, None, activities=a))
     assert bits(active, acts) < 0.95 * bits(plain)
 
 
@@ -256,6 +256,6 @@ def test_plan_fits_its_adjustment_under_the_mix_as_the_coder_applies_it():
     x = rng.integers(-30, 30, n)
     v = np.floor(mu / 2 + x + 0.5).astype(np.int64)
     parts = [(v, mu, np.full(n, ZERO_INDEX - 6, np.int64))]
-    p = adaptation.plan(parts, references=[x[None]])
+    p = plan_fit.plan(parts, references=[x[None]])
     assert p.mix == (16,) and p.adjustments[0][0] == 4
-    assert sum(adaptation.plan_bits(p, parts, None, references=[x[None]])) / n < 1.5
+    assert sum(plan_fit.plan_bits(p, parts, None, references=[x[None]])) / n < 1.5
