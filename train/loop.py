@@ -1,5 +1,6 @@
-"""Training loop: config file + overrides, fixed seeds, CSV log, periodic
-validation, checkpoints every few minutes with exact resume, export.
+"""Training loop: fixed seeds, CSV log, periodic validation, checkpoints
+every few minutes with exact resume. (Configs: train.config; export and
+cards: train.export; the command: python -m train.)
 
 Data-parallel when started by torchrun: every process draws its own batches
 (seeded by rank), gradients are averaged with all-reduce (gloo on CPU, NCCL on
@@ -9,8 +10,6 @@ import csv
 import json
 import math
 import os
-import platform
-import sys
 import time
 from pathlib import Path
 
@@ -19,29 +18,14 @@ import torch
 
 from iwave.errors import IWaveError
 from iwave.model import IWaveModel
-from train.data import CropDataset
 from train.averaging import WeightAverage
+from train.config import DEFAULT_CONFIG_PATH, load_config  # noqa: F401 (the trainer's entry points)
+from train.data import CropDataset
+from train.distributed import Distributed, device_for
+from train.export import export  # noqa: F401
 from train.grow import grown
 from train.losses import analyse, bits_per_subpixel, denoiser_loss, encoder_indices
-
-DEFAULT_CONFIG_PATH = Path(__file__).parent / "configs" / "default.json"
-
-
-def load_config(path, overrides):
-    with open(path) as f:
-        cfg = json.load(f)
-    for item in overrides:
-        key, _, value = item.partition("=")
-        node = cfg
-        *parents, leaf = key.split(".")
-        for k in parents:
-            node = node.setdefault(k, {})
-        try:
-            node[leaf] = json.loads(value)
-        except json.JSONDecodeError:
-            node[leaf] = value
-    return cfg
-
+from train.validation import validate, validate_denoiser, validate_lossy
 
 def cosine(lr, lr_final, step, steps):
     """Cosine decay from lr to lr_final over `steps`."""
@@ -53,70 +37,8 @@ def learning_rate(cfg, step):
     return cosine(cfg["lr"], cfg["lr_final"], step, cfg["steps"])
 
 
-class Distributed:
-    """Rank, world size and gradient averaging; a single process without torchrun."""
-
-    def __init__(self, device="cpu"):
-        self.world = int(os.environ.get("WORLD_SIZE", "1"))
-        self.rank = int(os.environ.get("RANK", "0"))
-        self.reduce_device = "cpu"
-        if self.world > 1:
-            import torch.distributed as dist
-            if device.startswith("cuda"):    # NCCL wants one GPU per process, set before it starts
-                torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-                self.reduce_device = "cuda"
-            dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
-            self.dist = dist
-
-    @property
-    def main(self):
-        return self.rank == 0
-
-    def average_gradients(self, params):
-        if self.world > 1:
-            for p in params:
-                if p.grad is not None:
-                    self.dist.all_reduce(p.grad)
-                    p.grad /= self.world
-
-    def average(self, value: float) -> float:
-        if self.world == 1:
-            return value
-        t = torch.tensor([value], dtype=torch.float64, device=self.reduce_device)
-        self.dist.all_reduce(t)
-        return float(t) / self.world
-
-    def gather(self, obj):
-        """Every rank's `obj`, in rank order."""
-        if self.world == 1:
-            return [obj]
-        out = [None] * self.world
-        self.dist.all_gather_object(out, obj)
-        return out
-
-    def close(self):
-        if self.world > 1:
-            self.dist.destroy_process_group()
-
-
-def _device(name, ddp):
-    if name == "cpu":
-        return torch.device("cpu")
-    if not name.startswith("cuda") or not torch.cuda.is_available():
-        raise SystemExit(f"device '{name}' is not available here (use cpu"
-                         f"{' or cuda' if torch.cuda.is_available() else ''})")
-    # Full float32 (no TF32) so a GPU run optimises the same function as a CPU run.
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    if ddp.world > 1:
-        return torch.device("cuda", torch.cuda.current_device())
-    return torch.device(name)
-
-
 LOG_HEADER = ["step", "seconds", "lr", "mode", "step_size", "train_loss", "val_bpsp", "val_denoiser",
               "val_lossy_bpsp"]
-DENOISER_VAL_STEPS = (4.0, 16.0, 64.0)
-LOSSY_VAL_STEPS = (8.0, 32.0, 128.0)
 
 
 def _save_checkpoint(path, model, opts, step, rngs, elapsed, cfg, average=None, init_id=None):
@@ -200,36 +122,6 @@ def init_model(path):
         raise SystemExit(f"config init: {e}") from None
 
 
-def validate(model, val_bands):
-    model.eval()
-    with torch.no_grad():
-        lossless = bits_per_subpixel(model, val_bands).item()
-    model.train()
-    return lossless
-
-
-def validate_lossy(model, val_lossy_bands, rounding, rd_lambda=0.0):
-    """Mean estimated bits per sub-pixel of the validation crops quantised
-    at LOSSY_VAL_STEPS (each step weighs alike in log-rate), as the lossy
-    training batches are (train.losses.encoder_indices)."""
-    model.eval()
-    bits = []
-    with torch.no_grad():
-        for q in LOSSY_VAL_STEPS:
-            steps = model.lossy_steps(q, 3)
-            bands = encoder_indices(model, val_lossy_bands, steps, rounding, rd_lambda)
-            bits.append(bits_per_subpixel(model, bands, steps=steps).item())
-    model.train()
-    return float(np.exp(np.mean(np.log(bits))))
-
-
-def validate_denoiser(model, val_rgb, rounding=0.5, rd_lambda=0.0):
-    """Mean relative RGB squared error of the denoised validation crops."""
-    with torch.no_grad():
-        return float(np.mean([denoiser_loss(model, val_rgb, q, rounding, rd_lambda).item()
-                              for q in DENOISER_VAL_STEPS]))
-
-
 def _log_uniform(rng, lo_hi):
     lo, hi = lo_hi
     return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
@@ -260,7 +152,7 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
         if not 0.0 <= value <= 10.0:
             raise SystemExit(f"config {key} must be between 0 (dead zone only) and 10")
     ddp = ddp or Distributed()
-    device = _device(device, ddp)
+    device = device_for(device, ddp)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = out / "checkpoint.pt"
@@ -437,112 +329,3 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
                                     if val_rgb is not None and step > cfg["steps"] else None)}
 
 
-def export(model, summary, cfg, path, data_dir, val_dir, command):
-    """Write weights/<name>.npz and its card <name>.md."""
-    path = Path(path)
-    on_gpu = next(model.parameters()).is_cuda
-    gpu = f", {torch.cuda.get_device_name()}" if on_gpu else ""
-    model = model.cpu()
-    card = {"data": str(data_dir),
-            "validation": str(val_dir) if val_dir else f"every {cfg['holdout_every']}th image of the data, held out", "steps": summary["steps"],
-            "wall_seconds": round(summary["seconds"]), "machine": f"{platform.machine()}, "
-            f"{os.cpu_count()} CPU threads{gpu}, torch {torch.__version__}",
-            "val_bpsp_lossless": summary["val_bpsp"],
-            "val_bpsp_lossy": summary.get("val_lossy_bpsp"),
-            "val_denoiser_relative_mse": summary.get("val_denoiser"), "command": command, "config": cfg}
-    if summary.get("init_id"):
-        card["init"] = {"path": cfg["init"], "id": summary["init_id"]}
-        if model.coding_tables is not None:     # kept by train() (_codes_as)
-            card["coding_tables"] = "the init's (its transform and context model are unchanged)"
-    model.save(path, card)
-    path.with_suffix(".md").write_text(card_markdown(path.stem, card))
-    return card
-
-
-def _validation_row(value, label, text, steps, rd_lambda=0.0):
-    """A card row for a validation figure measured over several steps (none
-    if absent), on indices rate-distortion rounded with rd_lambda if > 0
-    (figures on other indices are not comparable)."""
-    if value is None:
-        return ""
-    over = ", ".join(f"{q:g}" for q in steps)
-    rd = f"; indices rate-distortion rounded, lambda {rd_lambda:g}" if rd_lambda else ""
-    return f"| validation, {label} | {text.format(value)} over steps {over}{rd}) |\n"
-
-
-def card_markdown(name, card):
-    val = card["val_bpsp_lossless"]
-    cfg = card["config"]
-    rows = (_validation_row(card.get("val_bpsp_lossy"), "lossy", "{:.4f} bits per sub-pixel "
-                            "(model estimate, geometric mean", LOSSY_VAL_STEPS,
-                            cfg.get("rd_lambda", 0.0))
-            + _validation_row(card.get("val_denoiser_relative_mse"), "denoiser", "squared error "
-                              "x {:.4f} of the undenoised reconstruction (mean", DENOISER_VAL_STEPS,
-                              cfg.get("denoiser_rd_lambda", 0.0)))
-    init = (f"| started from | `{card['init']['path']}` (model {card['init']['id']}) |\n"
-            if card.get("init") else "")
-    if card.get("coding_tables"):
-        init += f"| coding tables | {card['coding_tables']} |\n"
-    return f"""# {name}
-
-Made by `{card['command']}`.
-
-| | |
-|---|---|
-| training data | `{card['data']}` (random {card['config']['crop']} px crops with flips) |
-{init}| validation | {card['validation']} |
-| steps | {card['steps']} (batch {card['config']['batch']}) |
-| wall time | {card['wall_seconds'] / 60:.0f} min |
-| machine | {card['machine']} |
-| validation, lossless | {'n/a' if val is None else f'{val:.4f}'} bits per sub-pixel (model estimate) |
-{rows}
-Architecture and training settings: the `config` entry below and inside the .npz
-(`meta.card`). Measured codec results (whole files) are added below by the
-commands shown with them.
-
-```json
-{json.dumps(card['config'], indent=2)}
-```
-"""
-
-
-def main_args(argv=None):
-    import argparse
-    p = argparse.ArgumentParser(prog="python -m train",
-                                description="Train an iwave model on a folder of images.")
-    p.add_argument("data", help="folder of training images (RGB, at least --crop px)")
-    p.add_argument("--val", help="folder of validation images (default: every Nth training "
-                                 "image is held out, N = config holdout_every)")
-    p.add_argument("--out", default="runs/default", help="run folder: checkpoint, log.csv, config")
-    p.add_argument("--config", default=str(DEFAULT_CONFIG_PATH),
-                   help="JSON config file (default: train/configs/default.json)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config entry, e.g. --set steps=500 --set model.ctx_width=12")
-    p.add_argument("--export", metavar="PATH.npz", help="write the trained model here when done")
-    p.add_argument("--device", default="cpu",
-                   help="where the model trains: cpu (default) or cuda; a GPU run's weights "
-                        "differ slightly from a CPU run's (float rounding order)")
-    p.add_argument("--stop-at", type=int, metavar="STEP",
-                   help="stop at this step of the config's schedule (the learning rate still "
-                        "follows the full schedule); rerunning the same command reproduces it")
-    return p.parse_args(argv)
-
-
-def main(argv=None):
-    args = main_args(argv)
-    cfg = load_config(args.config, args.set)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    ddp = Distributed(args.device)
-    model, summary = train(cfg, args.data, args.out, args.val, ddp=ddp, stop_at=args.stop_at,
-                           device=args.device)
-    ddp.close()
-    if not ddp.main:
-        return
-    print(f"finished {summary['steps']} steps in {summary['seconds'] / 60:.1f} min; "
-          f"validation {summary['val_bpsp']} bpsp (lossless)"
-          + (f", {summary['val_lossy_bpsp']:.4f} bpsp (lossy)" if summary.get("val_lossy_bpsp") else "")
-          + (f", denoiser x {summary['val_denoiser']:.4f} MSE" if summary.get("val_denoiser") else ""))
-    if args.export:
-        command = "python -m train " + " ".join(sys.argv[1:] if argv is None else argv)
-        export(model, summary, cfg, args.export, args.data, args.val, command)
-        print(f"wrote {args.export}")
