@@ -2,11 +2,13 @@
 distortion rounding under the model's own predictions), the coding plans
 fitted to each subband, the post filter fitted to each lossy tile, and the
 streams that carry them. Nothing here is needed to decode a file."""
+import contextlib
+
 import numpy as np
 import torch
 
 from entropy import ValueEncoder, plan_fit, plan_format
-from entropy.context_model import PHASES, scale_index_base
+from entropy.context_model import PHASES, coding_parameters, scale_index_base
 from iwave import bitstream, postfilter, postfilter_fit
 from iwave.coding import planned_parameters, plan_inputs, reconstruct, residual
 from iwave.colour import YCOCG_SYNTHESIS_GAINS, rgb_to_ycocg
@@ -21,6 +23,7 @@ ENCODER_ROUNDING = 0.4
 # lambda 0 -9.8%, 0.07 -12.4%, 0.1 -13.2%, 0.15 -13.0% (a second pass with
 # re-predicted contexts: -12.6% at 0.07); iwave-default -1.3% -> -3.5% at 0.1.
 RD_LAMBDA = 0.1
+
 
 def component_groups(a):
     """Split an image into component groups coded together: colour (1 or 3
@@ -48,29 +51,56 @@ def subbands(model, x, bit_depth, step):
         return bands, None
     n = x.shape[0]
     steps, cond = model.lossy_steps(step, n), model.condition_steps(step, n)
-    q = quantise(bands, steps, rounding=ENCODER_ROUNDING)
-    if RD_LAMBDA:
-        q = rd_quantise(model, bands, q, steps, cond, RD_LAMBDA)
-    return q, cond
+    return encoder_quantise(model, bands, steps, cond), cond
 
 
-def model_outputs(model, bands, bit_depth, cond_steps, dtype=torch.float64):
-    """Run the context model over known subbands (teacher forcing):
-    [component][band] -> [(values, mean, log2 scale) per phase], in `dtype`
-    (float64: the coder's exact parameters; float32: training arithmetic)."""
-    n = bands[0].shape[0]
+def encoder_quantise(model, bands, steps, cond_steps, rounding=ENCODER_ROUNDING, lam=RD_LAMBDA,
+                     batched=False, dtype=torch.float64, adjust=True):
+    """The encoder's quantiser, which training also uses to see what the
+    encoder will code: the dead zone (`rounding`), then, if lam > 0,
+    rate-distortion rounding (rd_quantise). The codec calls it on one image
+    (bands (n, 1, h, w), float64 predictions, one coding adjustment fitted
+    per subband); training on a batch (batched: (B, n, h, w)) with its own
+    float32 predictions and without the adjustment (adjust=False)."""
+    q = quantise(bands, steps, comp_dim=1 if batched else 0, rounding=rounding)
+    if not lam:
+        return q
+    return rd_quantise(model, bands, q, steps, cond_steps, lam, batched, dtype, adjust)
+
+
+def teacher_forced(model, bands, bit_depth, cond_steps, dtype=torch.float64, batched=False,
+                   grad=False):
+    """The context model run over known subbands with the true values fed
+    back (teacher forcing), as the coder would see them: a list of (band,
+    component, phase, values, mean, log2 scale) in coding order. bands: per
+    subband (n, 1, h, w) for one image, or (B, n, h, w) if batched; values
+    and predictions come as (1 or B, h', w'), in `dtype` (float64: the
+    coder's exact parameters; float32: training arithmetic); grad: keep the
+    autograd graph (training's rate)."""
+    n, batch = (bands[0].shape[1], bands[0].shape[0]) if batched else (bands[0].shape[0], 1)
     src = [b.to(dtype) for b in bands]
-    out = [[[] for _ in bands] for _ in range(n)]
+    out = []
 
     def emit(b, c, p, mean, log2_scale):
         dy, dx = PHASES[p]
-        v = src[b][c:c + 1, 0, dy::2, dx::2]
-        out[c][b].append((v, mean, log2_scale))
+        v = src[b][:, c, dy::2, dx::2] if batched else src[b][c:c + 1, 0, dy::2, dx::2]
+        out.append((b, c, p, v, mean, log2_scale))
         return v
 
-    with torch.no_grad():
-        model.context.walk([tuple(t.shape[-2:]) for t in bands], n, 1, bit_depth, emit,
+    with contextlib.nullcontext() if grad else torch.no_grad():
+        model.context.walk([tuple(t.shape[-2:]) for t in bands], n, batch, bit_depth, emit,
                            dtype=dtype, band_steps=cond_steps)
+    return out
+
+
+def model_outputs(model, bands, bit_depth, cond_steps, dtype=torch.float64, batched=False):
+    """teacher_forced's outputs by component and band:
+    [component][band] -> [(values, mean, log2 scale) per phase]."""
+    n = bands[0].shape[1 if batched else 0]
+    out = [[[] for _ in bands] for _ in range(n)]
+    for b, c, _, v, mean, log2_scale in teacher_forced(model, bands, bit_depth, cond_steps, dtype,
+                                                       batched):
+        out[c][b].append((v, mean, log2_scale))
     return out
 
 
@@ -123,27 +153,34 @@ def coded_streams(model, bands, bit_depth, cond_steps):
     return out
 
 
-def rd_quantise(model, raw, q, steps, cond_steps, lam):
+def rd_quantise(model, raw, q, steps, cond_steps, lam, batched=False, dtype=torch.float64,
+                adjust=True):
     """Rate-distortion rounding: each coefficient takes whichever of the two
     integers around it (in steps) costs less in squared error (in steps,
     which weighs every band and component alike in RGB) plus lam times its
-    bits. The bits are the coder's, under the model's prediction and the
-    coding adjustments for the dead-zone indices `q` (later contexts are not
-    re-predicted, so this is a one-pass approximation)."""
+    bits. The bits are the coder's, under the model's prediction (and, if
+    `adjust`, one coding adjustment per subband: cheaper than the coder's
+    plan, and close enough here) for the dead-zone indices `q` (later
+    contexts are not re-predicted, so this is a one-pass approximation).
+    Layouts as for encoder_quantise."""
     out = [t.clone() for t in q]
     tables = model.tables
-    for c, per_band in enumerate(model_outputs(model, q, 8, cond_steps)):
+    for c, per_band in enumerate(model_outputs(model, q, 8, cond_steps, dtype, batched)):
         for b, phases in enumerate(per_band):
-            # one adjustment per subband: cheaper than the coder's plan, and
-            # close enough for this approximation
-            plan = plan_format.single(plan_fit.fit(*subband_arrays(phases), tables=tables))
+            plan = (plan_format.single(plan_fit.fit(*subband_arrays(phases), tables=tables))
+                    if adjust else None)
             for p, (_, mean, log2_scale) in enumerate(phases):
                 dy, dx = PHASES[p]
-                x = (raw[b][c, 0, dy::2, dx::2] / steps[b][c]).numpy()
-                m, k = (t.numpy().reshape(x.shape)
-                        for t in planned_parameters(plan, p, mean, log2_scale,
-                                                    model.mean_resolution))
-                out[b][c, 0, dy::2, dx::2] = torch.from_numpy(rd_choice(x, m, k, tables, lam))
+                at = ((slice(None), c) if batched else (c, 0)) + (slice(dy, None, 2), slice(dx, None, 2))
+                x = (raw[b][at] / steps[b][c]).cpu().numpy()
+                if plan is None:
+                    params = coding_parameters(mean.double(), log2_scale.double(),
+                                               resolution=model.mean_resolution)
+                else:
+                    params = planned_parameters(plan, p, mean, log2_scale, model.mean_resolution)
+                m, k = (t.cpu().numpy().reshape(x.shape) for t in params)
+                target = out[b][at]
+                target[...] = torch.from_numpy(rd_choice(x, m, k, tables, lam)).to(target)
     return out
 
 

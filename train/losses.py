@@ -3,10 +3,10 @@ the true coefficients fed back (teacher forcing) and bits estimated by the
 differentiable discretised-Laplace likelihood."""
 import torch
 
-from entropy.context_model import PHASES, coding_parameters, laplace_bits
-from iwave.encoder import rd_choice
+from entropy.context_model import laplace_bits
 from iwave.colour import YCOCG_LINEAR_INVERSE, rgb_to_ycocg
-from iwave.quantisation import dequantise, quantise
+from iwave.encoder import encoder_quantise, teacher_forced
+from iwave.quantisation import dequantise
 
 
 def analyse(model, rgb_uint8, rounding=True, learn=False):
@@ -26,50 +26,22 @@ def bits_per_subpixel(model, bands, dtype=torch.float32, steps=None, expected_ro
     """Mean bits per coded sample (bits per sub-pixel in lossless mode).
     `steps`: per-subband quantisation steps (None for lossless);
     `expected_rounding`: see entropy.context_model.laplace_bits."""
-    batch, n = bands[0].shape[:2]
-    total = []
-    src = [t.to(dtype) for t in bands]
-
-    def emit(b, c, p, mean, log2_scale):
-        dy, dx = PHASES[p]
-        v = src[b][:, c, dy::2, dx::2]
-        total.append(laplace_bits(v, mean, log2_scale, expected_rounding,
-                                  model.context.mean_resolution).sum())
-        return v
-
-    model.context.walk([tuple(t.shape[-2:]) for t in bands], n, batch, 8, emit, dtype=dtype,
-                       band_steps=steps)
+    total = [laplace_bits(v, mean, log2_scale, expected_rounding, model.context.mean_resolution).sum()
+             for _, _, _, v, mean, log2_scale in teacher_forced(model, bands, 8, steps, dtype,
+                                                                batched=True, grad=True)]
     count = sum(t.numel() for t in bands)
     return torch.stack(total).sum() / count
 
 
 def encoder_indices(model, bands, steps, rounding=0.5, rd_lambda=0.0):
     """Quantisation indices of a batch of subbands (B, 3, h, w) as the
-    codec's encoder makes them: the dead-zone quantiser (`rounding`), then,
-    if rd_lambda > 0, rate-distortion rounding (iwave.encoder.rd_quantise)
-    under the model's own float32 predictions for the whole batch at once.
-    The encoder also fits one coding adjustment per subband first; that is
-    left out here, which changes few of the choices."""
-    q = quantise(bands, steps, comp_dim=1, rounding=rounding)
-    if not rd_lambda:
-        return q
-    batch, n = bands[0].shape[:2]
-    out = [t.clone() for t in q]
-
-    def emit(b, c, p, mean, log2_scale):
-        dy, dx = PHASES[p]
-        v = q[b][:, c, dy::2, dx::2]
-        x = (bands[b][:, c, dy::2, dx::2] / steps[b][c]).cpu().numpy()
-        m, k = (t.cpu().numpy() for t in coding_parameters(
-            mean.double(), log2_scale.double(), resolution=model.mean_resolution))
-        out[b][:, c, dy::2, dx::2] = torch.from_numpy(
-            rd_choice(x, m, k, model.tables, rd_lambda)).to(v)
-        return v.to(mean.dtype)
-
-    with torch.no_grad():
-        model.context.walk([tuple(t.shape[-2:]) for t in bands], n, batch, 8, emit,
-                           dtype=torch.float32, band_steps=steps)
-    return out
+    codec's encoder makes them (iwave.encoder.encoder_quantise: the dead
+    zone `rounding`, then, if rd_lambda > 0, rate-distortion rounding) under
+    the model's own float32 predictions for the whole batch at once. The
+    encoder also fits one coding adjustment per subband first; that is left
+    out here, which changes few of the choices."""
+    return encoder_quantise(model, bands, steps, steps, rounding, rd_lambda, batched=True,
+                            dtype=torch.float32, adjust=False)
 
 
 def denoiser_loss(model, rgb_uint8, step, rounding=0.5, rd_lambda=0.0):
