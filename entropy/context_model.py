@@ -141,6 +141,16 @@ class ConvLSTM(nn.Module):
 
 
 class ContextModel(nn.Module):
+    """The entropy model: predicts a Laplace mean and log2 scale for every
+    coefficient from what is already coded, subband by subband from coarse
+    to fine (a small convolutional LSTM carries context across subbands) and,
+    within a subband, in four phases of a 2x2 grid, each predicted from the
+    phases before it, so a whole phase is predicted in one call. `walk` runs
+    it in coding order and asks the caller (`emit`) for each phase's values:
+    the decoder decodes them, the encoder and training feed the true ones.
+    Its arithmetic is entropy.exact's, so predictions are the same on every
+    machine in float64."""
+
     def __init__(self, levels=4, width=8, lstm_hidden=4, parent=False, mean_resolution=1):
         super().__init__()
         if mean_resolution not in MEAN_RESOLUTIONS:

@@ -8,9 +8,10 @@ import numba as nb
 import numpy as np
 
 from entropy.laplace_coder import coded_value
-from entropy.plan_format import (IDENTITY, IDENTITY_PLAN, OFFSET_MAX, SHIFT_MAX, SLOPE_MAX, THRESHOLD_MAX,
-                           MIX_MAX, Plan, activity_index, log_activity_shift, side_of)
-from entropy.tables import MAX_SCALE_INDEX, PROB_BITS, SCALE_STEPS_PER_OCTAVE, ZERO_INDEX, load_tables, resolution_of
+from entropy.plan_format import (IDENTITY, IDENTITY_PLAN, MIX_MAX, OFFSET_MAX, SHIFT_MAX, SLOPE_MAX,
+                                 THRESHOLD_MAX, Plan, activity_index, log_activity_shift, side_of)
+from entropy.tables import (MAX_SCALE_INDEX, PROB_BITS, SCALE_STEPS_PER_OCTAVE, ZERO_INDEX, load_tables,
+                            resolution_of)
 
 FIT_SAMPLES = 8192       # the fit looks at most at this many values of a group
 PLAN_CLASSES = (1, 2, 4)     # the numbers of scale classes the encoder tries
@@ -271,7 +272,7 @@ def _classes(parts, stride, costs, base, shapes=None):
         candidate = base._replace(per_part=per_part, thresholds=thresholds,
                                   adjustments=tuple(adjustments))
         unmixed = candidate._replace(mix=(), part_mix=(), gains=())     # folded into parts
-        total = _side_bits(candidate) + sum(
+        total = side_bits(candidate) + sum(
             _planned_bits(v, m, k, a, f + 8 * o, s_, *costs)
             for i, (v, m, k, o) in enumerate(parts) for a, f, s_ in [unmixed.arrays(i, k)])
         if total < best_bits:
@@ -337,6 +338,6 @@ def _planned_bits(values, means, kbase, a, f, s, cost, radius, resolution):
     return total
 
 
-def _side_bits(plan):
+def side_bits(plan):
     values, scales = side_of(plan)
     return float(value_bits(values, np.zeros_like(values), scales).sum())

@@ -90,7 +90,8 @@ def activity_index(activities):
 def activity_shift(gains, activities):
     """The scale-index shift floor((sum_j gains[j] * L_j + 8) / 16) of values whose
     activities (len(gains), n) have log-activities L_j (activity_index)."""
-    return log_activity_shift(gains, activity_index(np.asarray(activities, dtype=np.int64).reshape(len(gains), -1)))
+    activities = np.asarray(activities, dtype=np.int64).reshape(len(gains), -1)
+    return log_activity_shift(gains, activity_index(activities))
 
 
 def log_activity_shift(gains, log_activities):

@@ -9,13 +9,17 @@ import numpy as np
 from iwave.errors import IWaveError
 
 MAGIC = b"IWAV"
-VERSION = 8                  # 8: records an explicit single-channel axis; 7: compact header, lossy streams start with a post filter; 6: plans coded more compactly; 5: plans mix in neighbours; 4: coding plans; 3: one coding adjustment per subband; 2 added tiles
+# 8: records an explicit single-channel axis; 7: compact header, lossy streams start with a
+# post filter; 6: plans coded more compactly; 5: plans mix in neighbours; 4: coding plans;
+# 3: one coding adjustment per subband; 2 added tiles (iwave.decoder.STREAM_FORMATS)
+VERSION = 8
 MODE_LOSSLESS, MODE_LOSSY = 0, 1
 COLOUR_NONE, COLOUR_YCOCG_R = 0, 1
 MAX_CHUNKS = 16_000          # (before version 7 the chunk-length table had to fit a 16-bit length)
 MIN_TILE, MAX_TILE = 64, 4096      # a 4096^2 tile needs about 8 GB to code
 MAX_OVERLAP = 256
-DEFAULT_MAX_PIXELS = 200_000_000     # refuse more: the decoded image (up to 1.6 GB) must fit; work memory is per tile
+# refuse more: the decoded image (up to 1.6 GB) must fit; work memory is per tile
+DEFAULT_MAX_PIXELS = 200_000_000
 
 # width, height, components, bit depth, colour, alpha, mode, levels, step,
 # weights id (8 bytes), pixel CRC-32, tile side, tile overlap, number of chunks

@@ -204,7 +204,8 @@ def build_parser():
                            "10 points down doubles the step (50 = step 32; the README lists bpp and "
                            "PSNR per quality on Kodak)")
     rate.add_argument("--bpp", type=_positive_float("bpp"),
-                      help="lossy: target bits per pixel; searches the step for the largest file not above it")
+                      help="lossy: target bits per pixel; searches the step for the largest file "
+                           "not above it")
     c.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
     c.add_argument("--tile", type=int, default=1024, metavar="N",
                    help="code the image in N x N tiles, 64-4096 (default 1024); memory grows "

@@ -69,7 +69,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m iwave.diagnose", description=__doc__.split("\n\n")[0])
     p.add_argument("image", help="an RGB or grey image")
     p.add_argument("--step", type=float, default=None, help="lossy step (default: lossless)")
-    p.add_argument("--model", default=None, help="model name or .npz (default: the shipped model for the mode)")
+    p.add_argument("--model", default=None,
+                   help="model name or .npz (default: the shipped model for the mode)")
     args = p.parse_args(argv)
     try:
         mode = "lossless" if args.step is None else "lossy"

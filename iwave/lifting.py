@@ -89,6 +89,15 @@ class _Step(NamedTuple):
 
 
 class LiftingTransform(nn.Module):
+    """The wavelet transform: `levels` 2-D decompositions, each a 1-D lifting
+    stage along rows then columns (split even/odd, predict, update, ...) on
+    a fixed linear path (CDF 5/3, 9/7 or 9/7-M taps) plus a small learned CNN
+    correction per step (zero in every shipped model). With rounding, each
+    step's update is rounded before it is added, so the transform maps
+    integers to integers and `inverse` undoes it exactly for any image size
+    (lossless); without, it is real-valued (lossy, which may use another
+    linear path, `lossy_wavelet`)."""
+
     def __init__(self, levels=4, wavelet="cdf97", hidden=2, lossy_wavelet=None):
         super().__init__()
         self.levels = levels

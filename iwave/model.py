@@ -113,6 +113,17 @@ def synthesis_gains(transform: LiftingTransform, size=128):
 
 
 class IWaveModel(nn.Module):
+    """One trained iwave model: the lifting transform (LiftingTransform),
+    the context model that predicts every coefficient's Laplace mean and
+    scale (entropy.context_model.ContextModel), the lossy denoiser if the
+    config has one, and the coder's frequency tables fitted to it. `config`
+    (DEFAULT_CONFIG fills what it leaves out) and the weights make its
+    `identifier()`, which every file records, so a file always decodes with
+    the model that made it. `load`/`save` read and write the .npz files in
+    weights/; the per-step helpers (lossy_steps, condition_steps,
+    denoiser_applies) say how a user's quantisation step maps onto the
+    subbands, the context model's conditioning and the denoiser."""
+
     def __init__(self, config=None, band_weights=None):
         super().__init__()
         self.config = dict(DEFAULT_CONFIG, **(config or {}))

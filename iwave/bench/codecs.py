@@ -77,14 +77,14 @@ def _ic_version(part):
     return version
 
 
-def _pil_save(rgb, fmt, **options):
+def pil_save(rgb, fmt, **options):
     from PIL import Image
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, fmt, **options)
     return buf.getvalue()
 
 
-def _pil_load(data):
+def pil_load(data):
     from PIL import Image
     with Image.open(io.BytesIO(data)) as im:
         return np.asarray(im.convert("RGB"))
@@ -145,7 +145,7 @@ def _j2k_rate(rgb, bpp):
     """Pillow/OpenJPEG, irreversible 9/7 with its colour transform (ICT; Pillow
     leaves it off unless mct=1, which costs about 3 dB), driven by target rate
     (compression ratio against 24-bit RGB), as the brief prescribes."""
-    return _pil_save(rgb, "JPEG2000", irreversible=True, mct=1, quality_mode="rates",
+    return pil_save(rgb, "JPEG2000", irreversible=True, mct=1, quality_mode="rates",
                      quality_layers=[24.0 / bpp], no_jp2=True)
 
 
@@ -156,8 +156,8 @@ def classic_codecs(points=8):
     ic_dec = lambda name: (lambda d: getattr(_ic(), f"{name}_decode")(d))
     return [
         # -------- lossless
-        Codec("png", "PNG", True, lambda x, s: _pil_save(x, "PNG", optimize=True, compress_level=9),
-              _pil_load, "PIL", version=_pil_version),
+        Codec("png", "PNG", True, lambda x, s: pil_save(x, "PNG", optimize=True, compress_level=9),
+              pil_load, "PIL", version=_pil_version),
         Codec("jpegls", "JPEG-LS (HP1)", True,
               lambda x, s: _ic().jpegls_encode(_hp1(x)),
               lambda d: _hp1_inverse(_ic().jpegls_decode(d)), "imagecodecs",
@@ -186,20 +186,20 @@ def classic_codecs(points=8):
               version=_ic_version("libavif")),
         # -------- lossy
         Codec("jpeg-420", "JPEG 4:2:0", False,
-              lambda x, q: _pil_save(x, "JPEG", quality=int(q), subsampling=2),
-              _pil_load, "PIL", spread(5, 95, points, integer=True), "quality",
+              lambda x, q: pil_save(x, "JPEG", quality=int(q), subsampling=2),
+              pil_load, "PIL", spread(5, 95, points, integer=True), "quality",
               version=_pil_version),
         Codec("jpeg-444", "JPEG 4:4:4", False,
-              lambda x, q: _pil_save(x, "JPEG", quality=int(q), subsampling=0),
-              _pil_load, "PIL", spread(5, 95, points, integer=True), "quality",
+              lambda x, q: pil_save(x, "JPEG", quality=int(q), subsampling=0),
+              pil_load, "PIL", spread(5, 95, points, integer=True), "quality",
               version=_pil_version),
-        Codec("jpeg2000", "JPEG 2000 (9/7)", False, _j2k_rate, _pil_load, "PIL",
+        Codec("jpeg2000", "JPEG 2000 (9/7)", False, _j2k_rate, pil_load, "PIL",
               spread(0.08, 2.4, points, geometric=True), "target bpp",
               check=_pil_feature("jpg_2000"),
               version=_pil_version, revision=2),       # 2: with ICT (mct=1)
         Codec("webp", "WebP", False,
-              lambda x, q: _pil_save(x, "WEBP", quality=int(q), method=6),
-              _pil_load, "PIL", spread(2, 95, points, integer=True), "quality",
+              lambda x, q: pil_save(x, "WEBP", quality=int(q), method=6),
+              pil_load, "PIL", spread(2, 95, points, integer=True), "quality",
               check=_pil_feature("webp"), version=_pil_version),
         Codec("avif-444", "AVIF 4:4:4", False,
               lambda x, q: _ic().avif_encode(x, level=int(q), speed=6, pixelformat="444",

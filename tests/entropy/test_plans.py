@@ -241,7 +241,7 @@ def test_plan_finds_a_gain_for_activity_the_model_missed():
     plain = plan_fit.plan(parts)
     active = plan_fit.plan(parts, activities=acts)
     assert active.gains == (8, 0)
-    bits = lambda p, a=None: plan_fit._side_bits(p) + sum(plan_fit.plan_bits(p, parts, None, activities=a))
+    bits = lambda p, a=None: plan_fit.side_bits(p) + sum(plan_fit.plan_bits(p, parts, None, activities=a))
     assert bits(active, acts) < 0.95 * bits(plain)
 
 

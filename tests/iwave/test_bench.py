@@ -26,10 +26,10 @@ def folder(tmp_path_factory):
 
 def jpeg_like(key, quality_offset=0, lossless=False, decode_fix=None):
     """A real lossy codec (Pillow JPEG) under another name, for plumbing tests."""
-    from iwave.bench.codecs import _pil_load, _pil_save
-    enc = (lambda x, s: _pil_save(x, "PNG")) if lossless else \
-        (lambda x, q: _pil_save(x, "JPEG", quality=int(q) + quality_offset, subsampling=0))
-    dec = _pil_load if decode_fix is None else (lambda d: decode_fix(_pil_load(d)))
+    from iwave.bench.codecs import pil_load, pil_save
+    enc = (lambda x, s: pil_save(x, "PNG")) if lossless else \
+        (lambda x, q: pil_save(x, "JPEG", quality=int(q) + quality_offset, subsampling=0))
+    dec = pil_load if decode_fix is None else (lambda d: decode_fix(pil_load(d)))
     return Codec(key, key.upper(), lossless, enc, dec, "PIL",
                  (None,) if lossless else (20, 50, 80, 95), "quality")
 

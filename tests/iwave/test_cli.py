@@ -19,7 +19,7 @@ def run(capsys, *args):
 
 def assert_one_line_error(code, err):
     assert code != 0
-    lines = [l for l in err.splitlines() if l.strip()]
+    lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("iwave: error:"), err
     assert "Traceback" not in err
 

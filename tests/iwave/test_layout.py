@@ -94,6 +94,16 @@ def test_the_decoder_imports_nothing_encoder_only():
     assert not [m for m in out if m.startswith(ENCODER_ONLY)]
 
 
+def test_no_module_imports_another_modules_private_names():
+    found = []
+    for name, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in PACKAGES:
+                found += [f"{name}: {node.module}.{a.name}" for a in node.names
+                          if a.name.startswith("_") and not a.name.startswith("__")]
+    assert found == []
+
+
 def test_headers_and_help_do_not_load_torch():
     code = ("import sys, iwave.bitstream, iwave.cli\n"
             "data = open('tests/vectors/lossless-rgb8.iwv', 'rb').read()\n"

@@ -32,7 +32,7 @@ def test_resume_is_exact(tmp_path):
     for (k, v), (_, w) in zip(full.state_dict().items(), resumed.state_dict().items()):
         assert torch.equal(v, w), k
     log = (tmp_path / "b" / "log.csv").read_text().splitlines()
-    assert [l.split(",")[0] for l in log[1:]] == ["1", "2", "3", "4"]
+    assert [row.split(",")[0] for row in log[1:]] == ["1", "2", "3", "4"]
 
 
 def test_weight_average_resumes_exactly_and_is_what_the_run_returns(tmp_path):
@@ -102,7 +102,7 @@ def test_two_process_torchrun_trains_and_resumes(tmp_path):
     r = launch(3)
     assert "resumed from" in r.stdout
     log = (out / "log.csv").read_text().splitlines()
-    assert [l.split(",")[0] for l in log[1:]] == ["1", "2", "3"]
+    assert [row.split(",")[0] for row in log[1:]] == ["1", "2", "3"]
     assert (out / "log.rank1.csv").exists()
 
 
