@@ -10,7 +10,7 @@ import torch
 from entropy import EntropyError, ValueDecoder, plan_format
 from entropy.context_model import PHASES
 from entropy.tables import centroid_offsets
-from iwave import bitstream, postfilter
+from iwave import bitstream, postfilter, sample_map
 from iwave.coding import (ACTIVITIES, PART_REFERENCES, extend, plan_inputs, planned_parameters,
                           reconstruct, residual)
 from iwave.colour import ycocg_to_rgb
@@ -26,6 +26,7 @@ class StreamFormat:
     plans: str               # "none" (1, 2), "single": one adjustment per subband (3), "plans" (4 on)
     plan_inputs: bool        # plans also mix in neighbours and have activity gains (5 on)
     side_code: object = None     # how the plans' integers are coded (plan_format.V5_SIDE / SIDE)
+    sample_map: bool = False     # lossless streams start with a sample map flag (version 9 on)
 
 
 STREAM_FORMATS = {
@@ -36,6 +37,7 @@ STREAM_FORMATS = {
     6: StreamFormat(False, "plans", True, plan_format.SIDE),
     7: StreamFormat(True, "plans", True, plan_format.SIDE),
     8: StreamFormat(True, "plans", True, plan_format.SIDE),
+    9: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True),
 }
 
 
@@ -63,28 +65,47 @@ def decode_tile(model, header, chunks, core):
     for gi, n in enumerate([n_colour] + ([1] if header.has_alpha else [])):
         steps = model.lossy_steps(header.step, n) if lossy and gi == 0 else None
         cond = model.condition_steps(header.step, n) if steps else None
-        bands, offsets, filters = decode_group(model, chunks[start:start + n], y1 - y0, x1 - x0,
-                                               header, cond)
+        bands, offsets, filters, values = decode_group(model, chunks[start:start + n], y1 - y0,
+                                                       x1 - x0, header, cond)
         start += n
         if steps:
             x = reconstruct(model, bands, header.step, offsets)
             if filters is not None:
                 x = postfilter.apply(x, filters)
         else:
+            depth = header.bit_depth if values is None else sample_map.indices_depth(len(values))
             with torch.no_grad():
-                x = model.transform.inverse(bands, header.bit_depth, rounding=True)
-        comps.append(torch.floor(x[:, 0] + 0.5).to(torch.int64).numpy())
+                x = model.transform.inverse(bands, depth, rounding=True)
+        x = torch.floor(x[:, 0] + 0.5).to(torch.int64).numpy()
+        if values is not None:
+            try:
+                x = sample_map.from_indices(x, values)
+            except EntropyError as e:
+                raise IWaveError(f"file is corrupt ({e})") from None
+        comps.append(x)
     keep = (slice(core[0] - y0, core[1] - y0), slice(core[2] - x0, core[3] - x0))
     return assemble([c[:, keep[0], keep[1]] for c in comps], header)
 
 
 def decode_group(model, chunks, height, width, header, cond_steps):
-    """cond_steps: the steps the context model is conditioned on (None: lossless)."""
+    """The subbands of one component group from its streams, with what the
+    streams carry besides: centroid offsets, post filters (lossy) and the
+    sample map (lossless, one component: the values its indices stand for,
+    or None). cond_steps: the steps the context model is conditioned on
+    (None: lossless)."""
     n = len(chunks)
     shapes = subband_shapes(height, width, header.levels)
     fmt = STREAM_FORMATS[header.version]
+    depth, values = (8 if cond_steps else header.bit_depth), None
     try:
         decoders = [ValueDecoder(c, model.tables) for c in chunks]
+        if cond_steps is None and fmt.sample_map:
+            maps = [sample_map.read(d, header.bit_depth) for d in decoders]
+            if any(m is not None for m in maps):
+                if n != 1:
+                    raise EntropyError("sample map on a colour group")
+                values = maps[0]
+                depth = sample_map.indices_depth(len(values))
         filters = ([postfilter.read(d, 1)[0] for d in decoders]
                    if cond_steps is not None and fmt.post_filter else None)
         plans = [read_plans(d, len(shapes), fmt, c) for c, d in enumerate(decoders)]
@@ -113,14 +134,13 @@ def decode_group(model, chunks, height, width, header, cond_steps):
         return v.double()
 
     with torch.no_grad():
-        bands = model.context.walk(shapes, n, 1, 8 if cond_steps else header.bit_depth, emit,
-                                   band_steps=cond_steps)
+        bands = model.context.walk(shapes, n, 1, depth, emit, band_steps=cond_steps)
     for d in decoders:
         try:
             d.check_end()
         except EntropyError as e:
             raise IWaveError(f"file is corrupt ({e})") from None
-    return [b[0][:, None] for b in bands], offsets, filters
+    return [b[0][:, None] for b in bands], offsets, filters, values
 
 
 def assemble(comps, header):

@@ -9,7 +9,7 @@ import torch
 
 from entropy import ValueEncoder, plan_fit, plan_format
 from entropy.context_model import PHASES, coding_parameters, scale_index_base
-from iwave import bitstream, postfilter, postfilter_fit
+from iwave import bitstream, postfilter, postfilter_fit, sample_map
 from iwave.coding import planned_parameters, plan_inputs, reconstruct, residual
 from iwave.colour import YCOCG_SYNTHESIS_GAINS, rgb_to_ycocg
 from iwave.quantisation import quantise
@@ -202,6 +202,9 @@ def encode_tile(model, pixels, keep, bit_depth, step):
     chunks = []
     for gi, (x, _) in enumerate(component_groups(pixels)):
         lossy_step = step if gi == 0 else None          # alpha is always lossless
+        if lossy_step is None:
+            chunks += encode_lossless_group(model, x, bit_depth)
+            continue
         bands, cond = subbands(model, x, bit_depth, lossy_step)
         filters = None
         if lossy_step is not None:
@@ -210,17 +213,34 @@ def encode_tile(model, pixels, keep, bit_depth, step):
             weights = YCOCG_SYNTHESIS_GAINS if len(x) == 3 else (1.0,)
             filters = postfilter_fit.fit(reconstruct(model, bands, step),
                                      torch.from_numpy(x)[:, None], keep, weights)
-        chunks += encode_group(model, bands, bit_depth if lossy_step is None else 8, cond, filters)
+        chunks += encode_group(model, bands, 8, cond, filters)
     return chunks
 
 
-def encode_group(model, bands, bit_depth, cond_steps, filters=None):
-    """One stream per component: its post filter (lossy), the per-subband
-    coding plans fitted to this image (entropy.plan_fit), then the
-    coefficients."""
+def encode_lossless_group(model, x, bit_depth):
+    """The streams of a losslessly coded component group (int64 (n, H, W)):
+    a single component that uses few of its values is also coded through a
+    sample map (iwave.sample_map), and whichever is smaller is kept."""
+    bands, _ = subbands(model, x, bit_depth, None)
+    plain = encode_group(model, bands, bit_depth, None, sample_maps=[None] * len(x))
+    values = sample_map.candidate(x, bit_depth) if len(x) == 1 else None
+    if values is None:
+        return plain
+    depth = sample_map.indices_depth(len(values))
+    bands, _ = subbands(model, sample_map.to_indices(x, values), depth, None)
+    packed = encode_group(model, bands, depth, None, sample_maps=[values])
+    return packed if len(packed[0]) < len(plain[0]) else plain
+
+
+def encode_group(model, bands, bit_depth, cond_steps, filters=None, sample_maps=None):
+    """One stream per component: its post filter (lossy) or its sample map
+    flag and map (lossless), the per-subband coding plans fitted to this
+    image (entropy.plan_fit), then the coefficients."""
     streams = []
     for c, (plans, symbols) in enumerate(coded_streams(model, bands, bit_depth, cond_steps)):
         encoder = ValueEncoder(model.tables)
+        if sample_maps is not None:
+            sample_map.write(encoder, sample_maps[c])
         if filters is not None:
             postfilter.write(encoder, [filters[c]])
         plan_format.write_plans(encoder, plans)

@@ -31,7 +31,8 @@ REGENERATE = os.environ.get("IWAVE_REGENERATE_VECTORS") == "1"
 INPUTS = {"rgb8": (48, 64, 3, np.uint8, 1), "grey8": (33, 40, 1, np.uint8, 2),
           "greyalpha8": (26, 30, 2, np.uint8, 3), "rgba8": (40, 48, 4, np.uint8, 4),
           "grey16": (30, 36, 1, np.uint16, 5), "rgb16": (24, 30, 3, np.uint16, 6),
-          "rgba16": (20, 28, 4, np.uint16, 7), "tiles": (100, 150, 3, np.uint8, 8)}
+          "rgba16": (20, 28, 4, np.uint16, 7), "tiles": (100, 150, 3, np.uint8, 8),
+          "sparse16": (40, 52, 1, np.uint16, 9)}
 
 CURRENT = [  # (name, input, options)
     ("lossless-rgb8", "rgb8", {}), ("lossless-grey8", "grey8", {}),
@@ -39,6 +40,7 @@ CURRENT = [  # (name, input, options)
     ("lossless-greyalpha8", "greyalpha8", {}), ("lossless-rgba8", "rgba8", {}),
     ("lossless-grey16", "grey16", {}), ("lossless-rgb16", "rgb16", {}),
     ("lossless-rgba16", "rgba16", {}), ("lossless-tiles", "tiles", {"tile": 64}),
+    ("lossless-sparse16", "sparse16", {}),        # few used values: a sample map
     ("lossy-rgb8-step8", "rgb8", {"step": 8.0}), ("lossy-rgb8-step60", "rgb8", {"step": 60.0}),
     ("lossy-grey8-step12", "grey8", {"step": 12.0}), ("lossy-rgba8-step20", "rgba8", {"step": 20.0}),
     ("lossy-tiles-step16", "tiles", {"step": 16.0, "tile": 64}),
@@ -47,6 +49,13 @@ CURRENT = [  # (name, input, options)
 
 def image_hash(a):
     return hashlib.sha256(f"{a.dtype.str}{a.shape}".encode() + np.ascontiguousarray(a).tobytes()).hexdigest()
+
+
+def make_input(name, h, w, c, dtype, seed):
+    a = photo_like(h, w, c, seed=seed, dtype=dtype)
+    if name.startswith("sparse"):        # as a scanner's: a few hundred values, ~100 apart
+        a = (a // 128 * 128 + 7).astype(dtype)
+    return a
 
 
 def load_input(name, channel_axis=False):
@@ -80,7 +89,7 @@ def regenerate(codecs):
     from iwave.codec import Codec
     VECTORS.mkdir(exist_ok=True)
     for name, (h, w, c, dtype, seed) in INPUTS.items():
-        (VECTORS / f"{name}.png").write_bytes(encode_png(photo_like(h, w, c, seed=seed, dtype=dtype)))
+        (VECTORS / f"{name}.png").write_bytes(encode_png(make_input(name, h, w, c, dtype, seed)))
     older = [e for e in manifest() if e["version"] < bitstream.VERSION] if MANIFEST.exists() else []
     entries = []
     for name, inp, opts in CURRENT:

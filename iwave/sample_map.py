@@ -1,0 +1,89 @@
+"""Sample maps (histogram packing, since file format 9): a losslessly coded
+single component (grey, or alpha) that uses few of its possible values, as
+medical and scientific scans do (a few hundred of 65,536, spread ~100
+apart), is coded as indices into the sorted list of the values it uses, the
+list sent at the start of its stream. The transform and the context model
+then see a dense image of small steps instead of a sparse one of large
+steps; indices of up to 256 values are coded as 8-bit samples.
+
+The list is sent as its length, its first value, and the gaps between
+successive values less one, each kind at its own Laplace scale (the gaps at
+a scale sent with them)."""
+import numpy as np
+
+from entropy import EntropyError
+from entropy.tables import ZERO_INDEX
+
+MAX_VALUES = 1 << 15              # more used values than this: no map
+COUNT_SCALE, FIRST_SCALE = 60, 90      # scale indices (6 per octave) above ZERO_INDEX
+GAP_SCALE_MAX = 96
+
+
+def indices_depth(count):
+    """The bit depth the indices of a map of `count` values are coded at."""
+    return 8 if count <= 256 else 16
+
+
+def _gap_scale(gaps):
+    """Scale index (6 per octave) of the Laplace that codes these gaps well."""
+    mean = float(np.mean(np.abs(gaps))) if len(gaps) else 0.0
+    return int(np.clip(round(6 * np.log2(mean + 1)), 0, GAP_SCALE_MAX))
+
+
+def write(encoder, values):
+    """Queue a map flag and, if `values` (sorted, distinct) is not None,
+    the list, on a ValueEncoder."""
+    if values is None:
+        encoder.add(np.zeros(1, np.int64), np.zeros(1, np.int64), np.full(1, ZERO_INDEX))
+        return
+    values = np.asarray(values, dtype=np.int64)
+    gaps = np.diff(values) - 1
+    scale = _gap_scale(gaps)
+    head = np.array([1, len(values) - 1, values[0], scale], dtype=np.int64)
+    head_scales = ZERO_INDEX + np.array([0, COUNT_SCALE, FIRST_SCALE, 24])
+    encoder.add(head, np.zeros_like(head), head_scales)
+    if len(gaps):
+        encoder.add(gaps, np.zeros_like(gaps), np.full_like(gaps, ZERO_INDEX + scale))
+
+
+def read(decoder, bit_depth):
+    """The map a stream starts with: the sorted values, or None (no map);
+    EntropyError if malformed."""
+    zero = np.zeros(1, np.int64)
+    if int(decoder.decode(zero, zero + ZERO_INDEX)[0]) == 0:
+        return None
+    zeros = np.zeros(3, np.int64)
+    count, first, scale = (int(v) for v in decoder.decode(
+        zeros, ZERO_INDEX + np.array([COUNT_SCALE, FIRST_SCALE, 24])))
+    count += 1
+    top = (1 << bit_depth) - 1
+    if not 1 <= count <= MAX_VALUES or not 0 <= first <= top or not 0 <= scale <= GAP_SCALE_MAX:
+        raise EntropyError("sample map out of range")
+    gaps = decoder.decode(np.zeros(count - 1, np.int64), np.full(count - 1, ZERO_INDEX + scale, np.int64))
+    if len(gaps) and gaps.min() < 0:
+        raise EntropyError("sample map out of order")
+    values = first + np.concatenate([[0], np.cumsum(gaps + 1)])
+    if values[-1] > top:
+        raise EntropyError("sample map out of range")
+    return values.astype(np.int64)
+
+
+def candidate(x, bit_depth):
+    """The values a component (int64 array) uses, if a map could pay: fewer
+    than half its range between its extremes, and not too many."""
+    values = np.unique(x)
+    span = int(values[-1] - values[0]) + 1
+    if len(values) > MAX_VALUES or 2 * len(values) > span:
+        return None
+    return values
+
+
+def to_indices(x, values):
+    return np.searchsorted(values, x).astype(np.int64)
+
+
+def from_indices(idx, values):
+    """Values of decoded indices; EntropyError if one is outside the map."""
+    if idx.size and (idx.min() < 0 or idx.max() >= len(values)):
+        raise EntropyError("sample index outside the map")
+    return values[idx]

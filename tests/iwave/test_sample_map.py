@@ -1,0 +1,91 @@
+"""Sample maps (histogram packing, format 9): sparse components are coded as
+indices into the values they use, exactly, and only where that is smaller."""
+import numpy as np
+import pytest
+
+from entropy import EntropyError, ValueDecoder, ValueEncoder
+from entropy.tables import load_tables
+from iwave import bitstream, encoder, sample_map
+from tests.conftest import photo_like
+
+
+def sparse(h, w, channels=1, seed=0, spacing=128):
+    """A scan-like 16-bit image: smooth content on a coarse grid of values."""
+    a = photo_like(h, w, channels, seed=seed, dtype=np.uint16)
+    return (a // spacing * spacing + 7).astype(np.uint16)
+
+
+def sizes_with_and_without_maps(codec, a, monkeypatch):
+    with_map = codec.compress(a)
+    with monkeypatch.context() as m:
+        m.setattr(sample_map, "candidate", lambda x, bit_depth: None)
+        without = codec.compress(a)
+    return with_map, without
+
+
+def test_a_sparse_scan_round_trips_and_gets_much_smaller(codec, monkeypatch):
+    a = sparse(70, 90)
+    with_map, without = sizes_with_and_without_maps(codec, a, monkeypatch)
+    assert with_map[4] == without[4] == bitstream.VERSION == 9
+    np.testing.assert_array_equal(codec.decompress(with_map), a)
+    np.testing.assert_array_equal(codec.decompress(without), a)
+    assert len(with_map) < 0.7 * len(without)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: np.where(photo_like(40, 50, 1) > 128, 255, 0).astype(np.uint8),          # two levels
+    lambda: np.dstack([photo_like(40, 50, 3), np.where(photo_like(40, 50, 1, seed=3) > 120, 255, 0)
+                       .astype(np.uint8)]),                                        # keyed alpha
+    lambda: sparse(33, 47, 2, spacing=300),                                        # grey + alpha
+    lambda: photo_like(36, 44, 1, dtype=np.uint16)])                               # dense: no map
+def test_layouts_with_and_without_maps_round_trip(codec, make):
+    a = make()
+    np.testing.assert_array_equal(codec.decompress(codec.compress(a)), a)
+
+
+def test_a_map_is_sent_only_where_it_is_smaller(codec, monkeypatch):
+    chosen = []
+    group = encoder.encode_lossless_group
+
+    def spy(model, x, bit_depth):
+        out = group(model, x, bit_depth)
+        chosen.append(out)
+        return out
+    monkeypatch.setattr(encoder, "encode_lossless_group", spy)
+    a = sparse(50, 60)
+    codec.compress(a)
+    plain_codec = encoder.encode_group
+    bands, _ = encoder.subbands(codec.model_for(False), a.astype(np.int64)[None], 16, None)
+    plain = plain_codec(codec.model_for(False), bands, 16, None, sample_maps=[None])
+    assert len(chosen[0][0]) <= len(plain[0])
+
+
+def _stream(write):
+    enc = ValueEncoder(load_tables())
+    write(enc)
+    return ValueDecoder(enc.finish(), load_tables())
+
+
+@pytest.mark.parametrize("values", [None, [0], [3, 4, 9, 65535], list(range(0, 60000, 97))])
+def test_maps_read_back(values):
+    d = _stream(lambda e: sample_map.write(e, values))
+    got = sample_map.read(d, 16)
+    assert (got is None) if values is None else got.tolist() == values
+
+
+def test_malformed_maps_are_refused():
+    def raw(values, scales):
+        def write(e):
+            v = np.array(values, np.int64)
+            e.add(v, np.zeros_like(v), np.array(scales, np.int64))
+        return _stream(write)
+    from entropy.tables import ZERO_INDEX as Z
+    head = [Z, Z + sample_map.COUNT_SCALE, Z + sample_map.FIRST_SCALE, Z + 24]
+    with pytest.raises(EntropyError, match="out of range"):       # beyond 8 bits
+        sample_map.read(raw([1, 0, 300, 0], head), 8)
+    with pytest.raises(EntropyError, match="out of order"):       # a negative gap
+        sample_map.read(raw([1, 1, 10, 0, -2], head + [Z]), 16)
+    with pytest.raises(EntropyError, match="out of range"):       # runs past the top
+        sample_map.read(raw([1, 1, 250, 0, 10], head + [Z]), 8)
+    with pytest.raises(EntropyError, match="outside the map"):
+        sample_map.from_indices(np.array([0, 3]), np.array([5, 9, 11]))
