@@ -1,6 +1,7 @@
 """The codecs `iwave bench` compares, each behind the same small interface:
 `encode(rgb, setting) -> bytes` and `decode(bytes) -> rgb`, plus the settings
-swept in lossy mode. Classic codecs come from pip-installable libraries; a
+swept in lossy mode (lossless codecs marked `grey16` also take 16-bit
+greyscale). Classic codecs come from pip-installable libraries; a
 codec whose library is missing reports why and is skipped."""
 import importlib
 import importlib.util
@@ -32,6 +33,7 @@ class Codec:
     family: str = ""              # for --codecs; default: the key up to its first '-'
     default: bool = True          # measured when --codecs names only its family or nothing
                                   # (a model's mode it was not trained for is not)
+    grey16: bool = False          # also codes 16-bit greyscale (H, W) arrays, exactly
 
     def __post_init__(self):
         self.family = self.family or self.key.split("-")[0]
@@ -87,6 +89,8 @@ def pil_save(rgb, fmt, **options):
 def pil_load(data):
     from PIL import Image
     with Image.open(io.BytesIO(data)) as im:
+        if im.mode.startswith("I;16"):                  # 16-bit greyscale
+            return np.asarray(im).astype(np.uint16)
         return np.asarray(im.convert("RGB"))
 
 
@@ -157,16 +161,16 @@ def classic_codecs(points=8):
     return [
         # -------- lossless
         Codec("png", "PNG", True, lambda x, s: pil_save(x, "PNG", optimize=True, compress_level=9),
-              pil_load, "PIL", version=_pil_version),
-        Codec("jpegls", "JPEG-LS (HP1)", True,
-              lambda x, s: _ic().jpegls_encode(_hp1(x)),
-              lambda d: _hp1_inverse(_ic().jpegls_decode(d)), "imagecodecs",
-              check=_ic_check("jpegls"), version=_ic_version("charls")),
+              pil_load, "PIL", version=_pil_version, grey16=True),
+        Codec("jpegls", "JPEG-LS (HP1)", True,       # (grey: no colour transform to apply)
+              lambda x, s: _ic().jpegls_encode(_hp1(x) if x.ndim == 3 else x),
+              lambda d: (lambda a: _hp1_inverse(a) if a.ndim == 3 else a)(_ic().jpegls_decode(d)),
+              "imagecodecs", check=_ic_check("jpegls"), version=_ic_version("charls"), grey16=True),
         Codec("jpeg2000-ll", "JPEG 2000 (5/3)", True,
               lambda x, s: _ic().jpeg2k_encode(x, level=0, codecformat="j2k", reversible=True,
                                                numthreads=1),
               ic_dec("jpeg2k"), "imagecodecs", check=_ic_check("jpeg2k"),
-              version=_ic_version("openjpeg")),
+              version=_ic_version("openjpeg"), grey16=True),
         Codec("webp-ll", "WebP lossless", True,
               lambda x, s: _ic().webp_encode(x, level=100, lossless=True, method=6),
               ic_dec("webp"), "imagecodecs", check=_ic_check("webp"),
@@ -174,11 +178,11 @@ def classic_codecs(points=8):
         Codec("jxl-ll-e7", "JPEG XL lossless e7", True,
               lambda x, s: _ic().jpegxl_encode(x, lossless=True, effort=7, numthreads=1),
               ic_dec("jpegxl"), "imagecodecs", check=_ic_check("jpegxl"),
-              version=_ic_version("libjxl")),
+              version=_ic_version("libjxl"), grey16=True),
         Codec("jxl-ll-e9", "JPEG XL lossless e9", True,
               lambda x, s: _ic().jpegxl_encode(x, lossless=True, effort=9, numthreads=1),
               ic_dec("jpegxl"), "imagecodecs", check=_ic_check("jpegxl"),
-              version=_ic_version("libjxl")),
+              version=_ic_version("libjxl"), grey16=True),
         Codec("avif-ll", "AVIF lossless", True,
               lambda x, s: _ic().avif_encode(x, level=100, speed=6, pixelformat="444",
                                              numthreads=1),

@@ -23,9 +23,10 @@ def markdown(res):
     if res.get("command"):
         lines += [f"Made by `{res['command']}`.", ""]
     m = res["machine"]
-    lines += [(f"{len(res['images'])} images; {m['cpu']}, {m['cores']} cores; "
+    kind = "16-bit greyscale" if res.get("image_kind") == "grey16" else "8-bit RGB"
+    lines += [(f"{len(res['images'])} {kind} images; {m['cpu']}, {m['cores']} cores; "
               f"{res['jobs']} job(s) at a time. Rates are whole files (bpp = bytes × 8 / pixels; "
-              "bpsp = bpp / 3). PSNR-RGB is per image, then averaged; BD-rates use PCHIP "
+              "bpsp = bpp / channels). PSNR-RGB is per image, then averaged; BD-rates use PCHIP "
               "(`bjontegaard`) over the overlapping PSNR range."), ""]
     for s in res["skipped_codecs"]:
         lines.append(f"- skipped {s['name']}: {s['reason']}")

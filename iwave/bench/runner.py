@@ -67,7 +67,7 @@ def iwave_codecs(points, threads, models=None):
         a = _IWaveAdapter(name, path, threads)
         out.append(Codec(f"{name}-ll", f"{name} lossless", True, a.encode, a.decode, "torch",
                          threads=threads, version=version, family="iwave",
-                         default=model.trained_for(lossy=False)))
+                         default=model.trained_for(lossy=False), grey16=True))
         out.append(Codec(name, name, False, a.encode, a.decode, "torch",
                          spread(12.0, 320.0, points, geometric=True), "step",
                          threads=threads, version=version, family="iwave",
@@ -89,11 +89,15 @@ def select(codecs, wanted):
 
 
 # ------------------------------------------------------------------ images
-def find_images(folder):
+def find_images(folder, with_kind=False):
+    """The images of a folder that the benchmark compares: its 8-bit RGB
+    images or, in a folder with none, its 16-bit greyscale ones (compared
+    losslessly only, as scans are archived); the others are skipped with a
+    reason. with_kind: also return "rgb8" or "grey16"."""
     folder = Path(folder)
     if not folder.is_dir():
         raise IWaveError(f"{folder}: not a folder")
-    images, skipped = [], []
+    kinds, skipped = {"rgb8": [], "grey16": []}, []
     for p in sorted(folder.iterdir()):
         if p.suffix.lower() not in IMAGE_EXTENSIONS:
             continue
@@ -102,13 +106,20 @@ def find_images(folder):
         except IWaveError as e:
             skipped.append({"image": p.name, "reason": str(e)})
             continue
-        if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] != 3:
-            skipped.append({"image": p.name, "reason": "the benchmark compares 8-bit RGB images only"})
-            continue
-        images.append(p)
+        if a.dtype == np.uint8 and a.ndim == 3 and a.shape[2] == 3:
+            kinds["rgb8"].append(p)
+        elif a.dtype == np.uint16 and a.ndim == 2:
+            kinds["grey16"].append(p)
+        else:
+            skipped.append({"image": p.name, "reason": "the benchmark compares 8-bit RGB or 16-bit "
+                                                       "greyscale images only"})
+    kind = "rgb8" if kinds["rgb8"] else "grey16"
+    images = kinds[kind]
     if not images:
-        raise IWaveError(f"{folder}: no 8-bit RGB images found")
-    return images, skipped
+        raise IWaveError(f"{folder}: no 8-bit RGB or 16-bit greyscale images found")
+    skipped += [{"image": p.name, "reason": "16-bit greyscale: benchmarked in a folder of their own"}
+                for p in kinds["grey16"] if kind == "rgb8"]
+    return (images, skipped, kind) if with_kind else (images, skipped)
 
 
 # ------------------------------------------------------------------ one measurement
@@ -137,7 +148,8 @@ def measure(codec, path, setting):
         row["error"] = f"{type(e).__name__}: {e}"
         return row
     pixels = original.shape[0] * original.shape[1]
-    row.update(bytes=len(data), bpp=len(data) * 8 / pixels, bpsp=len(data) * 8 / pixels / 3,
+    channels = 1 if original.ndim == 2 else original.shape[2]
+    row.update(bytes=len(data), bpp=len(data) * 8 / pixels, bpsp=len(data) * 8 / pixels / channels,
                encode_s=t1 - t0, decode_s=t2 - t1, encode_cpu_s=c1 - c0, decode_cpu_s=c2 - c1)
     same_shape = decoded.shape == original.shape
     if codec.lossless:
@@ -275,7 +287,8 @@ def run(data_dir, codecs=None, lossless=True, lossy=True, points=8, jobs=1, publ
         raise IWaveError("--jobs must be at least 1")
     if points < 2:
         raise IWaveError("--points must be at least 2")
-    images, skipped_images = find_images(data_dir)
+    images, skipped_images, kind = find_images(data_dir, with_kind=True)
+    lossy = lossy and kind == "rgb8"           # 16-bit scans are compared losslessly
     pub = load_published(published, published_match) if published else {}
     threads = max(1, (os.cpu_count() or 1) // jobs)
     if codecs and all(isinstance(c, Codec) for c in codecs):
@@ -285,7 +298,8 @@ def run(data_dir, codecs=None, lossless=True, lossy=True, points=8, jobs=1, publ
     chosen = [c for c in chosen if (lossless if c.lossless else lossy)]
     skipped, runnable = [], []
     for c in chosen:
-        why = c.unavailable()
+        why = None if kind == "rgb8" or c.grey16 else "does not code 16-bit greyscale losslessly"
+        why = why or c.unavailable()
         (skipped.append({"codec": c.key, "name": c.name, "reason": why}) if why
          else runnable.append(c))
         if why and progress:
@@ -327,6 +341,7 @@ def run(data_dir, codecs=None, lossless=True, lossy=True, points=8, jobs=1, publ
             pool.shutdown(cancel_futures=True)
 
     out = {"command": command, "data": str(data_dir), "images": [p.name for p in images],
+           "image_kind": kind,
            "skipped_images": skipped_images, "skipped_codecs": skipped, "jobs": jobs,
            "machine": machine_info(), "versions": {}, "lossless": {}, "lossy": {},
            "published": pub}

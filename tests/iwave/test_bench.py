@@ -145,3 +145,21 @@ def test_measurements_are_reused_from_the_cache(folder, tmp_path):
     run(folder, [counting], progress=False, cache=cache, reuse=False)   # --fresh
     assert len(calls) == 2 * n                               # everything measured again
     assert len(cache.read_text().splitlines()) == 2 * lines  # and recorded
+
+
+def test_a_folder_of_16_bit_scans_is_compared_losslessly(tmp_path):
+    """16-bit greyscale folders (medical scans) run the lossless codecs that
+    take them, every decode checked; the others are skipped with a reason."""
+    from iwave.imageio import encode_png
+    for i in range(2):
+        a = photo_like(30 + 6 * i, 44, 1, seed=i, dtype=np.uint16)
+        (tmp_path / f"scan{i}.png").write_bytes(encode_png((a // 100 * 100).astype(np.uint16)))
+    Image.fromarray(photo_like(20, 20, 3)).save(tmp_path.parent / "elsewhere.png")
+    res = run(tmp_path, ["png", "jpegls", "jpeg2000", "jxl", "webp", "iwave-lossless-ll"], progress=False)
+    assert res["image_kind"] == "grey16" and res["lossy"] == {}
+    measured = {k for k, e in res["lossless"].items()}
+    assert {"png", "jpegls", "jpeg2000-ll", "iwave-lossless-ll"} <= measured
+    assert all(e["valid"] for e in res["lossless"].values())
+    assert "webp-ll" in {s["codec"] for s in res["skipped_codecs"]}
+    iw = res["lossless"]["iwave-lossless-ll"]
+    assert iw["bpsp"] == pytest.approx(iw["bpp"])            # one channel
