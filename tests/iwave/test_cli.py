@@ -142,3 +142,12 @@ def test_console_script_subprocess_has_no_traceback(tmp_path):
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.count("\n") == 1
+
+
+def test_python_dash_m_iwave_is_the_command(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "iwave", "--version"], capture_output=True, text=True,
+                       cwd=ROOT)
+    assert r.returncode == 0 and r.stdout.startswith("iwave ")
+    r = subprocess.run([sys.executable, "-m", "iwave", "compress", str(tmp_path / "missing.png")],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 1 and "no such file" in r.stderr and "Traceback" not in r.stderr
