@@ -198,11 +198,14 @@ def _read_pnm(path, max_pixels):
 
 # ------------------------------------------------------------------ Pillow
 def _read_pillow(path, max_pixels):
-    Image.MAX_IMAGE_PIXELS = None      # the size is checked here, with our own message
+    limit = Image.MAX_IMAGE_PIXELS      # the size is checked below, with our own message;
+    Image.MAX_IMAGE_PIXELS = None       # Pillow's own limit is restored for the caller's code
     try:
         img = Image.open(path)
     except UnidentifiedImageError:
         raise IWaveError(f"not an image file ({FORMATS} expected)") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
     with img:
         _check_size(*img.size, max_pixels)
         if getattr(img, "n_frames", 1) > 1:

@@ -44,3 +44,12 @@ def test_unsupported_modes_are_clear_errors(tmp_path):
     frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
     with pytest.raises(IWaveError, match="frames"):
         read_image(tmp_path / "anim.gif")
+
+
+def test_reading_leaves_pillows_own_size_limit_alone(tmp_path):
+    Image.fromarray(photo_like(12, 17, 3)).save(tmp_path / "a.bmp")
+    before = Image.MAX_IMAGE_PIXELS
+    read_image(tmp_path / "a.bmp", max_pixels=10_000)
+    assert Image.MAX_IMAGE_PIXELS == before
+    with pytest.raises(IWaveError, match="more than the limit"):
+        read_image(tmp_path / "a.bmp", max_pixels=100)
