@@ -89,3 +89,11 @@ def test_malformed_maps_are_refused():
         sample_map.read(raw([1, 1, 250, 0, 10], head + [Z]), 8)
     with pytest.raises(EntropyError, match="outside the map"):
         sample_map.from_indices(np.array([0, 3]), np.array([5, 9, 11]))
+
+
+def test_a_two_level_image_codes_at_a_fraction_of_its_unmapped_size(codec, monkeypatch):
+    """A 1-bit image read as 8-bit grey (0 and 255) was coded as a photo."""
+    a = np.where(photo_like(60, 80, 1, seed=3) > 128, 255, 0).astype(np.uint8)
+    with_map, without = sizes_with_and_without_maps(codec, a, monkeypatch)
+    np.testing.assert_array_equal(codec.decompress(with_map), a)
+    assert len(with_map) < 0.3 * len(without)
