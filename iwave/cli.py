@@ -79,6 +79,8 @@ def cmd_decompress(args):
     if inp.is_dir():
         return _folder(args, "decompress")
     out = _output_path(inp, args.output, ".png", args.force)
+    from iwave.imageio import output_format
+    output_format(out)               # an extension we cannot write: refused before any work
     t = time.perf_counter()
     from iwave.files import check_writable
     check_writable(out)
@@ -215,9 +217,11 @@ def build_parser():
     c.set_defaults(func=cmd_compress)
 
     d = sub.add_parser("decompress", help="decompress .iwv to PNG",
-                       description="Decode an .iwv file to PNG (16-bit PNG for 16-bit images).")
+                       description="Decode an .iwv file to PNG, TIFF or PPM/PGM, by the output's "
+                       "extension (16-bit samples stay 16-bit; PPM/PGM has no alpha).")
     d.add_argument("input", help=".iwv file, or a folder of them (subfolders included)")
-    d.add_argument("-o", "--output", help="output PNG (default: INPUT with .png); for a folder, "
+    d.add_argument("-o", "--output", help="output .png, .tif/.tiff or .ppm/.pgm (default: INPUT with "
+                   ".png); for a folder, "
                    "the output folder (required); files already there are skipped")
     d.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
     common(d)

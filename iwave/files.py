@@ -116,9 +116,11 @@ def compress_file(codec, inp, out, step=None, quality=None, bpp=None):
 
 
 def decompress_file(codec, inp, out):
-    """Decode one .iwv file to a PNG file. Returns the image."""
-    from iwave.imageio import encode_png
+    """Decode one .iwv file to an image file in the format its extension
+    names (PNG, TIFF, PPM/PGM). Returns the image."""
+    from iwave.imageio import encode_image, output_format
+    fmt = output_format(out)
     with AtomicOutput(out) as target:
         image = codec.decompress(read_bytes(inp))
-        target.commit(encode_png(image))
+        target.commit(encode_image(image, fmt))
     return image

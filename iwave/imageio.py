@@ -238,6 +238,41 @@ def _from_pillow(img, name):
                      "(iwave keeps 8- and 16-bit grey, grey + alpha, RGB and RGBA)")
 
 
+OUTPUT_FORMATS = {".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF", ".ppm": "PNM", ".pgm": "PNM",
+                  ".pnm": "PNM"}
+
+
+def output_format(path):
+    """The format an output file's extension names, or an IWaveError."""
+    fmt = OUTPUT_FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise IWaveError(f"{path}: decoded images are written as PNG, TIFF or PPM/PGM; "
+                         "give the output one of the extensions .png, .tif, .tiff, .ppm, .pgm, .pnm")
+    return fmt
+
+
+def encode_image(a: np.ndarray, fmt: str) -> bytes:
+    """An image array as the bytes of a PNG, TIFF or PNM file, every sample
+    as it is (PNM: grey or RGB only, since it has no alpha)."""
+    if fmt == "PNG":
+        return encode_png(a)
+    if fmt == "TIFF":
+        import tifffile
+        buf = io.BytesIO()
+        c = 1 if a.ndim == 2 else a.shape[2]
+        extra = {"extrasamples": ["unassalpha"]} if c in (2, 4) else {}
+        tifffile.imwrite(buf, a[:, :, 0] if c == 1 and a.ndim == 3 else a,
+                         photometric="rgb" if c >= 3 else "minisblack", **extra)
+        return buf.getvalue()
+    c = 1 if a.ndim == 2 else a.shape[2]
+    if c not in (1, 3):
+        raise IWaveError("PPM/PGM cannot hold an alpha channel; write PNG or TIFF")
+    h, w = a.shape[:2]
+    top = 65535 if a.dtype == np.uint16 else 255
+    body = a.astype(">u2").tobytes() if a.dtype == np.uint16 else a.tobytes()
+    return b"P%d\n%d %d\n%d\n" % (6 if c == 3 else 5, w, h, top) + body
+
+
 def encode_png(a: np.ndarray) -> bytes:
     """PNG bytes for an image array (16-bit through pypng, which Pillow cannot
     write for colour images)."""

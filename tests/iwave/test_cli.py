@@ -151,3 +151,33 @@ def test_python_dash_m_iwave_is_the_command(tmp_path):
     r = subprocess.run([sys.executable, "-m", "iwave", "compress", str(tmp_path / "missing.png")],
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 1 and "no such file" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("channels,dtype,ext", [(4, np.uint16, "tif"), (3, np.uint8, "tiff"),
+                                                (2, np.uint8, "tif"), (3, np.uint8, "ppm"),
+                                                (1, np.uint16, "pgm"), (3, np.uint16, "ppm")])
+def test_decompress_writes_the_format_its_extension_names(capsys, tmp_path, channels, dtype, ext):
+    import imagecodecs
+    from iwave import compress
+    a = photo_like(13, 17, channels, dtype=dtype)
+    (tmp_path / "a.iwv").write_bytes(compress(a))
+    assert run(capsys, "decompress", tmp_path / "a.iwv", "-o", tmp_path / f"b.{ext}")[0] == 0
+    data = (tmp_path / f"b.{ext}").read_bytes()
+    if ext.startswith("tif"):
+        back = imagecodecs.tiff_decode(data)          # libtiff, not iwave's reader
+    else:
+        header = f"P{6 if channels == 3 else 5}\n17 13\n{65535 if dtype == np.uint16 else 255}\n".encode()
+        assert data.startswith(header)
+        back = np.frombuffer(data[len(header):], ">u2" if dtype == np.uint16 else np.uint8).reshape(a.shape)
+    np.testing.assert_array_equal(back, a)
+    assert (back.dtype.kind, back.dtype.itemsize) == (a.dtype.kind, a.dtype.itemsize)
+
+
+def test_decompress_refuses_formats_it_cannot_write(capsys, tmp_path):
+    from iwave import compress
+    (tmp_path / "a.iwv").write_bytes(compress(photo_like(9, 11, 4)))
+    for out in ("b.jpg", "b.webp", "b.ppm"):                    # PPM: no alpha
+        code, _, err = run(capsys, "decompress", tmp_path / "a.iwv", "-o", tmp_path / out)
+        assert_one_line_error(code, err)
+        assert not (tmp_path / out).exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.iwv"]
