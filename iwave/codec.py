@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from iwave import bitstream
-from iwave.coding import extend, pixel_crc
+from iwave.coding import pixel_crc, tile_window
 from iwave.decoder import decode_tile
 from iwave.encoder import encode_tile
 from iwave.errors import IWaveError
@@ -135,8 +135,7 @@ class Codec:
         overlap = LOSSY_OVERLAP if step is not None else 0
         jobs = []
         for core in bitstream.tile_grid(h, w, self.tile):
-            y0, y1, x0, x1 = extend(core, overlap, h, w)
-            keep = (slice(core[0] - y0, core[1] - y0), slice(core[2] - x0, core[3] - x0))
+            (y0, y1, x0, x1), keep = tile_window(core, overlap, h, w)
             jobs.append((a[y0:y1, x0:x1], keep, bit_depth, step))
         chunks = [c for t in self._map(encode_tile, model, jobs) for c in t]
         header = bitstream.Header(

@@ -16,9 +16,13 @@ def pixel_crc(a: np.ndarray) -> int:
     return zlib.crc32(np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<")).tobytes())
 
 
-def extend(core, overlap, h, w):
-    y0, y1, x0, x1 = core
-    return max(y0 - overlap, 0), min(y1 + overlap, h), max(x0 - overlap, 0), min(x1 + overlap, w)
+def tile_window(core, overlap, h, w):
+    """The area (y0, y1, x0, x1) a tile is coded over, its own pixels `core`
+    extended by `overlap` within the image, and the slices of its own pixels
+    in that area (what the decoder keeps)."""
+    y0, y1, x0, x1 = (max(core[0] - overlap, 0), min(core[1] + overlap, h),
+                      max(core[2] - overlap, 0), min(core[3] + overlap, w))
+    return (y0, y1, x0, x1), (slice(core[0] - y0, core[1] - y0), slice(core[2] - x0, core[3] - x0))
 
 
 def planned_parameters(plan, p, mean, log2_scale, resolution, references=None, part_references=None,

@@ -11,8 +11,8 @@ from entropy import EntropyError, ValueDecoder, plan_format
 from entropy.context_model import PHASES
 from entropy.tables import centroid_offsets
 from iwave import bitstream, postfilter, sample_map
-from iwave.coding import (ACTIVITIES, PART_REFERENCES, extend, plan_inputs, planned_parameters,
-                          reconstruct, residual)
+from iwave.coding import (ACTIVITIES, PART_REFERENCES, plan_inputs, planned_parameters,
+                          reconstruct, residual, tile_window)
 from iwave.colour import ycocg_to_rgb
 from iwave.errors import IWaveError
 from iwave.lifting import subband_shapes
@@ -58,7 +58,7 @@ def read_plans(decoder, count, fmt, component):
 def decode_tile(model, header, chunks, core):
     """The pixels of one tile's own area `core` (y0, y1, x0, x1) from its
     chunks (one per component)."""
-    y0, y1, x0, x1 = extend(core, header.overlap, header.height, header.width)
+    (y0, y1, x0, x1), keep = tile_window(core, header.overlap, header.height, header.width)
     n_colour = header.components - int(header.has_alpha)
     lossy = header.mode == bitstream.MODE_LOSSY
     comps, start = [], 0
@@ -83,7 +83,6 @@ def decode_tile(model, header, chunks, core):
             except EntropyError as e:
                 raise IWaveError(f"file is corrupt ({e})") from None
         comps.append(x)
-    keep = (slice(core[0] - y0, core[1] - y0), slice(core[2] - x0, core[3] - x0))
     return assemble([c[:, keep[0], keep[1]] for c in comps], header)
 
 

@@ -223,7 +223,7 @@ def encode_lossless_group(model, x, bit_depth):
     sample map (iwave.sample_map), and whichever is smaller is kept."""
     bands, _ = subbands(model, x, bit_depth, None)
     plain = encode_group(model, bands, bit_depth, None, sample_maps=[None] * len(x))
-    values = sample_map.candidate(x, bit_depth) if len(x) == 1 else None
+    values = sample_map.candidate(x) if len(x) == 1 else None
     if values is None:
         return plain
     depth = sample_map.indices_depth(len(values))

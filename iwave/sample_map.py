@@ -15,7 +15,7 @@ from entropy import EntropyError
 from entropy.tables import ZERO_INDEX
 
 MAX_VALUES = 1 << 15              # more used values than this: no map
-COUNT_SCALE, FIRST_SCALE = 60, 90      # scale indices (6 per octave) above ZERO_INDEX
+COUNT_SCALE, FIRST_SCALE, GAP_SCALE_SCALE = 60, 90, 24   # scale indices (6 per octave) above ZERO_INDEX
 GAP_SCALE_MAX = 96
 
 
@@ -40,7 +40,7 @@ def write(encoder, values):
     gaps = np.diff(values) - 1
     scale = _gap_scale(gaps)
     head = np.array([1, len(values) - 1, values[0], scale], dtype=np.int64)
-    head_scales = ZERO_INDEX + np.array([0, COUNT_SCALE, FIRST_SCALE, 24])
+    head_scales = ZERO_INDEX + np.array([0, COUNT_SCALE, FIRST_SCALE, GAP_SCALE_SCALE])
     encoder.add(head, np.zeros_like(head), head_scales)
     if len(gaps):
         encoder.add(gaps, np.zeros_like(gaps), np.full_like(gaps, ZERO_INDEX + scale))
@@ -54,7 +54,7 @@ def read(decoder, bit_depth):
         return None
     zeros = np.zeros(3, np.int64)
     count, first, scale = (int(v) for v in decoder.decode(
-        zeros, ZERO_INDEX + np.array([COUNT_SCALE, FIRST_SCALE, 24])))
+        zeros, ZERO_INDEX + np.array([COUNT_SCALE, FIRST_SCALE, GAP_SCALE_SCALE])))
     count += 1
     top = (1 << bit_depth) - 1
     if not 1 <= count <= MAX_VALUES or not 0 <= first <= top or not 0 <= scale <= GAP_SCALE_MAX:
@@ -68,7 +68,7 @@ def read(decoder, bit_depth):
     return values.astype(np.int64)
 
 
-def candidate(x, bit_depth):
+def candidate(x):
     """The values a component (int64 array) uses, if a map could pay: fewer
     than half its range between its extremes, and not too many."""
     values = np.unique(x)

@@ -31,7 +31,7 @@ def main(argv=None):
         steps = [float(s) for s in args.steps.split(",")]
         model = IWaveModel.load(resolve_model_paths(args.model)["lossy"])
         tiled, whole = Codec(model, tile=args.tile), Codec(model, tile=MAX_TILE)
-        images, _ = find_images(args.folder)
+        images, _, _ = find_images(args.folder)
         rows = []
         for path in images:
             a = read_image(path)

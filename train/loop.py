@@ -19,10 +19,8 @@ import torch
 from iwave.errors import IWaveError
 from iwave.model import IWaveModel
 from train.averaging import WeightAverage
-from train.config import DEFAULT_CONFIG_PATH, load_config  # noqa: F401 (the trainer's entry points)
 from train.data import CropDataset
 from train.distributed import Distributed, device_for
-from train.export import export  # noqa: F401
 from train.grow import grown
 from train.losses import analyse, bits_per_subpixel, denoiser_loss, encoder_indices
 from train.validation import validate, validate_denoiser, validate_lossy

@@ -89,11 +89,11 @@ def select(codecs, wanted):
 
 
 # ------------------------------------------------------------------ images
-def find_images(folder, with_kind=False):
+def find_images(folder):
     """The images of a folder that the benchmark compares: its 8-bit RGB
     images or, in a folder with none, its 16-bit greyscale ones (compared
     losslessly only, as scans are archived); the others are skipped with a
-    reason. with_kind: also return "rgb8" or "grey16"."""
+    reason. Returns (images, skipped, "rgb8" or "grey16")."""
     folder = Path(folder)
     if not folder.is_dir():
         raise IWaveError(f"{folder}: not a folder")
@@ -119,7 +119,7 @@ def find_images(folder, with_kind=False):
         raise IWaveError(f"{folder}: no 8-bit RGB or 16-bit greyscale images found")
     skipped += [{"image": p.name, "reason": "16-bit greyscale: benchmarked in a folder of their own"}
                 for p in kinds["grey16"] if kind == "rgb8"]
-    return (images, skipped, kind) if with_kind else (images, skipped)
+    return images, skipped, kind
 
 
 # ------------------------------------------------------------------ one measurement
@@ -287,7 +287,7 @@ def run(data_dir, codecs=None, lossless=True, lossy=True, points=8, jobs=1, publ
         raise IWaveError("--jobs must be at least 1")
     if points < 2:
         raise IWaveError("--points must be at least 2")
-    images, skipped_images, kind = find_images(data_dir, with_kind=True)
+    images, skipped_images, kind = find_images(data_dir)
     lossy = lossy and kind == "rgb8"           # 16-bit scans are compared losslessly
     pub = load_published(published, published_match) if published else {}
     threads = max(1, (os.cpu_count() or 1) // jobs)

@@ -18,7 +18,7 @@ def sparse(h, w, channels=1, seed=0, spacing=128):
 def sizes_with_and_without_maps(codec, a, monkeypatch):
     with_map = codec.compress(a)
     with monkeypatch.context() as m:
-        m.setattr(sample_map, "candidate", lambda x, bit_depth: None)
+        m.setattr(sample_map, "candidate", lambda x: None)
         without = codec.compress(a)
     return with_map, without
 
@@ -80,7 +80,7 @@ def test_malformed_maps_are_refused():
             e.add(v, np.zeros_like(v), np.array(scales, np.int64))
         return _stream(write)
     from entropy.tables import ZERO_INDEX as Z
-    head = [Z, Z + sample_map.COUNT_SCALE, Z + sample_map.FIRST_SCALE, Z + 24]
+    head = [Z, Z + sample_map.COUNT_SCALE, Z + sample_map.FIRST_SCALE, Z + sample_map.GAP_SCALE_SCALE]
     with pytest.raises(EntropyError, match="out of range"):       # beyond 8 bits
         sample_map.read(raw([1, 0, 300, 0], head), 8)
     with pytest.raises(EntropyError, match="out of order"):       # a negative gap
