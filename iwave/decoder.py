@@ -73,7 +73,7 @@ def decode_tile(model, header, chunks, core):
             if filters is not None:
                 x = postfilter.apply(x, filters)
         else:
-            depth = header.bit_depth if values is None else sample_map.indices_depth(len(values))
+            depth = sample_map.coded_depth(values, header.bit_depth)
             with torch.no_grad():
                 x = model.transform.inverse(bands, depth, rounding=True)
         x = torch.floor(x[:, 0] + 0.5).to(torch.int64).numpy()
@@ -104,7 +104,7 @@ def decode_group(model, chunks, height, width, header, cond_steps):
                 if n != 1:
                     raise EntropyError("sample map on a colour group")
                 values = maps[0]
-                depth = sample_map.indices_depth(len(values))
+                depth = sample_map.coded_depth(values, depth)
         filters = ([postfilter.read(d, 1)[0] for d in decoders]
                    if cond_steps is not None and fmt.post_filter else None)
         plans = [read_plans(d, len(shapes), fmt, c) for c, d in enumerate(decoders)]

@@ -226,7 +226,7 @@ def encode_lossless_group(model, x, bit_depth):
     values = sample_map.candidate(x) if len(x) == 1 else None
     if values is None:
         return plain
-    depth = sample_map.indices_depth(len(values))
+    depth = sample_map.coded_depth(values, bit_depth)
     bands, _ = subbands(model, sample_map.to_indices(x, values), depth, None)
     packed = encode_group(model, bands, depth, None, sample_maps=[values])
     return packed if len(packed[0]) < len(plain[0]) else plain

@@ -75,17 +75,11 @@ def check_writable(path):
     AtomicOutput(path).discard()
 
 
-def atomic_write(path, data: bytes):
-    """Write `data` to `path` all at once (see AtomicOutput)."""
-    with AtomicOutput(path) as out:
-        out.commit(data)
-
-
-def list_images(folder, recursive=True):
-    """The image files under `folder` (by extension), sorted."""
+def list_images(folder, recursive=True, extensions=IMAGE_EXTENSIONS):
+    """The files under `folder` with these extensions (default: images), sorted."""
     folder = Path(folder)
     found = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(p for p in found if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    return sorted(p for p in found if p.is_file() and p.suffix.lower() in extensions)
 
 
 def read_bytes(path):

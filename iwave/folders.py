@@ -37,9 +37,8 @@ def plan(src, dst, suffixes, new_suffix, force):
     if dst.resolve() == src.resolve() or src.resolve() in dst.resolve().parents:
         raise IWaveError(f"the output folder {dst} must not be inside the input folder {src}")
     pairs, skipped, clashes, claimed = [], [], [], {}
-    for p in sorted(src.rglob("*")):
-        if not p.is_file() or p.suffix.lower() not in suffixes:
-            continue
+    from iwave.files import list_images
+    for p in list_images(src, extensions=suffixes):
         out = (dst / p.relative_to(src)).with_suffix(new_suffix)
         if out in claimed:       # a.png and a.tif would both become a.iwv
             clashes.append((str(p), f"same output name as {claimed[out].name}; rename one"))

@@ -19,9 +19,10 @@ COUNT_SCALE, FIRST_SCALE, GAP_SCALE_SCALE = 60, 90, 24   # scale indices (6 per 
 GAP_SCALE_MAX = 96
 
 
-def indices_depth(count):
-    """The bit depth the indices of a map of `count` values are coded at."""
-    return 8 if count <= 256 else 16
+def coded_depth(values, bit_depth):
+    """The bit depth a component is coded at: its own, or, through a map of
+    `values`, 8 bits for up to 256 values."""
+    return bit_depth if values is None else (8 if len(values) <= 256 else 16)
 
 
 def _gap_scale(gaps):

@@ -1,17 +1,16 @@
 """Random crops with flips from a folder of images (8-bit RGB)."""
-from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
-from iwave.files import IMAGE_EXTENSIONS
+from iwave.files import list_images as image_files
 
 
 def list_images(folder, part="all", holdout_every=0):
     """Sorted image files; with holdout_every=N, every Nth file is held out
     for validation (part="val") and the rest are for training (part="train")."""
-    files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+    files = image_files(folder, recursive=False)
     if not files:
         raise SystemExit(f"no images found in {folder}")
     if holdout_every and part != "all":
