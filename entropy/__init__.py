@@ -2,8 +2,8 @@
 context model. Nothing here knows about images: it codes integer arrays under
 discretised Laplace models whose parameters come from the caller."""
 
-from entropy.laplace_coder import ValueEncoder, ValueDecoder, EntropyError
-from entropy.tables import SCALE_STEPS_PER_OCTAVE, min_bits_per_value, sigma_of_index
+from iwave.entropy.laplace_coder import ValueEncoder, ValueDecoder, EntropyError
+from iwave.entropy.tables import SCALE_STEPS_PER_OCTAVE, min_bits_per_value, sigma_of_index
 
 __all__ = ["ValueEncoder", "ValueDecoder", "EntropyError",
            "SCALE_STEPS_PER_OCTAVE", "min_bits_per_value", "sigma_of_index"]

@@ -1,11 +1,11 @@
 """Measure our numba rANS against the `constriction` library on a symbol stream
 shaped like ours (Laplace residuals, per-value scale). Not part of the codec:
-run `python -m entropy.compare_coders` (needs `pip install constriction`)."""
+run `python -m iwave.entropy.compare_coders` (needs `pip install constriction`)."""
 import time
 
 import numpy as np
 
-from entropy import ValueDecoder, ValueEncoder, sigma_of_index
+from iwave.entropy import ValueDecoder, ValueEncoder, sigma_of_index
 
 
 def _timed(fn):

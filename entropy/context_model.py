@@ -20,10 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from entropy.exact import (A_FRAC, A_MAX, W_FRAC, W_MAX, Conv, act, hard_sigmoid,
+from iwave.entropy.exact import (A_FRAC, A_MAX, W_FRAC, W_MAX, Conv, act, hard_sigmoid,
                            hard_tanh, is_exact, magnitude_class, pl_log2, quantise,
                            round_half_up)
-from entropy.tables import MAX_SCALE_INDEX, MEAN_RESOLUTIONS, SCALE_STEPS_PER_OCTAVE, ZERO_INDEX
+from iwave.entropy.tables import MAX_SCALE_INDEX, MEAN_RESOLUTIONS, SCALE_STEPS_PER_OCTAVE, ZERO_INDEX
 
 PHASES = ((0, 0), (1, 1), (0, 1), (1, 0))   # (dy, dx) of the four polyphase components
 MAX_COMPONENTS = 3

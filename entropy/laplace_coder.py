@@ -12,8 +12,8 @@ Per value, residual r = v - mean:
 import numba as nb
 import numpy as np
 
-from entropy.range_coder import rans_advance, rans_encode, rans_init, rans_peek
-from entropy.tables import (MAX_SCALE_INDEX, NUM_TABLES, PROB_BITS,
+from iwave.entropy.range_coder import rans_advance, rans_encode, rans_init, rans_peek
+from iwave.entropy.tables import (MAX_SCALE_INDEX, NUM_TABLES, PROB_BITS,
                             SCALE_STEPS_PER_OCTAVE, load_tables, resolution_of)
 
 MAX_RESIDUAL_BITS = 48    # |residual| < 2**47 covers any 32-bit image coefficient
@@ -264,6 +264,6 @@ class ValueDecoder:
     def check_end(self):
         """After the last batch the decoder must be back at the encoder's initial
         state with every byte consumed; anything else means corruption."""
-        from entropy.range_coder import RANS_L
+        from iwave.entropy.range_coder import RANS_L
         if self._pos != self._buf.shape[0] or int(self._x) != RANS_L:
             raise EntropyError("entropy-coded data is corrupt (stream does not end cleanly)")

@@ -7,10 +7,10 @@ from functools import lru_cache
 import numba as nb
 import numpy as np
 
-from entropy.laplace_coder import coded_value
-from entropy.plan_format import (IDENTITY, IDENTITY_PLAN, MIX_MAX, OFFSET_MAX, SHIFT_MAX, SLOPE_MAX,
+from iwave.entropy.laplace_coder import coded_value
+from iwave.entropy.plan_format import (IDENTITY, IDENTITY_PLAN, MIX_MAX, OFFSET_MAX, SHIFT_MAX, SLOPE_MAX,
                                  THRESHOLD_MAX, Plan, activity_index, log_activity_shift, side_of)
-from entropy.tables import (MAX_SCALE_INDEX, PROB_BITS, SCALE_STEPS_PER_OCTAVE, ZERO_INDEX, load_tables,
+from iwave.entropy.tables import (MAX_SCALE_INDEX, PROB_BITS, SCALE_STEPS_PER_OCTAVE, ZERO_INDEX, load_tables,
                             resolution_of)
 
 FIT_SAMPLES = 8192       # the fit looks at most at this many values of a group

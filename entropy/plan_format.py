@@ -33,8 +33,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from entropy.laplace_coder import EntropyError
-from entropy.tables import ZERO_INDEX
+from iwave.entropy.laplace_coder import EntropyError
+from iwave.entropy.tables import ZERO_INDEX
 
 IDENTITY = (8, 0, 0)
 SLOPE_MAX = 16           # a in 0..16: the mean scaled by 0 to 2 in eighths
@@ -68,7 +68,7 @@ class SideCode(NamedTuple):
 V5_SIDE = SideCode(0, 18, 12, False, 0, 12, 12, 0, 0, 0)
 # Since version 6: each kind at the scale that codes it in the fewest bits
 # (under iwave-lossy's tables, 40 training crops at steps 12 to 320, plans as
-# the encoder then chooses them: `python -m train.side_scales
+# the encoder then chooses them: `python -m iwave.train.side_scales
 # weights/iwave-lossy.npz DATA` finds every kind at its best): flags and
 # offsets are mostly zero, neighbour weights widely spread. Whole files of five
 # held-out photos are 3.5% smaller at step 320, 1.2% at 125, 0.1% at 12 than

@@ -198,7 +198,7 @@ def load_tables(resolution=1):
     return Tables(np.ascontiguousarray(cum), np.ascontiguousarray(radius))
 
 
-if __name__ == "__main__":   # regenerate the shipped file: python -m entropy.tables
+if __name__ == "__main__":   # regenerate the shipped file: python -m iwave.entropy.tables
     sets = {name: build_tables(offset) for name, offset in zip(_SET_ARRAYS, SET_FRACTIONS[4])}
     np.savez_compressed(TABLE_FILE, radius=sets["cum"][1], **{n: c for n, (c, _) in sets.items()})
     print(f"wrote {TABLE_FILE} ({len(sets)} sets of {NUM_TABLES} tables)")

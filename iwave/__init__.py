@@ -3,7 +3,19 @@
 `Codec`, `compress` and `decompress` load on first use, so that importing the
 package (the CLI's --help and argument errors, `iwave.bitstream`) does not
 pull in torch."""
+from pathlib import Path as _Path
+
 from iwave.errors import IWaveError
+
+# In the repository, entropy/, train/ and weights/ sit beside iwave/ (the
+# project's fixed layout); an installed package holds them as iwave/entropy,
+# iwave/train and iwave/weights (setup.cfg's package_dir). Running from a
+# source tree, let the same names find the sibling folders, so there is one
+# spelling, `iwave.entropy`, and no top-level `entropy` or `train` module to
+# shadow or be shadowed by another package's.
+_source_root = _Path(__file__).resolve().parent.parent
+if not (_Path(__file__).parent / "entropy").is_dir() and (_source_root / "entropy" / "__init__.py").is_file():
+    __path__.append(str(_source_root))
 
 __version__ = "0.11.0"
 __all__ = ["Codec", "compress", "decompress", "IWaveError", "__version__"]

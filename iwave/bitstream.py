@@ -239,7 +239,7 @@ def _check_plausible(h: Header):
     """Each chunk codes width x height values, and no value costs fewer than
     entropy.min_bits_per_value() bits: refuse headers whose chunks are far too
     short for the size they claim, before any work or allocation."""
-    from entropy import min_bits_per_value
+    from iwave.entropy import min_bits_per_value
     per_tile = len(h.chunk_lengths) // max(len(h.tiles()), 1)
     for i, (y0, y1, x0, x1) in enumerate(h.tiles()):
         area = (min(y1 + h.overlap, h.height) - max(y0 - h.overlap, 0)) * \

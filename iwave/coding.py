@@ -8,7 +8,7 @@ import zlib
 import numpy as np
 import torch
 
-from entropy.context_model import PHASES, coding_parameters, scale_index_base
+from iwave.entropy.context_model import PHASES, coding_parameters, scale_index_base
 from iwave.quantisation import dequantise
 
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from entropy import EntropyError, ValueDecoder, plan_format
-from entropy.context_model import PHASES
-from entropy.tables import centroid_offsets
+from iwave.entropy import EntropyError, ValueDecoder, plan_format
+from iwave.entropy.context_model import PHASES
+from iwave.entropy.tables import centroid_offsets
 from iwave import bitstream, postfilter, sample_map
 from iwave.coding import (ACTIVITIES, PART_REFERENCES, plan_inputs, planned_parameters,
                           reconstruct, residual, tile_window)

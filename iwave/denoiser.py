@@ -19,8 +19,8 @@ zero: an untrained denoiser changes nothing.
 import torch.nn.functional as F
 from torch import nn
 
-from entropy.context_model import Embedding
-from entropy.exact import Conv, act, pl_log2
+from iwave.entropy.context_model import Embedding
+from iwave.entropy.exact import Conv, act, pl_log2
 
 OUTPUT_SCALE = 16.0       # network output x 16 = correction in pixel values (grid 1/64)
 

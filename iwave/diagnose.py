@@ -15,8 +15,8 @@ import json
 import numpy as np
 import torch
 
-from entropy import plan_fit
-from entropy.context_model import laplace_bits
+from iwave.entropy import plan_fit
+from iwave.entropy.context_model import laplace_bits
 from iwave.codec import MAX_STEP, MIN_STEP
 from iwave.coding import plan_inputs, residual
 from iwave.encoder import component_groups, group_plan, model_outputs, subband_arrays, subbands

@@ -7,8 +7,8 @@ import contextlib
 import numpy as np
 import torch
 
-from entropy import ValueEncoder, plan_fit, plan_format
-from entropy.context_model import PHASES, coding_parameters, scale_index_base
+from iwave.entropy import ValueEncoder, plan_fit, plan_format
+from iwave.entropy.context_model import PHASES, coding_parameters, scale_index_base
 from iwave import bitstream, postfilter, postfilter_fit, sample_map
 from iwave.coding import planned_parameters, plan_inputs, reconstruct, residual
 from iwave.colour import YCOCG_SYNTHESIS_GAINS, rgb_to_ycocg

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from entropy.exact import (A_FRAC, A_MAX, W_FRAC, W_MAX, Conv, act, hard_tanh, is_exact,
+from iwave.entropy.exact import (A_FRAC, A_MAX, W_FRAC, W_MAX, Conv, act, hard_tanh, is_exact,
                            quantise, round_half_up)
 
 # Lifting coefficients of P1, U1, P2, U2, rounded to multiples of 2**-12 so the

@@ -1,17 +1,17 @@
 """The iwave model: lifting transform + context model + per-subband weights,
 saved as a plain .npz (no pickle) and identified by a hash of its content."""
 import hashlib
+import importlib.util
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from entropy.context_model import ContextModel
-from entropy.tables import check_tables, load_tables, resolution_of
+from iwave.entropy.context_model import ContextModel
+from iwave.entropy.tables import check_tables, load_tables, resolution_of
 from iwave.colour import YCOCG_SYNTHESIS_GAINS
 from iwave.denoiser import Denoiser
 from iwave.errors import IWaveError
@@ -36,8 +36,10 @@ LOSSY_DEFAULTS = {"wavelet": None,          # linear path of the real-valued tra
 
 
 def weights_dirs():
-    here = Path(__file__).resolve().parent.parent / "weights"
-    return [here, Path(sys.prefix) / "share" / "iwave" / "weights"]
+    """Where shipped models are: the package's iwave.weights (the repository's
+    weights/ folder, installed with the package)."""
+    spec = importlib.util.find_spec("iwave.weights")
+    return [Path(d) for d in (spec.submodule_search_locations if spec else [])]
 
 
 def resolve_model_path(name_or_path=None) -> Path:

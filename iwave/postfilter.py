@@ -21,8 +21,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from entropy import EntropyError
-from entropy.tables import ZERO_INDEX
+from iwave.entropy import EntropyError
+from iwave.entropy.tables import ZERO_INDEX
 
 
 def _half_diamond(r):

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import torch
 
-from entropy.plan_fit import value_bits
+from iwave.entropy.plan_fit import value_bits
 from iwave.postfilter import ALL_TAPS, COEFF_MAX, PRECISION, SHAPES, Filter, differences, side_of
 
 # A bit of side information is worth 2 ln 2 times the mean squared error per

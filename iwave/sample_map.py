@@ -11,8 +11,8 @@ successive values less one, each kind at its own Laplace scale (the gaps at
 a scale sent with them)."""
 import numpy as np
 
-from entropy import EntropyError
-from entropy.tables import ZERO_INDEX
+from iwave.entropy import EntropyError
+from iwave.entropy.tables import ZERO_INDEX
 
 MAX_VALUES = 1 << 15              # more used values than this: no map
 COUNT_SCALE, FIRST_SCALE, GAP_SCALE_SCALE = 60, 90, 24   # scale indices (6 per octave) above ZERO_INDEX

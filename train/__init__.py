@@ -1,1 +1,1 @@
-"""Training tools for iwave models: `python -m train --help`."""
+"""Training tools for iwave models: `python -m iwave.train --help`."""

@@ -1,17 +1,17 @@
-"""python -m train: train a model on a folder of images (see --help)."""
+"""python -m iwave.train: train a model on a folder of images (see --help)."""
 import sys
 
 import torch
 
-from train.config import DEFAULT_CONFIG_PATH, load_config
-from train.distributed import Distributed
-from train.export import export
-from train.loop import train
+from iwave.train.config import DEFAULT_CONFIG_PATH, load_config
+from iwave.train.distributed import Distributed
+from iwave.train.export import export
+from iwave.train.loop import train
 
 
 def main_args(argv=None):
     import argparse
-    p = argparse.ArgumentParser(prog="python -m train",
+    p = argparse.ArgumentParser(prog="python -m iwave.train",
                                 description="Train an iwave model on a folder of images.")
     p.add_argument("data", help="folder of training images (RGB, at least --crop px)")
     p.add_argument("--val", help="folder of validation images (default: every Nth training "
@@ -46,7 +46,7 @@ def main(argv=None):
           + (f", {summary['val_lossy_bpsp']:.4f} bpsp (lossy)" if summary.get("val_lossy_bpsp") else "")
           + (f", denoiser x {summary['val_denoiser']:.4f} MSE" if summary.get("val_denoiser") else ""))
     if args.export:
-        command = "python -m train " + " ".join(sys.argv[1:] if argv is None else argv)
+        command = "python -m iwave.train " + " ".join(sys.argv[1:] if argv is None else argv)
         export(model, summary, cfg, args.export, args.data, args.val, command)
         print(f"wrote {args.export}")
 

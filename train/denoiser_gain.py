@@ -3,7 +3,7 @@ of whole lossy files of a folder (as RGB) decoded with it less decoded
 without it. This is how a model's `denoiser.min_step` (below it the decoder
 skips the denoiser) is chosen: on held-out images, never on the test set.
 
-    python -m train.denoiser_gain MODEL.npz FOLDER [--steps 8,12,16,24,32]
+    python -m iwave.train.denoiser_gain MODEL.npz FOLDER [--steps 8,12,16,24,32]
 """
 import argparse
 import json
@@ -17,7 +17,7 @@ from iwave.bench.metrics import psnr_rgb
 from iwave.codec import Codec
 from iwave.errors import IWaveError
 from iwave.model import IWaveModel
-from train.data import list_images
+from iwave.train.data import list_images
 
 
 def gains(model, files, steps):
@@ -42,7 +42,7 @@ def gains(model, files, steps):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m train.denoiser_gain",
+    p = argparse.ArgumentParser(prog="python -m iwave.train.denoiser_gain",
                                 description=__doc__.split("\n\n")[0])
     p.add_argument("model", help="a model with a denoiser (.npz)")
     p.add_argument("folder", help="images to measure on (8-bit RGB)")

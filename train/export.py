@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from train.validation import DENOISER_VAL_STEPS, LOSSY_VAL_STEPS
+from iwave.train.validation import DENOISER_VAL_STEPS, LOSSY_VAL_STEPS
 
 
 def export(model, summary, cfg, path, data_dir, val_dir, command):

@@ -1,6 +1,6 @@
 """Training loop: fixed seeds, CSV log, periodic validation, checkpoints
 every few minutes with exact resume. (Configs: train.config; export and
-cards: train.export; the command: python -m train.)
+cards: train.export; the command: python -m iwave.train.)
 
 Data-parallel when started by torchrun: every process draws its own batches
 (seeded by rank), gradients are averaged with all-reduce (gloo on CPU, NCCL on
@@ -18,12 +18,12 @@ import torch
 
 from iwave.errors import IWaveError
 from iwave.model import IWaveModel
-from train.averaging import WeightAverage
-from train.data import CropDataset
-from train.distributed import Distributed, device_for
-from train.grow import grown
-from train.losses import analyse, bits_per_subpixel, denoiser_loss, encoder_indices
-from train.validation import validate, validate_denoiser, validate_lossy
+from iwave.train.averaging import WeightAverage
+from iwave.train.data import CropDataset
+from iwave.train.distributed import Distributed, device_for
+from iwave.train.grow import grown
+from iwave.train.losses import analyse, bits_per_subpixel, denoiser_loss, encoder_indices
+from iwave.train.validation import validate, validate_denoiser, validate_lossy
 
 def cosine(lr, lr_final, step, steps):
     """Cosine decay from lr to lr_final over `steps`."""

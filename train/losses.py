@@ -3,7 +3,7 @@ the true coefficients fed back (teacher forcing) and bits estimated by the
 differentiable discretised-Laplace likelihood."""
 import torch
 
-from entropy.context_model import laplace_bits
+from iwave.entropy.context_model import laplace_bits
 from iwave.colour import YCOCG_LINEAR_INVERSE, rgb_to_ycocg
 from iwave.encoder import encoder_quantise, teacher_forced
 from iwave.quantisation import dequantise

@@ -5,7 +5,7 @@ and find, for each kind, the Laplace scale that codes them in the fewest
 bits under the model's tables. This is how SIDE was chosen (a format
 constant: changing it needs a new file version).
 
-    python -m train.side_scales MODEL.npz DATA [--steps 12,30,75,190,320] [--images 40]
+    python -m iwave.train.side_scales MODEL.npz DATA [--steps 12,30,75,190,320] [--images 40]
 
 Prints one JSON object: per kind, the count, SIDE's scale offset and its
 bits, and the best offset and its bits.
@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from entropy.plan_fit import value_bits
-from entropy.plan_format import SIDE, side_integers
-from entropy.tables import ZERO_INDEX
+from iwave.entropy.plan_fit import value_bits
+from iwave.entropy.plan_format import SIDE, side_integers
+from iwave.entropy.tables import ZERO_INDEX
 from iwave.codec import MAX_STEP, MIN_STEP
 from iwave.errors import IWaveError
 from iwave.model import IWaveModel
-from train.data import add_sample_options, training_sample
-from train.tables import coded_streams_of
+from iwave.train.data import add_sample_options, training_sample
+from iwave.train.tables import coded_streams_of
 
 OFFSETS = range(-ZERO_INDEX, 31)      # every scale offset with a table (k = 0 ... 54)
 
@@ -58,7 +58,8 @@ def fit(integers, tables):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m train.side_scales", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m iwave.train.side_scales",
+                                description=__doc__.split("\n\n")[0])
     p.add_argument("model", help="a model (.npz); its tables cost the integers")
     p.add_argument("data", help="the training folder (its held-out images are skipped)")
     p.add_argument("--steps", default="12,30,75,190,320",

@@ -8,7 +8,7 @@ the model (entropy.tables.fit_tables). Then it codes the held-out images with
 the old and the new tables and reports both sizes, so the card says what
 the tables are worth.
 
-    python -m train.tables MODEL.npz DATA --out NEW.npz [--lossless] [--steps 12,24,48]
+    python -m iwave.train.tables MODEL.npz DATA --out NEW.npz [--lossless] [--steps 12,24,48]
 """
 import argparse
 import sys
@@ -19,13 +19,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from entropy.laplace_coder import symbol_counts
-from entropy.tables import fit_tables
+from iwave.entropy.laplace_coder import symbol_counts
+from iwave.entropy.tables import fit_tables
 from iwave.codec import Codec
 from iwave.encoder import coded_streams, component_groups, subbands
 from iwave.errors import IWaveError
 from iwave.model import IWaveModel
-from train.data import add_sample_options, list_images, training_sample
+from iwave.train.data import add_sample_options, list_images, training_sample
 
 
 def _settings(lossless, steps):
@@ -72,7 +72,7 @@ def held_out_bits(model, files, settings):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m train.tables", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m iwave.train.tables", description=__doc__.split("\n\n")[0])
     p.add_argument("model", help="the trained model (.npz)")
     p.add_argument("data", help="the folder the model was trained on")
     p.add_argument("--out", required=True, help="where to write the model with its tables (.npz)")
@@ -108,7 +108,7 @@ def main(argv=None):
     names = ["lossless" if s is None else f"step {s:g}" for s in settings]
     rows = "".join(f"| {n} | {b:.4f} | {a:.4f} | {100 * (a / b - 1):+.2f}% |\n"
                    for n, b, a in zip(names, before, after))
-    command = "python -m train.tables " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = "python -m iwave.train.tables " + " ".join(sys.argv[1:] if argv is None else argv)
     card = dict(model.card, coding_tables={
         "command": command, "from_model": base_id, "images": len(train_files),
         "settings": names, "held_out_bpsp_laplace": before, "held_out_bpsp_fitted": after})

@@ -4,7 +4,7 @@ against PSNR-RGB for linear paths and level counts, with the encoder's
 dead-zone quantiser and untrained lifting CNNs, as BD-rates against 5/3 with
 4 levels. Use training images, never the test set:
 
-    python -m train.transform_rd ../shared/data/train
+    python -m iwave.train.transform_rd ../shared/data/train
 """
 import argparse
 from pathlib import Path
@@ -51,7 +51,8 @@ def curve(images, wavelet, levels):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m train.transform_rd", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m iwave.train.transform_rd",
+                                description=__doc__.split("\n\n")[0])
     p.add_argument("folder", type=Path, help="folder of RGB training images")
     p.add_argument("--images", type=int, default=48, help="use every 17th image, this many (default 48)")
     args = p.parse_args(argv)

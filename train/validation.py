@@ -3,7 +3,7 @@ and at fixed lossy steps, and the denoiser's relative error."""
 import numpy as np
 import torch
 
-from train.losses import bits_per_subpixel, denoiser_loss, encoder_indices
+from iwave.train.losses import bits_per_subpixel, denoiser_loss, encoder_indices
 
 DENOISER_VAL_STEPS = (4.0, 16.0, 64.0)
 LOSSY_VAL_STEPS = (8.0, 32.0, 128.0)

@@ -2,7 +2,7 @@
 thread count, batch composition or memory layout."""
 import torch
 
-from entropy.context_model import ContextModel
+from iwave.entropy.context_model import ContextModel
 
 
 def test_context_outputs_are_dyadic_and_thread_independent():
@@ -20,7 +20,7 @@ def test_context_outputs_are_dyadic_and_thread_independent():
 
         def emit(b, c, p, mean, ls):
             outs.append((mean, ls))
-            from entropy.context_model import PHASES
+            from iwave.entropy.context_model import PHASES
             dy, dx = PHASES[p]
             return bands[b][batch_slice, c, dy::2, dx::2]
         with torch.no_grad():
@@ -43,7 +43,7 @@ def test_context_outputs_are_dyadic_and_thread_independent():
 def test_training_bits_of_fractional_means_are_the_discretised_laplace():
     """laplace_bits with means on a quarter grid: -log2 of the Laplace mass
     of each unit bin, whichever side of the mean the bin lies."""
-    from entropy.context_model import laplace_bits
+    from iwave.entropy.context_model import laplace_bits
     values = torch.arange(-5, 6, dtype=torch.float64)
     for mean in (0.0, 0.25, 0.5, 0.75, -1.25):
         for log2_scale in (-2.0, 0.0, 2.0):

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from entropy import EntropyError, ValueDecoder, ValueEncoder, plan_fit, plan_format
-from entropy.tables import ZERO_INDEX
+from iwave.entropy import EntropyError, ValueDecoder, ValueEncoder, plan_fit, plan_format
+from iwave.entropy.tables import ZERO_INDEX
 
 
 def _laplace_ints(rng, centre, sigma, n):

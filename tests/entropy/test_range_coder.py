@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from entropy import EntropyError, ValueDecoder, ValueEncoder
-from entropy.tables import MAX_SCALE_INDEX, NUM_TABLES
+from iwave.entropy import EntropyError, ValueDecoder, ValueEncoder
+from iwave.entropy.tables import MAX_SCALE_INDEX, NUM_TABLES
 
 
 def roundtrip(values, means, scales, batches=1):
@@ -96,8 +96,8 @@ def test_residual_too_large_is_refused():
 def test_symbol_counts_and_fitted_tables_round_trip_and_save_bits():
     """Residuals that are not Laplace (always 0 or +3): tables fitted to their
     counts code them exactly, and in fewer bytes than the Laplace tables."""
-    from entropy.laplace_coder import symbol_counts
-    from entropy.tables import fit_tables
+    from iwave.entropy.laplace_coder import symbol_counts
+    from iwave.entropy.tables import fit_tables
     rng = np.random.default_rng(5)
     n = 50000
     means = rng.integers(-40, 40, n)
@@ -125,8 +125,8 @@ def test_symbol_counts_and_fitted_tables_round_trip_and_save_bits():
 def test_quarter_means_round_trip_at_every_scale_and_fraction():
     """Means in quarters: every fraction (3/4 mirrors 1/4), every scale
     including the raw-bits range, escapes; fitted tables of that layout too."""
-    from entropy.laplace_coder import symbol_counts
-    from entropy.tables import fit_tables, load_tables
+    from iwave.entropy.laplace_coder import symbol_counts
+    from iwave.entropy.tables import fit_tables, load_tables
     rng = np.random.default_rng(7)
     n = 60_000
     means = rng.integers(-400, 400, n)                 # quarters: every fraction
@@ -143,8 +143,8 @@ def test_quarter_means_round_trip_at_every_scale_and_fraction():
 
 
 def test_quarter_means_cost_less_when_the_truth_lies_between_integers():
-    from entropy.plan_fit import value_bits
-    from entropy.tables import load_tables
+    from iwave.entropy.plan_fit import value_bits
+    from iwave.entropy.tables import load_tables
     rng = np.random.default_rng(8)
     centre = rng.normal(0, 4, 50_000)
     values = np.floor(centre + rng.laplace(0, 1.0, centre.size) + 0.5).astype(np.int64)

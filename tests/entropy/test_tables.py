@@ -1,6 +1,6 @@
 import numpy as np
 
-from entropy.tables import PROB_SCALE, build_tables, load_tables
+from iwave.entropy.tables import PROB_SCALE, build_tables, load_tables
 
 
 def test_shipped_tables_match_generator():
@@ -19,7 +19,7 @@ def test_every_symbol_has_nonzero_frequency_and_tables_sum_to_scale():
 
 
 def test_fitted_tables_follow_the_counts_and_stay_valid():
-    from entropy.tables import check_tables, fit_tables
+    from iwave.entropy.tables import check_tables, fit_tables
     cum, radius = load_tables()
     assert np.array_equal(fit_tables(np.zeros_like(cum)).cum, cum)     # no data: Laplace
     counts = np.zeros_like(cum)
@@ -34,7 +34,7 @@ def test_fitted_tables_follow_the_counts_and_stay_valid():
 
 def test_invalid_tables_are_refused():
     import pytest
-    from entropy.tables import check_tables
+    from iwave.entropy.tables import check_tables
     cum, radius = load_tables()
     bad = cum.copy()
     bad[3, 2] = bad[3, 1]                       # a symbol with frequency 0
@@ -50,7 +50,7 @@ def test_fitted_tables_keep_the_fewest_bits_a_value_can_cost():
     """A table fitted to values that are always the mean is held at the
     Laplace tables' largest frequency, so a reader's size check holds for
     every model."""
-    from entropy.tables import check_tables, fit_tables, max_frequency
+    from iwave.entropy.tables import check_tables, fit_tables, max_frequency
     cum, radius = load_tables()
     counts = np.zeros_like(cum)
     counts[np.arange(len(radius)), radius] = 10 ** 9
@@ -62,7 +62,7 @@ def test_fitted_tables_keep_the_fewest_bits_a_value_can_cost():
 def test_shipped_quarter_mean_tables_match_generator():
     """Models with quarter means use three sets (mean fraction 0, 1/4, 1/2);
     the integer set is the one every older model uses, unchanged."""
-    from entropy.tables import NUM_TABLES, resolution_of
+    from iwave.entropy.tables import NUM_TABLES, resolution_of
     tables = load_tables(4)
     assert resolution_of(tables.cum) == 4 and resolution_of(load_tables().cum) == 1
     for s, offset in enumerate((0.0, 0.25, 0.5)):

@@ -231,7 +231,7 @@ def test_adjustments_make_biased_subbands_cheaper(codec):
     """A constant checkerboard in green (as demosaicking leaves in photos)
     puts a constant in the finest chroma HH band that the model does not
     predict; the per-image adjustments absorb it."""
-    from entropy import plan_fit, plan_format
+    from iwave.entropy import plan_fit, plan_format
     rng = np.random.default_rng(3)
     a = np.clip(rng.normal(128, 6, (96, 96, 3)), 0, 255)
     yy, xx = np.mgrid[:96, :96]
@@ -272,7 +272,7 @@ def test_post_filters_are_sent_where_they_pay_and_bring_the_image_closer(sample,
 def test_neighbours_are_the_adjacent_samples_of_earlier_phases():
     """Each phase's neighbour residuals are the residuals at the adjacent
     positions of the whole subband that earlier phases hold."""
-    from entropy.context_model import PHASES
+    from iwave.entropy.context_model import PHASES
     from iwave.coding import NEIGHBOURS, neighbour_residuals
     h, w = 7, 9
     band = np.arange(h * w).reshape(h, w) + 1                     # position code, 0 = outside
@@ -295,7 +295,7 @@ def test_neighbours_are_the_adjacent_samples_of_earlier_phases():
 def test_plan_mixes_make_correlated_colours_cheaper(codec):
     """Colour planes that are scaled copies of one texture: Co and Cg follow
     Y, which the plans' mixes (entropy.plan_fit) predict."""
-    from entropy import plan_fit
+    from iwave.entropy import plan_fit
     rng = np.random.default_rng(4)
     t = rng.normal(0, 12, (96, 96))
     a = np.clip(np.round(np.stack([128 + t, 128 + 0.4 * t, 128 - 0.3 * t], -1)), 0, 255).astype(np.uint8)
@@ -317,7 +317,7 @@ def test_rate_distortion_rounding_picks_a_neighbouring_integer(codec, sample):
     fewer bits as the weight grows."""
     import torch
 
-    from entropy import plan_fit
+    from iwave.entropy import plan_fit
     from iwave.encoder import model_outputs, rd_quantise, subband_arrays
     from iwave.colour import rgb_to_ycocg
     from iwave.quantisation import quantise
@@ -364,7 +364,7 @@ def test_activities_are_the_coded_magnitudes_nearby():
 def test_plan_gains_decode_exactly(codec, sample):
     """Files whose plans move scales by the activities decode bit-exactly
     (every plan forced to use all three gains)."""
-    from entropy import plan_fit
+    from iwave.entropy import plan_fit
     a = sample[:40, :56]
     plan = plan_fit.plan
     with pytest.MonkeyPatch.context() as m:

@@ -6,10 +6,12 @@ import sys
 
 from tests.conftest import ROOT
 
+# entropy/ and train/ sit beside iwave/ in the repository and are installed as
+# iwave.entropy and iwave.train
 PACKAGES = ("iwave", "entropy", "train")
 # modules only an encoder (or a trainer, a benchmark, the CLI) needs
 ENCODER_ONLY = ("iwave.encoder", "iwave.codec", "iwave.cli", "iwave.bench", "iwave.evaluate",
-                "iwave.folders", "iwave.diagnose", "entropy.plan_fit", "train")
+                "iwave.folders", "iwave.diagnose", "iwave.entropy.plan_fit", "iwave.train")
 MAX_LINES = 400
 
 
@@ -17,7 +19,8 @@ def modules():
     found = {}
     for package in PACKAGES:
         for path in (ROOT / package).rglob("*.py"):
-            name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            name = ".".join(parts if package == "iwave" else ("iwave",) + parts)
             found[name.removesuffix(".__init__")] = path
     return found
 

@@ -60,7 +60,7 @@ def test_coding_tables_travel_with_the_model_and_name_it(tmp_path, sample):
     """A model's fitted tables are saved with it, change its identifier (a
     model without tables keeps its own), code exactly, and damaged tables
     make the model file unloadable rather than the files undecodable."""
-    from entropy.tables import fit_tables, load_tables
+    from iwave.entropy.tables import fit_tables, load_tables
     model = IWaveModel({"levels": 3, "wavelet": "cdf53"})
     plain = model.identifier()
     counts = np.zeros_like(load_tables().cum)
@@ -105,7 +105,7 @@ def test_missing_models_are_a_clear_error(weights):
 
 
 def test_a_quarter_mean_model_codes_exactly_and_keeps_its_tables(tmp_path, sample):
-    from entropy.tables import fit_tables, load_tables
+    from iwave.entropy.tables import fit_tables, load_tables
     model = IWaveModel({"levels": 3, "wavelet": "cdf53", "mean_resolution": 4})
     a = sample[:40, :56]
     codec = Codec(model)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from entropy import EntropyError, ValueDecoder, ValueEncoder
-from entropy.tables import ZERO_INDEX
+from iwave.entropy import EntropyError, ValueDecoder, ValueEncoder
+from iwave.entropy.tables import ZERO_INDEX
 from iwave import postfilter, postfilter_fit
 from iwave.postfilter import SHAPES, Filter
 

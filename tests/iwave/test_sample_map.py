@@ -3,8 +3,8 @@ indices into the values they use, exactly, and only where that is smaller."""
 import numpy as np
 import pytest
 
-from entropy import EntropyError, ValueDecoder, ValueEncoder
-from entropy.tables import load_tables
+from iwave.entropy import EntropyError, ValueDecoder, ValueEncoder
+from iwave.entropy.tables import load_tables
 from iwave import bitstream, encoder, sample_map
 from tests.conftest import photo_like
 
@@ -79,7 +79,7 @@ def test_malformed_maps_are_refused():
             v = np.array(values, np.int64)
             e.add(v, np.zeros_like(v), np.array(scales, np.int64))
         return _stream(write)
-    from entropy.tables import ZERO_INDEX as Z
+    from iwave.entropy.tables import ZERO_INDEX as Z
     head = [Z, Z + sample_map.COUNT_SCALE, Z + sample_map.FIRST_SCALE, Z + sample_map.GAP_SCALE_SCALE]
     with pytest.raises(EntropyError, match="out of range"):       # beyond 8 bits
         sample_map.read(raw([1, 0, 300, 0], head), 8)

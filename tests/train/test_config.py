@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from train.config import CONFIGS, ConfigError, TrainConfig, load_config
+from iwave.train.config import CONFIGS, ConfigError, TrainConfig, load_config
 from tests.conftest import ROOT
 
 EXPECTED = json.loads((ROOT / "tests" / "train" / "expected" / "configs.json").read_text())

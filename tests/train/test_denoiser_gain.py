@@ -1,4 +1,4 @@
-"""python -m train.denoiser_gain measures whole files with and without the denoiser."""
+"""python -m iwave.train.denoiser_gain measures whole files with and without the denoiser."""
 import json
 
 import pytest
@@ -6,7 +6,7 @@ from PIL import Image
 
 from iwave.model import IWaveModel
 from tests.conftest import ROOT
-from train.denoiser_gain import gains, main
+from iwave.train.denoiser_gain import gains, main
 
 LOSSY = ROOT / "weights" / "iwave-lossy.npz"
 

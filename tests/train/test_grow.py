@@ -4,9 +4,9 @@ transform whose lifting CNNs grew; nothing else may grow."""
 import pytest
 import torch
 
-from entropy.context_model import ContextModel
+from iwave.entropy.context_model import ContextModel
 from iwave.model import IWaveModel
-from train.grow import grow_state, grown
+from iwave.train.grow import grow_state, grown
 
 
 def _walk_outputs(model, values):

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from iwave.quantisation import quantise
-from train.losses import analyse, encoder_indices
+from iwave.train.losses import analyse, encoder_indices
 
 
 @pytest.fixture

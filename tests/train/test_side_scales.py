@@ -1,12 +1,12 @@
-"""python -m train.side_scales fits the scales the format codes plans' integers with."""
+"""python -m iwave.train.side_scales fits the scales the format codes plans' integers with."""
 import json
 
 import pytest
 from PIL import Image
 
-from entropy.plan_format import SIDE
+from iwave.entropy.plan_format import SIDE
 from tests.conftest import ROOT
-from train.side_scales import main
+from iwave.train.side_scales import main
 
 LOSSY = ROOT / "weights" / "iwave-lossy.npz"
 

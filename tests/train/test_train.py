@@ -6,8 +6,8 @@ from PIL import Image
 
 from iwave.model import IWaveModel
 from tests.conftest import photo_like
-from train.config import DEFAULT_CONFIG_PATH, load_config
-from train.loop import train
+from iwave.train.config import DEFAULT_CONFIG_PATH, load_config
+from iwave.train.loop import train
 
 
 def tiny_config(steps):
@@ -57,12 +57,12 @@ def test_weight_average_resumes_exactly_and_is_what_the_run_returns(tmp_path):
 
 @pytest.mark.parametrize("mean_resolution", [1, 4])
 def test_export_writes_loadable_model_with_card(tmp_path, mean_resolution):
-    from train.export import export
+    from iwave.train.export import export
     data = make_data(tmp_path / "data")
     cfg = tiny_config(1)
     cfg["model"]["mean_resolution"] = mean_resolution
     model, summary = train(cfg, data, tmp_path / "run", progress=False)
-    export(model, summary, cfg, tmp_path / "m.npz", data, None, "python -m train ...")
+    export(model, summary, cfg, tmp_path / "m.npz", data, None, "python -m iwave.train ...")
     loaded = IWaveModel.load(tmp_path / "m.npz")
     assert loaded.identifier() == model.identifier()
     assert loaded.mean_resolution == mean_resolution
@@ -89,7 +89,7 @@ def test_two_process_torchrun_trains_and_resumes(tmp_path):
 
     def launch(steps):
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-               "-m", "train", str(data), "--out", str(out), "--set", f"steps={steps}"]
+               "-m", "iwave.train", str(data), "--out", str(out), "--set", f"steps={steps}"]
         for s in sets:
             cmd += ["--set", s]
         env = {**__import__("os").environ, "OMP_NUM_THREADS": "1"}
@@ -154,7 +154,7 @@ def test_a_run_resumes_only_from_the_model_it_started_from(tmp_path):
     """Replacing the init file (a newer model shipped under the same name)
     under an interrupted run is a clear error, not a card naming the wrong
     starting point."""
-    from train.export import export
+    from iwave.train.export import export
     data = make_data(tmp_path / "data")
     for name, steps in (("a", 1), ("b", 2)):
         model, summary = train(tiny_config(steps), data, tmp_path / name, progress=False)
@@ -181,7 +181,7 @@ def test_both_stages_can_learn_on_rate_distortion_rounded_indices(tmp_path):
     assert model.denoiser.out.weight.abs().sum() > 0
     modes = [r.split(",")[3] for r in (tmp_path / "rd" / "log.csv").read_text().splitlines()[1:]]
     assert modes == ["lossy", "lossy", "denoiser", "denoiser"]
-    from train.export import export
+    from iwave.train.export import export
     export(model, summary, cfg, tmp_path / "rd.npz", data, None, "...")
     rows = [r for r in (tmp_path / "rd.md").read_text().splitlines()
             if r.startswith(("| validation, lossy", "| validation, denoiser"))]
@@ -200,7 +200,7 @@ def test_a_finished_run_can_be_extended_with_a_denoiser(tmp_path):
 
 def test_init_starts_from_a_model_file_and_a_new_denoiser_starts_afresh(tmp_path):
     import pytest
-    from train.export import export
+    from iwave.train.export import export
     data = make_data(tmp_path / "data")
     base, summary = train(denoiser_config(2, 1), data, tmp_path / "base", progress=False)
     export(base, summary, denoiser_config(2, 1), tmp_path / "base.npz", data, None, "...")
@@ -225,8 +225,8 @@ def test_a_denoiser_only_fine_tune_keeps_the_inits_coding_tables(tmp_path):
     """Its transform and context model are the init's, so the init's fitted
     tables still fit; any other training drops them (train.tables refits)."""
     import numpy as np
-    from entropy.tables import load_tables
-    from train.export import export
+    from iwave.entropy.tables import load_tables
+    from iwave.train.export import export
     data = make_data(tmp_path / "data")
     base, _ = train(denoiser_config(2, 1), data, tmp_path / "base", progress=False)
     tables = load_tables(base.mean_resolution)
@@ -250,7 +250,7 @@ def test_a_denoiser_only_fine_tune_keeps_the_inits_coding_tables(tmp_path):
 def test_tables_command_fits_tables_that_code_exactly(tmp_path, capsys, mean_resolution):
     import numpy as np
     from iwave.codec import Codec
-    from train.tables import main as tables_main
+    from iwave.train.tables import main as tables_main
     data = make_data(tmp_path / "data")
     IWaveModel({"levels": 2, "wavelet": "cdf53", "mean_resolution": mean_resolution}).save(
         tmp_path / "m.npz")
