@@ -18,11 +18,14 @@ if not (_Path(__file__).parent / "entropy").is_dir() and (_source_root / "entrop
     __path__.append(str(_source_root))
 
 __version__ = "0.11.0"
-__all__ = ["Codec", "compress", "decompress", "IWaveError", "__version__"]
+__all__ = ["Codec", "compress", "decompress", "read_metadata", "IWaveError", "__version__"]
 
 
 def __getattr__(name):
     if name in ("Codec", "compress", "decompress"):
         from iwave import codec
         return getattr(codec, name)
+    if name == "read_metadata":        # an .iwv file's ICC profile, EXIF and XMP; no torch
+        from iwave.bitstream import read_metadata
+        return read_metadata
     raise AttributeError(f"module 'iwave' has no attribute {name!r}")

@@ -6,14 +6,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from iwave import metadata as meta
 from iwave.errors import IWaveError
 
 MAGIC = b"IWAV"
+# 10: an optional metadata block (ICC profile, EXIF, XMP);
 # 9: lossless streams start with a sample map flag (histogram packing);
 # 8: records an explicit single-channel axis; 7: compact header, lossy streams start with a
 # post filter; 6: plans coded more compactly; 5: plans mix in neighbours; 4: coding plans;
 # 3: one coding adjustment per subband; 2 added tiles (iwave.decoder.STREAM_FORMATS)
-VERSION = 9
+VERSION = 10
 MODE_LOSSLESS, MODE_LOSSY = 0, 1
 COLOUR_NONE, COLOUR_YCOCG_R = 0, 1
 MAX_CHUNKS = 16_000          # (before version 7 the chunk-length table had to fit a 16-bit length)
@@ -46,6 +48,7 @@ class Header:
     chunk_lengths: list = field(default_factory=list)
     version: int = VERSION   # of the file read (written files are always VERSION)
     channel_axis: bool = False   # one component given as (H, W, 1), not (H, W) (version 8)
+    metadata: dict = field(default_factory=dict)   # icc, exif, xmp -> bytes (version 10)
 
     def tiles(self):
         """(y0, y1, x0, x1) of each tile's own pixels, row by row."""
@@ -125,6 +128,7 @@ def write(header: Header, chunks) -> bytes:
         raise ValueError("only a single component has an optional channel axis")
     if lossy and stored_step(header.step) != header.step:
         raise ValueError("a lossy step must be one stored_step gives (a float32)")
+    header.metadata = meta.checked(header.metadata)
     return pack(header, chunks)
 
 
@@ -134,7 +138,7 @@ def pack(header: Header, chunks) -> bytes:
     lossy = header.mode == MODE_LOSSY
     layout = (((header.components - 1) & 3) | (header.bit_depth == 16) << 2
               | (header.colour == COLOUR_YCOCG_R) << 3 | bool(header.has_alpha) << 4 | lossy << 5
-              | bool(header.channel_axis) << 6)
+              | bool(header.channel_axis) << 6 | bool(header.metadata) << 7)
     head = [MAGIC, bytes([VERSION]), _varint(header.width), _varint(header.height),
             bytes([layout, header.levels & 255])]
     head.append(struct.pack("<f", header.step) if lossy else b"")
@@ -142,10 +146,20 @@ def pack(header: Header, chunks) -> bytes:
     head.append(b"" if lossy else struct.pack("<I", header.pixel_crc))
     head += [_varint(header.tile), _varint(header.overlap) if lossy else b"", _varint(len(chunks))]
     head += [_varint(n) for n in header.chunk_lengths]
+    block = meta.pack(header.metadata) if header.metadata else b""
+    if block:
+        head.append(_varint(len(block)))
+        block += struct.pack("<I", zlib.crc32(block))
     head = b"".join(head)
     data = b"".join(chunks)
-    return b"".join([head, struct.pack("<I", zlib.crc32(head)), data,
+    return b"".join([head, struct.pack("<I", zlib.crc32(head)), block, data,
                      struct.pack("<I", zlib.crc32(data))])
+
+
+def metadata_bytes(metadata) -> int:
+    """How many bytes a (checked) metadata dict adds to a file."""
+    n = len(meta.pack(metadata)) if metadata else 0
+    return n and len(_varint(n)) + n + 4
 
 
 def _read_compact(data, max_pixels):
@@ -153,7 +167,7 @@ def _read_compact(data, max_pixels):
     width, height = f.varint(), f.varint()
     version = data[4]
     layout, levels = f.take(2)
-    if layout >> (7 if version >= 8 else 6):
+    if layout >> (8 if version >= 10 else 7 if version >= 8 else 6):
         raise IWaveError("file is corrupt (bad component layout)")
     lossy = bool(layout >> 5 & 1)
     step = struct.unpack("<f", f.take(4))[0] if lossy else 1.0
@@ -165,6 +179,9 @@ def _read_compact(data, max_pixels):
     if not 1 <= n_chunks <= MAX_CHUNKS:
         raise IWaveError("file is corrupt (bad chunk count)")
     lengths = [f.varint() for _ in range(n_chunks)]
+    meta_length = f.varint() if layout >> 7 else 0
+    if layout >> 7 and not 0 < meta_length <= meta.MAX_STORED:
+        raise IWaveError("file is corrupt (bad metadata length)")
     (crc,) = struct.unpack("<I", f.take(4))
     if crc != zlib.crc32(data[:f.pos - 4]):
         raise IWaveError("file is corrupt (header checksum mismatch)")
@@ -176,6 +193,14 @@ def _read_compact(data, max_pixels):
                channel_axis=bool(layout >> 6 & 1))
     _check(h, max_pixels)
     _check_plausible(h)
+    if meta_length:
+        block = data[f.pos:f.pos + meta_length]
+        if f.pos + meta_length + 4 > len(data):
+            raise IWaveError("file is truncated (metadata missing)")
+        if struct.unpack_from("<I", data, f.pos + meta_length)[0] != zlib.crc32(block):
+            raise IWaveError("file is corrupt (metadata checksum mismatch)")
+        h.metadata = meta.unpack(block)
+        f.pos += meta_length + 4
     end = f.pos + sum(lengths)
     if end + 4 > len(data):
         raise IWaveError("file is truncated (chunk data missing)")
@@ -233,6 +258,19 @@ def read(data: bytes, max_pixels=DEFAULT_MAX_PIXELS):
     if pos != len(data):
         raise IWaveError("file is corrupt (unexpected data after the last chunk)")
     return h, chunks
+
+
+def read_metadata(data) -> dict:
+    """The metadata of an .iwv file (its bytes or path) as a dict {"icc",
+    "exif", "xmp" -> bytes} (empty if it has none; files before version 10
+    have none), after the checks `read` makes; decodes nothing."""
+    import os
+    if isinstance(data, (str, os.PathLike)):
+        if not os.path.isfile(data):
+            raise IWaveError(f"{data}: no such file")
+        with open(data, "rb") as f:
+            data = f.read()
+    return read(bytes(data), max_pixels=float("inf"))[0].metadata
 
 
 def _check_plausible(h: Header):

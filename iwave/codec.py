@@ -14,6 +14,7 @@ from iwave.decoder import decode_tile
 from iwave.encoder import encode_tile
 from iwave.errors import IWaveError
 from iwave.imageio import read_image, validate_array
+from iwave.metadata import checked
 from iwave.model import IWaveModel, find_shipped_model, resolve_model_paths
 
 MIN_STEP, MAX_STEP = 0.1, 1e6
@@ -97,12 +98,21 @@ class Codec:
             return list(pool.map(_run_job, [(fn, model_id, *j) for j in jobs]))
 
     # ---------------------------------------------------------------- encode
-    def compress(self, image, *, step=None, quality=None, bpp=None) -> bytes:
+    def compress(self, image, *, step=None, quality=None, bpp=None, strip=False, metadata=None) -> bytes:
         """Compress an image: a uint8 or uint16 array of shape (H, W) or
         (H, W, C) with C from 1 to 4, a PIL image, or an image file's path.
-        Lossless unless step, quality (below 100) or bpp is given."""
+        Lossless unless step, quality (below 100) or bpp is given.
+
+        A file's ICC profile, EXIF and XMP are kept unless strip is set;
+        `metadata` ({"icc", "exif", "xmp" -> bytes}) gives them for an array
+        (or replaces a file's). --bpp's target counts the image, not them."""
+        if strip and metadata:
+            raise IWaveError("give metadata or strip, not both")
         if isinstance(image, (str, os.PathLike)):
             a = read_image(image, self.max_pixels)
+            if metadata is None and not strip:
+                from iwave.image_metadata import read_image_metadata
+                metadata = read_image_metadata(image)
         elif isinstance(image, (bytes, bytearray, memoryview)):
             raise IWaveError("compress takes an image (array, PIL image or file path), not bytes")
         else:
@@ -123,11 +133,12 @@ class Codec:
             raise IWaveError(f"step must be between {MIN_STEP} and {MAX_STEP:g}")
         if bpp is not None and not (0 < bpp < 64):
             raise IWaveError("bpp must be a positive number of bits per pixel (below 64)")
+        metadata = checked(metadata)
         if bpp is not None:
-            return self._search_bpp(a, bit_depth, bpp)
-        return self._code(a, bit_depth, step if lossy else None)
+            return self._search_bpp(a, bit_depth, bpp, metadata)
+        return self._code(a, bit_depth, step if lossy else None, metadata)
 
-    def _code(self, a, bit_depth, step):
+    def _code(self, a, bit_depth, step, metadata=None):
         h, w = a.shape[:2]
         if step is not None:
             step = bitstream.stored_step(step)
@@ -145,19 +156,21 @@ class Codec:
             mode=bitstream.MODE_LOSSLESS if step is None else bitstream.MODE_LOSSY,
             levels=model.levels, step=1.0 if step is None else float(step),
             weights_id=model.identifier(), pixel_crc=pixel_crc(a) if step is None else 0,
-            tile=self.tile, overlap=overlap, channel_axis=a.ndim == 3 and a.shape[2] == 1)
+            tile=self.tile, overlap=overlap, channel_axis=a.ndim == 3 and a.shape[2] == 1,
+            metadata=metadata or {})
         return bitstream.write(header, chunks)
 
-    def _search_bpp(self, a, bit_depth, target):
+    def _search_bpp(self, a, bit_depth, target, metadata):
         """The largest file not above the target rate. Files shrink as the
         step grows only up to a point (far beyond the steps a model was
         trained with they grow again), so first find the smallest file on a
         coarse grid of steps, then bisect log(step) below that step."""
         pixels = a.shape[0] * a.shape[1]
+        extra = bitstream.metadata_bytes(metadata)       # the same in every candidate file
         grid = [BPP_GRID_START * 2.0 ** k for k in range(BPP_GRID_SIZE)]
-        files = [self._code(a, bit_depth, s) for s in grid]
+        files = [self._code(a, bit_depth, s, metadata) for s in grid]
         k = min(range(len(grid)), key=lambda i: len(files[i]))
-        top, smallest, size = grid[k], files[k], len(files[k])
+        top, smallest, size = grid[k], files[k], len(files[k]) - extra
         if size * 8 / pixels > target:
             raise IWaveError(f"cannot reach {target:g} bpp: the smallest file for this image is "
                              f"{size * 8 / pixels:.3f} bpp")
@@ -165,8 +178,8 @@ class Codec:
         lo, hi = math.log(MIN_STEP), math.log(top)
         for _ in range(12):
             mid = 0.5 * (lo + hi)
-            data = self._code(a, bit_depth, math.exp(mid))
-            if len(data) * 8 / pixels <= target:
+            data = self._code(a, bit_depth, math.exp(mid), metadata)
+            if (len(data) - extra) * 8 / pixels <= target:
                 best, hi = data, mid
             else:
                 lo = mid
@@ -226,10 +239,13 @@ def _codec():
     return _default_codec
 
 
-def compress(image, *, step=None, quality=None, bpp=None) -> bytes:
+def compress(image, *, step=None, quality=None, bpp=None, strip=False, metadata=None) -> bytes:
     """Compress an image (uint8/uint16 array, PIL image or file path) to
-    .iwv bytes. Lossless unless step, quality (below 100) or bpp is given."""
-    return _codec().compress(image, step=step, quality=quality, bpp=bpp)
+    .iwv bytes. Lossless unless step, quality (below 100) or bpp is given.
+    A file's ICC profile, EXIF and XMP are kept unless strip=True; metadata=
+    {"icc", "exif", "xmp" -> bytes} gives them for an array."""
+    return _codec().compress(image, step=step, quality=quality, bpp=bpp, strip=strip,
+                             metadata=metadata)
 
 
 def decompress(data: bytes) -> np.ndarray:

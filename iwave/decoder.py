@@ -38,6 +38,7 @@ STREAM_FORMATS = {
     7: StreamFormat(True, "plans", True, plan_format.SIDE),
     8: StreamFormat(True, "plans", True, plan_format.SIDE),
     9: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True),
+    10: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True),   # + metadata
 }
 
 

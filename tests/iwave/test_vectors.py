@@ -15,6 +15,7 @@ rewritten."""
 import hashlib
 import json
 import os
+import struct
 
 import numpy as np
 import pytest
@@ -44,7 +45,27 @@ CURRENT = [  # (name, input, options)
     ("lossy-rgb8-step8", "rgb8", {"step": 8.0}), ("lossy-rgb8-step60", "rgb8", {"step": 60.0}),
     ("lossy-grey8-step12", "grey8", {"step": 12.0}), ("lossy-rgba8-step20", "rgba8", {"step": 20.0}),
     ("lossy-tiles-step16", "tiles", {"step": 16.0, "tile": 64}),
+    ("lossless-rgb8-metadata", "rgb8", {"metadata": True}),     # with METADATA (version 10 on)
+    ("lossy-rgb8-step20-metadata", "rgb8", {"step": 20.0, "metadata": True}),
 ]
+
+
+def _icc_profile():
+    """A small ICC v2 display profile with only a description: fixed bytes
+    (a profile made by lcms carries the time it was made)."""
+    text = b"iwave test profile"
+    desc = b"desc" + bytes(4) + struct.pack(">I", len(text) + 1) + text + bytes(1 + 8 + 3 + 67)
+    size = 128 + 4 + 12 + len(desc)
+    head = struct.pack(">I4sI4s4s4s12s4s", size, b"none", 0x02100000, b"mntr", b"RGB ", b"XYZ ",
+                       bytes(12), b"acsp").ljust(128, b"\0")
+    return head + struct.pack(">I4sII", 1, b"desc", 144, len(desc)) + desc
+
+
+# EXIF: little-endian TIFF structure, one IFD with Orientation = 6 (pixels are never rotated)
+METADATA = {"icc": _icc_profile(),
+            "exif": b"II*\0\x08\0\0\0\x01\0\x12\x01\x03\0\x01\0\0\0\x06\0\0\0\0\0\0\0",
+            "xmp": b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>\n<x:xmpmeta xmlns:x="adobe:ns:meta/">'
+                   + b"<!-- iwave test packet -->" * 8 + b'</x:xmpmeta>\n<?xpacket end="w"?>'}
 
 
 def image_hash(a):
@@ -80,6 +101,8 @@ def codecs():
 def encode(codecs, input_name, options):
     options = dict(options)
     a = load_input(input_name, options.pop("channel_axis", False))
+    if options.pop("metadata", False):
+        options["metadata"] = METADATA
     return codecs(options.pop("tile", 1024)).compress(a, **options)
 
 
@@ -128,6 +151,7 @@ def test_vectors_decode_to_their_recorded_images(codecs):
         assert data[4] == e["version"]
         out = decoder.decompress(data)
         assert image_hash(out) == e["decoded_sha256"], f"{e['file']} decodes differently"
+        assert bitstream.read_metadata(data) == (METADATA if e["options"].get("metadata") else {})
         if "step" not in e["options"]:
             original = load_input(e["input"][:-4], e["options"].get("channel_axis", False))
             np.testing.assert_array_equal(out, original)
