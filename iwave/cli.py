@@ -53,7 +53,8 @@ def _folder(args, kind, options=None):
 def cmd_compress(args):
     inp = Path(args.input)
     if inp.is_dir():
-        return _folder(args, "compress", {"step": args.step, "quality": args.quality, "bpp": args.bpp})
+        return _folder(args, "compress", {"step": args.step, "quality": args.quality, "bpp": args.bpp,
+                                          "strip": args.strip})
     out = _output_path(inp, args.output, EXTENSION, args.force)
     t = time.perf_counter()
     from iwave.files import check_writable
@@ -66,7 +67,7 @@ def cmd_compress(args):
         print(f"note: model {model.name} was not trained on {mode} files; they code "
               f"larger than with the default model", file=sys.stderr)
     from iwave.files import compress_file
-    image, data = compress_file(codec, inp, out, args.step, args.quality, args.bpp)
+    image, data = compress_file(codec, inp, out, args.step, args.quality, args.bpp, strip=args.strip)
     pixels = image.shape[0] * image.shape[1]
     channels = 1 if image.ndim == 2 else image.shape[2]
     print(f"{inp} -> {out}: {len(data)} bytes, {len(data) * 8 / pixels:.4f} bpp "
@@ -98,6 +99,9 @@ def cmd_info(args):
         data = read_bytes(args.file)
         header, _ = bitstream.read(data, args.max_pixels)
         result = header.to_dict()
+        if header.metadata:
+            from iwave.metadata import describe
+            result["metadata"] = describe(header.metadata)
         result["file_bytes"] = len(data)
         result["bpp"] = len(data) * 8 / (header.width * header.height)
     if args.complexity:
@@ -209,6 +213,9 @@ def build_parser():
                       help="lossy: target bits per pixel; searches the step for the largest file "
                            "not above it")
     c.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
+    c.add_argument("--strip", action="store_true",
+                   help="leave out the input's ICC profile, EXIF and XMP (kept by default; "
+                        "decompress writes them back into PNG and TIFF)")
     c.add_argument("--tile", type=int, default=1024, metavar="N",
                    help="code the image in N x N tiles, 64-4096 (default 1024); memory grows "
                         "with N^2, and smaller tiles cost a little more size")

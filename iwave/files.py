@@ -97,24 +97,36 @@ def progress(done, total, label, enabled=True):
               file=sys.stderr, flush=True)
 
 
-def compress_file(codec, inp, out, step=None, quality=None, bpp=None):
-    """Read, compress and write one file. The output is created first, so an
-    unwritable destination fails before the encode, and it appears only
-    when complete. Returns (image, data)."""
+def compress_file(codec, inp, out, step=None, quality=None, bpp=None, strip=False):
+    """Read, compress and write one file, with its ICC profile, EXIF and
+    XMP unless strip. The output is created first, so an unwritable
+    destination fails before the encode, and it appears only when
+    complete. Returns (image, data)."""
+    from iwave.image_metadata import read_image_metadata
     from iwave.imageio import read_image
     with AtomicOutput(out) as target:
         image = read_image(inp, codec.max_pixels)
-        data = codec.compress(image, step=step, quality=quality, bpp=bpp)
+        metadata = {} if strip else read_image_metadata(inp)
+        data = codec.compress(image, step=step, quality=quality, bpp=bpp, metadata=metadata)
         target.commit(data)
     return image, data
 
 
 def decompress_file(codec, inp, out):
     """Decode one .iwv file to an image file in the format its extension
-    names (PNG, TIFF, PPM/PGM). Returns the image."""
+    names (PNG, TIFF, PPM/PGM), with its metadata (a warning on stderr
+    names what the format cannot hold). Returns the image."""
+    from iwave.bitstream import read_metadata
+    from iwave.image_metadata import dropped
     from iwave.imageio import encode_image, output_format
     fmt = output_format(out)
     with AtomicOutput(out) as target:
-        image = codec.decompress(read_bytes(inp))
-        target.commit(encode_image(image, fmt))
+        data = read_bytes(inp)
+        image = codec.decompress(data)
+        metadata = read_metadata(data)
+        lost = dropped(fmt, metadata)
+        if lost:
+            print(f"iwave: warning: {out}: dropped {', '.join(lost)}, which a "
+                  f"{'PPM/PGM' if fmt == 'PNM' else fmt} file cannot hold", file=sys.stderr)
+        target.commit(encode_image(image, fmt, metadata))
     return image

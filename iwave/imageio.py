@@ -251,18 +251,25 @@ def output_format(path):
     return fmt
 
 
-def encode_image(a: np.ndarray, fmt: str) -> bytes:
+def encode_image(a: np.ndarray, fmt: str, metadata=None) -> bytes:
     """An image array as the bytes of a PNG, TIFF or PNM file, every sample
-    as it is (PNM: grey or RGB only, since it has no alpha)."""
+    as it is (PNM: grey or RGB only, since it has no alpha), with the
+    metadata (iwave.metadata's dict) the format can hold
+    (iwave.image_metadata.dropped names the rest)."""
+    from iwave import image_metadata
+    metadata = metadata or {}
     if fmt == "PNG":
-        return encode_png(a)
+        return image_metadata.png_with_metadata(encode_png(a), metadata)
     if fmt == "TIFF":
         import tifffile
         buf = io.BytesIO()
         c = 1 if a.ndim == 2 else a.shape[2]
         extra = {"extrasamples": ["unassalpha"]} if c in (2, 4) else {}
         tifffile.imwrite(buf, a[:, :, 0] if c == 1 and a.ndim == 3 else a,
-                         photometric="rgb" if c >= 3 else "minisblack", **extra)
+                         photometric="rgb" if c >= 3 else "minisblack", **extra,
+                         **image_metadata.tiff_options(metadata))
+        if "exif" in metadata:
+            return image_metadata.tiff_with_exif(buf.getvalue(), metadata["exif"])
         return buf.getvalue()
     c = 1 if a.ndim == 2 else a.shape[2]
     if c not in (1, 3):
