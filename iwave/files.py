@@ -14,6 +14,7 @@ less the umask), not those of a private temporary file.
 import os
 import secrets
 import sys
+import tempfile
 from pathlib import Path
 
 from iwave.errors import IWaveError
@@ -69,10 +70,41 @@ class AtomicOutput:
             pass
 
 
+STDIO = "-"     # standard input or output, as a file name
+
+
+class StandardOutput:
+    """The AtomicOutput of `-o -`: all the bytes at once, or none."""
+
+    def __init__(self):
+        if sys.stdout.isatty():
+            raise IWaveError("refusing to write binary data to a terminal; redirect standard "
+                             "output or name a file with -o")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def commit(self, data: bytes):
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+
+    def discard(self):
+        pass
+
+
+def output(path):
+    """Where an output goes: a file written all at once, or standard output."""
+    return StandardOutput() if str(path) == STDIO else AtomicOutput(path)
+
+
 def check_writable(path):
     """Fail now, with the output's name, if `path` could not be created
     (read-only or missing folder, no permission): before the long work."""
-    AtomicOutput(path).discard()
+    output(path).discard()
 
 
 def list_images(folder, recursive=True, extensions=IMAGE_EXTENSIONS):
@@ -83,6 +115,11 @@ def list_images(folder, recursive=True, extensions=IMAGE_EXTENSIONS):
 
 
 def read_bytes(path):
+    if str(path) == STDIO:
+        data = sys.stdin.buffer.read()
+        if not data:
+            raise IWaveError("standard input is empty")
+        return data
     path = Path(path)
     if not path.is_file():
         raise IWaveError(f"{path}: no such file")
@@ -101,20 +138,35 @@ def compress_file(codec, inp, out, step=None, quality=None, bpp=None):
     """Read, compress and write one file. The output is created first, so an
     unwritable destination fails before the encode, and it appears only
     when complete. Returns (image, data)."""
-    from iwave.imageio import read_image
-    with AtomicOutput(out) as target:
-        image = read_image(inp, codec.max_pixels)
+    with output(out) as target:
+        image = read_image_file(inp, codec.max_pixels)
         data = codec.compress(image, step=step, quality=quality, bpp=bpp)
         target.commit(data)
     return image, data
 
 
-def decompress_file(codec, inp, out):
+def read_image_file(path, max_pixels=None):
+    """read_image, also of an image on standard input (its format from its
+    content, as always)."""
+    from iwave.imageio import read_image
+    if str(path) != STDIO:
+        return read_image(path, max_pixels)
+    data = read_bytes(STDIO)
+    with tempfile.TemporaryDirectory() as folder:
+        spooled = Path(folder) / "stdin"
+        spooled.write_bytes(data)
+        try:
+            return read_image(spooled, max_pixels)
+        except IWaveError as e:
+            raise IWaveError(str(e).replace(str(spooled), "standard input")) from None
+
+
+def decompress_file(codec, inp, out, fmt=None):
     """Decode one .iwv file to an image file in the format its extension
-    names (PNG, TIFF, PPM/PGM). Returns the image."""
+    names (PNG, TIFF, PPM/PGM), or `fmt`. Returns the image."""
     from iwave.imageio import encode_image, output_format
-    fmt = output_format(out)
-    with AtomicOutput(out) as target:
+    fmt = fmt or output_format(out)
+    with output(out) as target:
         image = codec.decompress(read_bytes(inp))
         target.commit(encode_image(image, fmt))
     return image
