@@ -15,7 +15,7 @@ from iwave.colour import YCOCG_SYNTHESIS_GAINS
 from iwave.denoiser import Denoiser
 from iwave.errors import IWaveError
 from iwave.lifting import LiftingTransform
-from iwave.shipped import ARCHIVE, weights_dirs
+from iwave.shipped import ARCHIVE, INDEX, model_files, weights_dirs
 
 DEFAULT_CONFIG = {"levels": 4, "wavelet": "cdf53", "lift_hidden": 2,
                   "ctx_width": 8, "lstm_hidden": 4}
@@ -241,3 +241,14 @@ class IWaveModel(nn.Module):
             raise IWaveError(f"cannot load model {path}: {e}") from None
         model.eval()
         return model
+
+
+def build_index():
+    """identifier -> name of every shipped model (what weights/index.json holds)."""
+    return {IWaveModel.load(p).identifier(): name for name, p in model_files().items()}
+
+
+if __name__ == "__main__":     # python -m iwave.model: rewrite weights/index.json
+    folder = weights_dirs()[0]
+    (folder / INDEX).write_text(json.dumps(build_index(), indent=1, sort_keys=True) + "\n")
+    print(f"wrote {folder / INDEX}")

@@ -1,11 +1,10 @@
 """Where the shipped models are, and which of them made a file, without
 loading torch: weights/index.json maps every shipped and archived model's
 identifier (the 16 hex digits each file stores) to its name, so `iwave info`
-can name a file's model. `python -m iwave.shipped` rewrites the index after a
-model is added (tests/iwave/test_shipped.py checks it against the models)."""
+can name a file's model. `python -m iwave.model` rewrites the index after a model is added
+(tests/iwave/test_shipped.py checks it against the models)."""
 import importlib.util
 import json
-import sys
 from pathlib import Path
 
 ARCHIVE = "archive"       # models no longer the default, kept so that old files decode
@@ -44,21 +43,3 @@ def index():
 def name_of(identifier):
     """The name of the shipped model with this identifier, or None."""
     return index().get(identifier)
-
-
-def build_index():
-    """identifier -> name, computed by loading every shipped model (torch)."""
-    from iwave.model import IWaveModel
-    return {IWaveModel.load(p).identifier(): name for name, p in model_files().items()}
-
-
-def main():
-    [folder] = weights_dirs()[:1] or [None]
-    if folder is None:
-        sys.exit("no weights folder found")
-    (folder / INDEX).write_text(json.dumps(build_index(), indent=1, sort_keys=True) + "\n")
-    print(f"wrote {folder / INDEX}")
-
-
-if __name__ == "__main__":
-    main()
