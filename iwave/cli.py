@@ -124,6 +124,13 @@ def cmd_info(args):
         result["model"] = name_of(header.weights_id) or "not one shipped with this iwave"
         result["file_bytes"] = len(data)
         result["bpp"] = len(data) * 8 / (header.width * header.height)
+    if args.card:
+        codec = _codec(args)
+        result["models"] = {mode: dict(name=m.name, id=m.identifier(), card=m.card)
+                            for mode, m in (("lossless", codec.model_for(False)),
+                                            ("lossy", codec.model_for(True)))}
+        print(json.dumps(result, indent=2))
+        return
     if args.complexity:
         from iwave.complexity import macs_per_pixel
         codec = _codec(args)
@@ -135,7 +142,7 @@ def cmd_info(args):
                 trained_for_mode=model.trained_for(lossy=mode == "lossy"),
                 **macs_per_pixel(model, lossy=mode == "lossy"))
     if not result:
-        raise IWaveError("give a FILE, --complexity, or both")
+        raise IWaveError("give a FILE, --complexity, --card, or a combination")
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -273,6 +280,9 @@ def build_parser():
     i.add_argument("--json", action="store_true", help="print JSON")
     i.add_argument("--complexity", action="store_true",
                    help="print encoder/decoder multiply-accumulates per pixel (768x512 RGB)")
+    i.add_argument("--card", action="store_true",
+                   help="print the models' cards as JSON: training data, steps, command, the full "
+                        "training config and validation results, as stored in each model file")
     common(i)
     i.set_defaults(func=cmd_info)
 
@@ -343,6 +353,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("iwave: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:          # `iwave ... | head`: the reader has gone; nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except MemoryError:
         print("iwave: error: out of memory (try a smaller image)", file=sys.stderr)
         return 1
