@@ -24,6 +24,15 @@ def _positive_float(name):
     return parse
 
 
+def _scale(s):
+    """--scale: 1, 1/2, 1/4, ... or 0.5, 0.25, ... -> the level k of 1/2^k."""
+    from iwave.preview import scale_level
+    try:
+        return scale_level(s)
+    except IWaveError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _output_path(inp: Path, out, suffix, force):
     path = Path(out) if out else inp.with_suffix(suffix)
     if path.resolve() == inp.resolve():
@@ -76,8 +85,9 @@ def cmd_compress(args):
 
 def cmd_decompress(args):
     inp = Path(args.input)
+    scale = f"1/{1 << args.scale}"
     if inp.is_dir():
-        return _folder(args, "decompress")
+        return _folder(args, "decompress", {"scale": scale})
     out = _output_path(inp, args.output, ".png", args.force)
     from iwave.imageio import output_format
     output_format(out)               # an extension we cannot write: refused before any work
@@ -85,9 +95,9 @@ def cmd_decompress(args):
     from iwave.files import check_writable
     check_writable(out)
     from iwave.files import decompress_file
-    image = decompress_file(_codec(args), inp, out)
+    image = decompress_file(_codec(args), inp, out, scale=scale)
     print(f"{inp} -> {out}: {image.shape[1]}x{image.shape[0]}, {image.dtype}, "
-          f"{time.perf_counter() - t:.2f} s")
+          + (f"preview at scale {scale}, " if args.scale else "") + f"{time.perf_counter() - t:.2f} s")
 
 
 def cmd_info(args):
@@ -223,6 +233,10 @@ def build_parser():
     d.add_argument("-o", "--output", help="output .png, .tif/.tiff or .ppm/.pgm (default: INPUT with "
                    ".png); for a folder, "
                    "the output folder (required); files already there are skipped")
+    d.add_argument("--scale", type=_scale, default=0, metavar="S",
+                   help="decode a preview at scale S = 1/2, 1/4, 1/8, ... (or 0.5, 0.25, ...): "
+                        "ceil(H*S) x ceil(W*S) pixels from the coarse subbands only, much faster "
+                        "(default 1: the whole image)")
     d.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
     common(d)
     jobs(d)

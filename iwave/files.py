@@ -109,12 +109,13 @@ def compress_file(codec, inp, out, step=None, quality=None, bpp=None):
     return image, data
 
 
-def decompress_file(codec, inp, out):
-    """Decode one .iwv file to an image file in the format its extension
-    names (PNG, TIFF, PPM/PGM). Returns the image."""
+def decompress_file(codec, inp, out, scale=1):
+    """Decode one .iwv file (at `scale`, 1 or a preview's 1/2, 1/4, ...) to
+    an image file in the format its extension names (PNG, TIFF, PPM/PGM).
+    Returns the image."""
     from iwave.imageio import encode_image, output_format
     fmt = output_format(out)
     with AtomicOutput(out) as target:
-        image = codec.decompress(read_bytes(inp))
+        image = codec.decompress(read_bytes(inp), scale=scale)
         target.commit(encode_image(image, fmt))
     return image
