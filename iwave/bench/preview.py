@@ -140,7 +140,7 @@ def summary(rows):
 def markdown(res):
     lines = ["# Previews from the pyramid", "", f"`{res['command']}`", "",
              f"iwave {res['iwave']}, torch {res['machine']['torch']}, {res['threads']} thread(s), "
-             f"{res['machine']['cpu']} ({res['machine']['cores']} cores, shared); "
+             f"{res['machine']['cpu']} ({res['machine']['cores']} cores); "
              f"models {res['models']['lossless']} (lossless), {res['models']['lossy']} (lossy); "
              f"{len(res['images'])} images; times are medians of {res['repeats']} warm decodes in one "
              "process; speed-up = full decode time / preview time, per image (median and minimum "
