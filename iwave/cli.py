@@ -23,6 +23,15 @@ def _positive_float(name):
     return parse
 
 
+def _scale(s):
+    """--scale: 1, 1/2, 1/4, ... or 0.5, 0.25, ... -> the level k of 1/2^k."""
+    from iwave.preview import scale_level
+    try:
+        return scale_level(s)
+    except IWaveError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _codec(args):
     from iwave.codec import DEFAULT_TILE, Codec
     return Codec(args.model, max_pixels=args.max_pixels, tile=getattr(args, "tile", DEFAULT_TILE),
@@ -91,7 +100,8 @@ def cmd_decompress(args):
     from iwave import batch
     fmt = {"png": "PNG", "tiff": "TIFF", "pnm": "PNM"}.get(args.format)
     args.format = fmt
-    pairs = _inputs(args, "decompress")
+    scale = f"1/{1 << args.scale}"
+    pairs = _inputs(args, "decompress", {"scale": scale})
     if pairs is None:
         return
     from iwave.files import STDIO, check_writable, decompress_file
@@ -106,9 +116,11 @@ def cmd_decompress(args):
         batch.check_output(inp, out, args.force)
         check_writable(out)
         codec[:] = codec or [_codec(args)]
-        image = decompress_file(codec[0], inp, out, fmt=fmt or (None if out != STDIO else "PNG"))
+        image = decompress_file(codec[0], inp, out, fmt=fmt or (None if out != STDIO else "PNG"),
+                                scale=scale)
         channels = 1 if image.ndim == 2 else image.shape[2]
-        return f"{image.shape[1]}x{image.shape[0]}, {channels} channel(s), {image.dtype}", None
+        return (f"{image.shape[1]}x{image.shape[0]}, {channels} channel(s), {image.dtype}"
+                + (f", preview at scale {scale}" if args.scale else ""), None)
     batch.run(pairs, one, batch.Status(args.quiet, args.verbose))
 
 
@@ -269,6 +281,10 @@ def build_parser():
     d.add_argument("--format", choices=("png", "tiff", "pnm"),
                    help="format for standard output and default names (default: png; a named output's "
                         "extension decides otherwise)")
+    d.add_argument("--scale", type=_scale, default=0, metavar="S",
+                   help="decode a preview at scale S = 1/2, 1/4, 1/8, ... (or 0.5, 0.25, ...): "
+                        "ceil(H*S) x ceil(W*S) pixels from the coarse subbands only, much faster "
+                        "(default 1: the whole image)")
     d.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
     common(d)
     jobs(d)

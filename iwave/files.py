@@ -161,12 +161,13 @@ def read_image_file(path, max_pixels=None):
             raise IWaveError(str(e).replace(str(spooled), "standard input")) from None
 
 
-def decompress_file(codec, inp, out, fmt=None):
-    """Decode one .iwv file to an image file in the format its extension
-    names (PNG, TIFF, PPM/PGM), or `fmt`. Returns the image."""
+def decompress_file(codec, inp, out, fmt=None, scale=1):
+    """Decode one .iwv file (at `scale`, 1 or a preview's 1/2, 1/4, ...) to
+    an image file in the format its extension names (PNG, TIFF, PPM/PGM), or
+    `fmt`. Returns the image."""
     from iwave.imageio import encode_image, output_format
     fmt = fmt or output_format(out)
     with output(out) as target:
-        image = codec.decompress(read_bytes(inp))
+        image = codec.decompress(read_bytes(inp), scale=scale)
         target.commit(encode_image(image, fmt))
     return image
