@@ -178,7 +178,7 @@ def test_cli_writes_the_preview(capsys, tmp_path, codec, rgb):
         assert cli("decompress", tmp_path / "x.iwv", "-o", tmp_path / name, "--scale", scale) == 0
         got = np.asarray(Image.open(tmp_path / name))
         np.testing.assert_array_equal(got, codec.decompress((tmp_path / "x.iwv").read_bytes(), scale=scale))
-    assert "preview at scale 1/2" in capsys.readouterr().out
+    assert "preview at scale 1/2" in capsys.readouterr().err
     for bad, status in (("1/3", 2), ("zero", 2), ("0", 2), ("4", 2), ("1/32", 1)):
         code = cli("decompress", tmp_path / "x.iwv", "-o", tmp_path / "bad.png", "--scale", bad)
         err = capsys.readouterr().err
