@@ -45,3 +45,21 @@ def test_what_pillow_cannot_hold_is_refused_clearly(tmp_path):
     with pytest.raises(Exception) as e:
         Image.open(tmp_path / "broken.iwv").load()
     assert "truncated" in str(e.value) or "corrupt" in str(e.value) or "cannot identify" in str(e.value)
+
+
+def test_draft_and_reduce_decode_a_preview_from_the_pyramid(tmp_path):
+    a = photo_like(64, 80, 3)
+    data = iwave.compress(a)
+    (tmp_path / "x.iwv").write_bytes(data)
+    quarter = iwave.decompress(data, scale=1 / 4)
+    with Image.open(tmp_path / "x.iwv") as im:
+        np.testing.assert_array_equal(np.asarray(im.reduce(4)), quarter)
+    with Image.open(tmp_path / "x.iwv") as im:
+        mode, box = im.draft(None, (20, 16))
+        assert im.size == (20, 16) and box == (0, 0, 20.0, 16.0)
+        np.testing.assert_array_equal(np.asarray(im), quarter)
+    with Image.open(tmp_path / "x.iwv") as im:
+        im.thumbnail((30, 30))               # Pillow's own use of draft
+        assert max(im.size) == 30
+    with Image.open(tmp_path / "x.iwv") as im:     # not a power of two: Pillow's own reduction
+        assert im.reduce(3).size == (27, 22)
