@@ -20,9 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from iwave.entropy.exact import (A_FRAC, A_MAX, W_FRAC, W_MAX, Conv, act, hard_sigmoid,
-                           hard_tanh, is_exact, magnitude_class, pl_log2, quantise,
-                           round_half_up)
+from iwave.entropy.exact import (A_FRAC, A_MAX, W_FRAC, W_MAX, Conv, act, exact_parameter, hard_sigmoid,
+                           hard_tanh, is_exact, magnitude_class, pl_log2, round_half_up)
 from iwave.entropy.tables import MAX_SCALE_INDEX, MEAN_RESOLUTIONS, SCALE_STEPS_PER_OCTAVE, ZERO_INDEX
 
 PHASES = ((0, 0), (1, 1), (0, 1), (1, 0))   # (dy, dx) of the four polyphase components
@@ -96,10 +95,11 @@ class Embedding(nn.Module):
         self.slope = nn.Parameter(torch.zeros(n, dim))
 
     def forward(self, i, like, log_step):
-        v, k = self.table[i], self.slope[i]
         if is_exact(like):
-            v = quantise(v.double(), A_FRAC, A_MAX)
-            k = quantise(k.double(), W_FRAC, W_MAX)
+            v = exact_parameter(self.table, A_FRAC, A_MAX)[i]
+            k = exact_parameter(self.slope, W_FRAC, W_MAX)[i]
+        else:
+            v, k = self.table[i], self.slope[i]
         return act(v.to(like.dtype) + k.to(like.dtype) * log_step).view(1, -1, 1, 1)
 
 

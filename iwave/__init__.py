@@ -20,6 +20,8 @@ if not (_Path(__file__).parent / "entropy").is_dir() and (_source_root / "entrop
 __version__ = "0.11.0"
 __all__ = ["Codec", "compress", "decompress", "read_metadata", "IWaveError", "__version__"]
 
+from iwave import pillow_plugin  # noqa: E402,F401  (Pillow opens and saves .iwv from here on)
+
 
 def __getattr__(name):
     if name in ("Codec", "compress", "decompress"):

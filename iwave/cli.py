@@ -3,7 +3,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 from iwave import __version__
@@ -24,15 +23,13 @@ def _positive_float(name):
     return parse
 
 
-def _output_path(inp: Path, out, suffix, force):
-    path = Path(out) if out else inp.with_suffix(suffix)
-    if path.resolve() == inp.resolve():
-        raise IWaveError(f"output {path} would overwrite the input; choose another name with -o")
-    if path.exists() and not force:
-        raise IWaveError(f"{path} already exists (use --force to overwrite)")
-    if not path.parent.exists():
-        raise IWaveError(f"output folder {path.parent} does not exist")
-    return path
+def _scale(s):
+    """--scale: 1, 1/2, 1/4, ... or 0.5, 0.25, ... -> the level k of 1/2^k."""
+    from iwave.preview import scale_level
+    try:
+        return scale_level(s)
+    except IWaveError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _codec(args):
@@ -43,52 +40,90 @@ def _codec(args):
 
 def _folder(args, kind, options=None):
     from iwave import folders
-    report = folders.run(kind, args.input, args.output, args.model, args.max_pixels, args.jobs,
-                         args.force, options=options, tile=getattr(args, "tile", None))
-    print(report.summary("compressed" if kind == "compress" else "decompressed"))
+    report = folders.run(kind, args.input[0], args.output, args.model, args.max_pixels, args.jobs,
+                         args.force, progress=not args.quiet, options=options,
+                         tile=getattr(args, "tile", None))
+    if not args.quiet or report.failed:
+        print(report.summary("compressed" if kind == "compress" else "decompressed"), file=sys.stderr)
     if report.failed:
         raise IWaveError(f"{len(report.failed)} file(s) failed (listed above)")
 
 
+def _inputs(args, kind, options=None):
+    """The command's (input, output) pairs, or None when a folder was coded."""
+    from iwave import batch
+    args.input = batch.expand(args.input)
+    folders = [i for i in args.input if Path(i).is_dir()]
+    if folders:
+        if len(args.input) > 1:
+            raise IWaveError(f"a folder ({folders[0]}) must be the only input")
+        return _folder(args, kind, options)
+    if kind == "compress":
+        return batch.output_names(args.input, args.output, lambda p: p.with_suffix(EXTENSION),
+                                  lambda p, folder: folder / (p.stem + EXTENSION))
+    ext = batch.FORMAT_EXTENSIONS[args.format or "PNG"]
+    return batch.output_names(args.input, args.output, lambda p: p.with_name(p.name + ext),
+                              lambda p, folder: folder / (p.stem + ext))
+
+
 def cmd_compress(args):
-    inp = Path(args.input)
-    if inp.is_dir():
-        return _folder(args, "compress", {"step": args.step, "quality": args.quality, "bpp": args.bpp,
-                                          "strip": args.strip})
-    out = _output_path(inp, args.output, EXTENSION, args.force)
-    t = time.perf_counter()
-    from iwave.files import check_writable
-    check_writable(out)              # before loading models and encoding
-    codec = _codec(args)
+    from iwave import batch
+    pairs = _inputs(args, "compress", {"step": args.step, "quality": args.quality, "bpp": args.bpp,
+                                       "strip": args.strip})
+    if pairs is None:
+        return
     from iwave.codec import is_lossy
+    from iwave.files import check_writable, compress_file
     mode = "lossy" if is_lossy(args.step, args.quality, args.bpp) else "lossless"
-    model = codec.model_for(mode == "lossy")
-    if not model.trained_for(lossy=mode == "lossy"):
-        print(f"note: model {model.name} was not trained on {mode} files; they code "
-              f"larger than with the default model", file=sys.stderr)
-    from iwave.files import compress_file
-    image, data = compress_file(codec, inp, out, args.step, args.quality, args.bpp, strip=args.strip)
-    pixels = image.shape[0] * image.shape[1]
-    channels = 1 if image.ndim == 2 else image.shape[2]
-    print(f"{inp} -> {out}: {len(data)} bytes, {len(data) * 8 / pixels:.4f} bpp "
-          f"({len(data) * 8 / pixels / channels:.4f} bpsp), {mode}, "
-          f"{time.perf_counter() - t:.2f} s")
+    codec = []
+
+    def one(inp, out):
+        batch.check_output(inp, out, args.force)
+        check_writable(out)              # before loading models and encoding
+        if not codec:
+            codec.append(_codec(args))
+            model = codec[0].model_for(mode == "lossy")
+            if not model.trained_for(lossy=mode == "lossy") and not args.quiet:
+                print(f"note: model {model.name} was not trained on {mode} files; they code "
+                      f"larger than with the default model", file=sys.stderr)
+        image, data = compress_file(codec[0], inp, out, args.step, args.quality, args.bpp,
+                                    strip=args.strip)
+        pixels = image.shape[0] * image.shape[1]
+        channels = 1 if image.ndim == 2 else image.shape[2]
+        model = codec[0].model_for(mode == "lossy")
+        return (f"{len(data)} bytes, {len(data) * 8 / pixels:.4f} bpp "
+                f"({len(data) * 8 / pixels / channels:.4f} bpsp), {mode}",
+                f"{image.shape[1]}x{image.shape[0]}, {channels} channel(s), {image.dtype}; model "
+                f"{model.name} {model.identifier()}")
+    batch.run(pairs, one, batch.Status(args.quiet, args.verbose))
 
 
 def cmd_decompress(args):
-    inp = Path(args.input)
-    if inp.is_dir():
-        return _folder(args, "decompress")
-    out = _output_path(inp, args.output, ".png", args.force)
+    from iwave import batch
+    fmt = {"png": "PNG", "tiff": "TIFF", "pnm": "PNM"}.get(args.format)
+    args.format = fmt
+    scale = f"1/{1 << args.scale}"
+    pairs = _inputs(args, "decompress", {"scale": scale})
+    if pairs is None:
+        return
+    from iwave.files import STDIO, check_writable, decompress_file
     from iwave.imageio import output_format
-    output_format(out)               # an extension we cannot write: refused before any work
-    t = time.perf_counter()
-    from iwave.files import check_writable
-    check_writable(out)
-    from iwave.files import decompress_file
-    image = decompress_file(_codec(args), inp, out)
-    print(f"{inp} -> {out}: {image.shape[1]}x{image.shape[0]}, {image.dtype}, "
-          f"{time.perf_counter() - t:.2f} s")
+    for _, out in pairs:             # an extension we cannot write: refused before any work
+        named = fmt if out == STDIO else output_format(out)
+        if fmt and named != fmt:
+            raise IWaveError(f"--format {args.format.lower()} does not match the output name {out}")
+    codec = []
+
+    def one(inp, out):
+        batch.check_output(inp, out, args.force)
+        check_writable(out)
+        codec[:] = codec or [_codec(args)]
+        image = decompress_file(codec[0], inp, out, fmt=fmt or (None if out != STDIO else "PNG"),
+                                scale=scale)
+        channels = 1 if image.ndim == 2 else image.shape[2]
+        return (f"{image.shape[1]}x{image.shape[0]}, {channels} channel(s), {image.dtype}"
+                + (f", preview at scale {scale}" if args.scale else ""), None)
+    batch.run(pairs, one, batch.Status(args.quiet, args.verbose))
 
 
 def cmd_info(args):
@@ -99,11 +134,20 @@ def cmd_info(args):
         data = read_bytes(args.file)
         header, _ = bitstream.read(data, args.max_pixels)
         result = header.to_dict()
+        from iwave.shipped import name_of
+        result["model"] = name_of(header.weights_id) or "not one shipped with this iwave"
         if header.metadata:
             from iwave.metadata import describe
             result["metadata"] = describe(header.metadata)
         result["file_bytes"] = len(data)
         result["bpp"] = len(data) * 8 / (header.width * header.height)
+    if args.card:
+        codec = _codec(args)
+        result["models"] = {mode: dict(name=m.name, id=m.identifier(), card=m.card)
+                            for mode, m in (("lossless", codec.model_for(False)),
+                                            ("lossy", codec.model_for(True)))}
+        print(json.dumps(result, indent=2))
+        return
     if args.complexity:
         from iwave.complexity import macs_per_pixel
         codec = _codec(args)
@@ -115,7 +159,7 @@ def cmd_info(args):
                 trained_for_mode=model.trained_for(lossy=mode == "lossy"),
                 **macs_per_pixel(model, lossy=mode == "lossy"))
     if not result:
-        raise IWaveError("give a FILE, --complexity, or both")
+        raise IWaveError("give a FILE, --complexity, --card, or a combination")
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -140,6 +184,8 @@ def cmd_eval(args):
     report = evaluate_folder(_codec(args), args.folder, step=args.step, quality=args.quality,
                              show_progress=not args.json)
     print(json.dumps(report, indent=2) if args.json else report["summary_text"])
+    for name, why in report["unsupported"] if not args.json else ():
+        print(f"  not measured: {name}: {why}")
     if report["mismatches"]:
         raise IWaveError(f"{len(report['mismatches'])} image(s) did not round-trip exactly")
 
@@ -191,6 +237,11 @@ def build_parser():
         sp.add_argument("--max-pixels", type=int, default=200_000_000, metavar="N",
                         help="refuse images larger than N pixels (default 200,000,000)")
 
+    def chatter(sp):
+        sp.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+        sp.add_argument("-v", "--verbose", action="store_true",
+                        help="print more about each file (size, model)")
+
     def jobs(sp):
         sp.add_argument("--jobs", type=int, default=1, metavar="N",
                         help="parallel processes: files of a folder, or tiles of one large "
@@ -199,9 +250,11 @@ def build_parser():
     c = sub.add_parser("compress", help="compress an image to .iwv",
                        description="Compress an image (PNG, PPM/PGM, TIFF, BMP, JPEG; 8 or 16 bit; "
                        "grey, RGB or RGBA). Lossless unless a rate option is given.")
-    c.add_argument("input", help="image file, or a folder (its images, subfolders included)")
-    c.add_argument("-o", "--output", help="output file (default: INPUT with .iwv); for a folder, "
-                   "the output folder (required); files already there are skipped")
+    c.add_argument("input", nargs="+", help="image files (or glob patterns), '-' for standard input, "
+                   "or one folder (its images, subfolders included)")
+    c.add_argument("-o", "--output", help="output file, '-' for standard output, or a folder "
+                   "(default: each INPUT with .iwv beside it); for a folder input, the output folder "
+                   "(required), where files already there are skipped")
     rate = c.add_mutually_exclusive_group()
     rate.add_argument("--step", type=_positive_float("step"),
                       help="lossy: quantisation step (0.1 and up; larger = smaller file)")
@@ -221,18 +274,29 @@ def build_parser():
                         "with N^2, and smaller tiles cost a little more size")
     common(c)
     jobs(c)
+    chatter(c)
     c.set_defaults(func=cmd_compress)
 
     d = sub.add_parser("decompress", help="decompress .iwv to PNG",
                        description="Decode an .iwv file to PNG, TIFF or PPM/PGM, by the output's "
                        "extension (16-bit samples stay 16-bit; PPM/PGM has no alpha).")
-    d.add_argument("input", help=".iwv file, or a folder of them (subfolders included)")
-    d.add_argument("-o", "--output", help="output .png, .tif/.tiff or .ppm/.pgm (default: INPUT with "
-                   ".png); for a folder, "
-                   "the output folder (required); files already there are skipped")
+    d.add_argument("input", nargs="+", help=".iwv files (or glob patterns), '-' for standard input, "
+                   "or one folder of them (subfolders included)")
+    d.add_argument("-o", "--output", help="output .png, .tif/.tiff or .ppm/.pgm, '-' for standard "
+                   "output, or a folder (default: INPUT.png beside each input, e.g. photo.iwv.png, so "
+                   "the original photo.png is never replaced; inside a folder, photo.png); for a "
+                   "folder input, the output folder (required), where files already there are skipped")
+    d.add_argument("--format", choices=("png", "tiff", "pnm"),
+                   help="format for standard output and default names (default: png; a named output's "
+                        "extension decides otherwise)")
+    d.add_argument("--scale", type=_scale, default=0, metavar="S",
+                   help="decode a preview at scale S = 1/2, 1/4, 1/8, ... (or 0.5, 0.25, ...): "
+                        "ceil(H*S) x ceil(W*S) pixels from the coarse subbands only, much faster "
+                        "(default 1: the whole image)")
     d.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
     common(d)
     jobs(d)
+    chatter(d)
     d.set_defaults(func=cmd_decompress)
 
     i = sub.add_parser("info", help="show an .iwv header and/or the model's complexity")
@@ -240,6 +304,9 @@ def build_parser():
     i.add_argument("--json", action="store_true", help="print JSON")
     i.add_argument("--complexity", action="store_true",
                    help="print encoder/decoder multiply-accumulates per pixel (768x512 RGB)")
+    i.add_argument("--card", action="store_true",
+                   help="print the models' cards as JSON: training data, steps, command, the full "
+                        "training config and validation results, as stored in each model file")
     common(i)
     i.set_defaults(func=cmd_info)
 
@@ -310,6 +377,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("iwave: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:          # `iwave ... | head`: the reader has gone; nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except MemoryError:
         print("iwave: error: out of memory (try a smaller image)", file=sys.stderr)
         return 1

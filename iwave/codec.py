@@ -8,7 +8,7 @@ import os
 import numpy as np
 import torch
 
-from iwave import bitstream
+from iwave import bitstream, preview
 from iwave.coding import pixel_crc, tile_window
 from iwave.decoder import decode_tile
 from iwave.encoder import encode_tile
@@ -186,10 +186,13 @@ class Codec:
         return best
 
     # ---------------------------------------------------------------- decode
-    def decompress(self, data: bytes, _order=None) -> np.ndarray:
+    def decompress(self, data: bytes, _order=None, *, scale=1) -> np.ndarray:
         """Decode to an array with the original dtype and shape. (`_order`:
         the order tiles are decoded in; tests use it to show it does not matter.)
-        `data` may also be the path of an .iwv file."""
+        `data` may also be the path of an .iwv file. `scale` 1/2, 1/4, ...
+        (or "1/4", 0.25, ...) decodes a preview from the coarse subbands only:
+        ceil(H/2^k) x ceil(W/2^k) pixels for scale 1/2^k (docs/preview.md)."""
+        level = preview.scale_level(scale)
         if isinstance(data, (str, os.PathLike)):
             path = data
             if not os.path.isfile(path):
@@ -213,18 +216,20 @@ class Codec:
                              f"made it (--model)")
         if header.levels != model.levels:
             raise IWaveError("file is corrupt (levels do not match the model)")
+        preview.check_level(header, level)
         tiles = header.tiles()
         order = list(range(len(tiles))) if _order is None else list(_order)
         per_tile = header.components
-        jobs = [(header, chunks[i * per_tile:(i + 1) * per_tile], tiles[i]) for i in order]
+        jobs = [(header, chunks[i * per_tile:(i + 1) * per_tile], tiles[i], level) for i in order]
         dtype = np.uint16 if header.bit_depth == 16 else np.uint8
-        out = np.empty((header.height, header.width, header.components), dtype)
+        out = np.empty((preview.reduced(header.height, level), preview.reduced(header.width, level),
+                        header.components), dtype)
         for i, pixels in zip(order, self._map(decode_tile, model, jobs)):
-            y0, y1, x0, x1 = tiles[i]
-            out[y0:y1, x0:x1] = pixels
+            y0, x0 = tiles[i][0] >> level, tiles[i][2] >> level
+            out[y0:y0 + pixels.shape[0], x0:x0 + pixels.shape[1]] = pixels
         if out.shape[2] == 1 and not header.channel_axis:
             out = out[:, :, 0]
-        if header.mode == bitstream.MODE_LOSSLESS and pixel_crc(out) != header.pixel_crc:
+        if header.mode == bitstream.MODE_LOSSLESS and level == 0 and pixel_crc(out) != header.pixel_crc:
             raise IWaveError("decoded pixels do not match the file's checksum: the file is corrupt")
         return out
 
@@ -248,7 +253,8 @@ def compress(image, *, step=None, quality=None, bpp=None, strip=False, metadata=
                              metadata=metadata)
 
 
-def decompress(data: bytes) -> np.ndarray:
+def decompress(data: bytes, *, scale=1) -> np.ndarray:
     """Decode .iwv bytes (or an .iwv file's path) to an array with the
-    original dtype and shape."""
-    return _codec().decompress(data)
+    original dtype and shape; `scale` 1/2, 1/4, ... (or "1/4", 0.25) decodes
+    a preview of ceil(H/2^k) x ceil(W/2^k) pixels from the coarse subbands."""
+    return _codec().decompress(data, scale=scale)

@@ -10,12 +10,13 @@ import torch
 from iwave.entropy import EntropyError, ValueDecoder, plan_format
 from iwave.entropy.context_model import PHASES
 from iwave.entropy.tables import centroid_offsets
-from iwave import bitstream, postfilter, sample_map
+from iwave import bitstream, postfilter, preview, sample_map
 from iwave.coding import (ACTIVITIES, PART_REFERENCES, plan_inputs, planned_parameters,
                           reconstruct, residual, tile_window)
 from iwave.colour import ycocg_to_rgb
 from iwave.errors import IWaveError
 from iwave.lifting import subband_shapes
+from iwave.quantisation import dequantise
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,14 @@ def read_plans(decoder, count, fmt, component):
     return [plan_format.IDENTITY_PLAN] * count
 
 
-def decode_tile(model, header, chunks, core):
+def decode_tile(model, header, chunks, core, level=0):
     """The pixels of one tile's own area `core` (y0, y1, x0, x1) from its
-    chunks (one per component)."""
+    chunks (one per component); with `level` k > 0, its preview at scale
+    1/2^k: only the subbands of levels L .. k+1 are decoded and inverted,
+    giving the low-pass band of level k (iwave.preview, docs/preview.md)."""
     (y0, y1, x0, x1), keep = tile_window(core, header.overlap, header.height, header.width)
+    if level:
+        keep = preview.reduced_keep(keep, level)
     n_colour = header.components - int(header.has_alpha)
     lossy = header.mode == bitstream.MODE_LOSSY
     comps, start = [], 0
@@ -67,9 +72,13 @@ def decode_tile(model, header, chunks, core):
         steps = model.lossy_steps(header.step, n) if lossy and gi == 0 else None
         cond = model.condition_steps(header.step, n) if steps else None
         bands, offsets, filters, values = decode_group(model, chunks[start:start + n], y1 - y0,
-                                                       x1 - x0, header, cond)
+                                                       x1 - x0, header, cond, level)
         start += n
-        if steps:
+        if steps and level:     # dequantised coarse bands; no denoiser, no post filter
+            with torch.no_grad():
+                x = model.transform.inverse(dequantise(bands, steps, offsets=offsets), 8, rounding=False)
+            x = x / preview.dc_gain(model.transform.lossy_coeffs) ** (2 * level)
+        elif steps:
             x = reconstruct(model, bands, header.step, offsets)
             if filters is not None:
                 x = postfilter.apply(x, filters)
@@ -77,24 +86,30 @@ def decode_tile(model, header, chunks, core):
             depth = sample_map.coded_depth(values, header.bit_depth)
             with torch.no_grad():
                 x = model.transform.inverse(bands, depth, rounding=True)
+            if level and (gain := preview.dc_gain(model.transform.coeffs)) != 1:
+                x = x / gain ** (2 * level)
         x = torch.floor(x[:, 0] + 0.5).to(torch.int64).numpy()
         if values is not None:
+            if level:            # a low-pass index between or beyond the map's: the nearest one
+                x = np.clip(x, 0, len(values) - 1)
             try:
                 x = sample_map.from_indices(x, values)
             except EntropyError as e:
                 raise IWaveError(f"file is corrupt ({e})") from None
         comps.append(x)
-    return assemble([c[:, keep[0], keep[1]] for c in comps], header)
+    return assemble([c[:, keep[0], keep[1]] for c in comps], header, clip=level > 0)
 
 
-def decode_group(model, chunks, height, width, header, cond_steps):
+def decode_group(model, chunks, height, width, header, cond_steps, level=0):
     """The subbands of one component group from its streams, with what the
     streams carry besides: centroid offsets, post filters (lossy) and the
     sample map (lossless, one component: the values its indices stand for,
     or None). cond_steps: the steps the context model is conditioned on
-    (None: lossless)."""
+    (None: lossless). level k > 0: only the subbands of levels L .. k+1
+    (the first 1 + 3(L - k) in coding order); the streams are read that far."""
     n = len(chunks)
     shapes = subband_shapes(height, width, header.levels)
+    wanted = shapes[:1 + 3 * (header.levels - level)]
     fmt = STREAM_FORMATS[header.version]
     depth, values = (8 if cond_steps else header.bit_depth), None
     try:
@@ -112,7 +127,7 @@ def decode_group(model, chunks, height, width, header, cond_steps):
     except EntropyError as e:
         raise IWaveError(f"file is corrupt ({e})") from None
     centroid = cond_steps is not None and model.lossy_option("centroid")
-    offsets = [torch.zeros((n, 1) + s, dtype=torch.float64) for s in shapes] if centroid else None
+    offsets = [torch.zeros((n, 1) + s, dtype=torch.float64) for s in wanted] if centroid else None
     table = torch.from_numpy(centroid_offsets())
     decoded = [[[None] * len(PHASES) for _ in shapes] for _ in range(n)]   # for the plans' mixes
     residuals = [[[None] * len(PHASES) for _ in shapes] for _ in range(n)]
@@ -134,8 +149,8 @@ def decode_group(model, chunks, height, width, header, cond_steps):
         return v.double()
 
     with torch.no_grad():
-        bands = model.context.walk(shapes, n, 1, depth, emit, band_steps=cond_steps)
-    for d in decoders:
+        bands = model.context.walk(wanted, n, 1, depth, emit, band_steps=cond_steps)
+    for d in decoders if len(wanted) == len(shapes) else ():     # a preview stops early
         try:
             d.check_end()
         except EntropyError as e:
@@ -143,14 +158,17 @@ def decode_group(model, chunks, height, width, header, cond_steps):
     return [b[0][:, None] for b in bands], offsets, filters, values
 
 
-def assemble(comps, header):
-    """One tile's component planes -> (h, w, components) pixels."""
+def assemble(comps, header, clip=False):
+    """One tile's component planes -> (h, w, components) pixels. Lossless
+    pixels out of range mean a corrupt file, unless `clip` (a preview: a
+    low-pass band may overshoot)."""
     hi = (1 << header.bit_depth) - 1
     dtype = np.uint16 if header.bit_depth == 16 else np.uint8
     colour = comps[0]
     if header.colour == bitstream.COLOUR_YCOCG_R:
         colour = np.moveaxis(ycocg_to_rgb(np.moveaxis(colour, 0, -1)), -1, 0)
     planes = list(colour) + ([comps[1][0]] if header.has_alpha else [])
-    if header.mode == bitstream.MODE_LOSSLESS and any(p.min() < 0 or p.max() > hi for p in planes):
+    lossless = header.mode == bitstream.MODE_LOSSLESS and not clip
+    if lossless and any(p.min() < 0 or p.max() > hi for p in planes):
         raise IWaveError("file is corrupt (decoded pixels out of range)")
     return np.stack([np.clip(p, 0, hi) for p in planes], -1).astype(dtype)

@@ -20,20 +20,20 @@ def psnr(a, b):
     return float("inf") if mse == 0 else float(10 * np.log10(peak ** 2 / mse))
 
 
-def roundtrip(codec, path, workdir, step=None, quality=None):
+def roundtrip(codec, path, workdir, step=None, quality=None, name=None):
     """Compress `path` to a file, decompress it to PNG, re-read it, compare."""
     original = read_image(path, codec.max_pixels)
-    comp = Path(workdir) / (Path(path).stem + ".iwv")
-    back = Path(workdir) / (Path(path).stem + ".png")
+    comp = Path(workdir) / "image.iwv"
+    back = Path(workdir) / "image.png"
     t0 = time.perf_counter()
-    _, data = compress_file(codec, path, comp, step=step, quality=quality)
+    _, data = compress_file(codec, path, comp, step=step, quality=quality, strip=True)
     t1 = time.perf_counter()
     decompress_file(codec, comp, back)
     t2 = time.perf_counter()
     decoded = read_image(back)
     pixels = original.shape[0] * original.shape[1]
     channels = 1 if original.ndim == 2 else original.shape[2]
-    return {"image": Path(path).name, "width": original.shape[1], "height": original.shape[0],
+    return {"image": name or Path(path).name, "width": original.shape[1], "height": original.shape[0],
             "channels": channels, "bytes": len(data), "bpp": len(data) * 8 / pixels,
             "bpsp": len(data) * 8 / pixels / channels,
             "exact": bool(decoded.shape == original.shape and np.array_equal(decoded, original)),
@@ -42,19 +42,28 @@ def roundtrip(codec, path, workdir, step=None, quality=None):
 
 
 def evaluate_folder(codec, folder, step=None, quality=None, show_progress=True):
+    """Every image under `folder`, subfolders included; files that cannot be
+    read (unsupported kinds, broken files) are listed, not fatal."""
     folder = Path(folder)
     if not folder.is_dir():
         raise IWaveError(f"{folder}: not a folder")
-    files = list_images(folder, recursive=False)
+    files = list_images(folder)
     if not files:
         raise IWaveError(f"{folder}: no images found")
-    rows = []
+    rows, unsupported = [], []
     import torch
     with tempfile.TemporaryDirectory() as tmp:
         for i, f in enumerate(files):
-            progress(i, len(files), f.name, show_progress)
-            rows.append(roundtrip(codec, f, tmp, step, quality))
+            name = str(f.relative_to(folder))
+            progress(i, len(files), name, show_progress)
+            try:
+                rows.append(roundtrip(codec, f, tmp, step, quality, name))
+            except IWaveError as e:
+                unsupported.append((name, str(e).removeprefix(f"{f}: ")))
         progress(len(files), len(files), "done", show_progress)
+    if not rows:
+        raise IWaveError(f"{folder}: none of its {len(files)} image files could be read "
+                         f"(first: {unsupported[0][0]}: {unsupported[0][1]})")
     from iwave.codec import is_lossy
     lossless = not is_lossy(step, quality)
     mean = lambda k: statistics.fmean(r[k] for r in rows)
@@ -70,8 +79,10 @@ def evaluate_folder(codec, folder, step=None, quality=None, show_progress=True):
             + ("" if lossless else f", mean PSNR {summary['mean_psnr']:.2f} dB")
             + (", all exact" if lossless and not mismatches else "")
             + f"; median encode {summary['median_encode_s']:.2f} s, decode "
-            f"{summary['median_decode_s']:.2f} s ({summary['torch_threads']} threads)")
-    return {"summary": summary, "images": rows, "mismatches": mismatches, "summary_text": text}
+            f"{summary['median_decode_s']:.2f} s ({summary['torch_threads']} threads)"
+            + (f"; {len(unsupported)} file(s) not measured" if unsupported else ""))
+    return {"summary": summary, "images": rows, "mismatches": mismatches, "summary_text": text,
+            "unsupported": unsupported}
 
 
 def demo(codec, image=None, step=8.0):

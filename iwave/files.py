@@ -14,6 +14,7 @@ less the umask), not those of a private temporary file.
 import os
 import secrets
 import sys
+import tempfile
 from pathlib import Path
 
 from iwave.errors import IWaveError
@@ -69,10 +70,41 @@ class AtomicOutput:
             pass
 
 
+STDIO = "-"     # standard input or output, as a file name
+
+
+class StandardOutput:
+    """The AtomicOutput of `-o -`: all the bytes at once, or none."""
+
+    def __init__(self):
+        if sys.stdout.isatty():
+            raise IWaveError("refusing to write binary data to a terminal; redirect standard "
+                             "output or name a file with -o")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def commit(self, data: bytes):
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+
+    def discard(self):
+        pass
+
+
+def output(path):
+    """Where an output goes: a file written all at once, or standard output."""
+    return StandardOutput() if str(path) == STDIO else AtomicOutput(path)
+
+
 def check_writable(path):
     """Fail now, with the output's name, if `path` could not be created
     (read-only or missing folder, no permission): before the long work."""
-    AtomicOutput(path).discard()
+    output(path).discard()
 
 
 def list_images(folder, recursive=True, extensions=IMAGE_EXTENSIONS):
@@ -83,6 +115,11 @@ def list_images(folder, recursive=True, extensions=IMAGE_EXTENSIONS):
 
 
 def read_bytes(path):
+    if str(path) == STDIO:
+        data = sys.stdin.buffer.read()
+        if not data:
+            raise IWaveError("standard input is empty")
+        return data
     path = Path(path)
     if not path.is_file():
         raise IWaveError(f"{path}: no such file")
@@ -102,31 +139,52 @@ def compress_file(codec, inp, out, step=None, quality=None, bpp=None, strip=Fals
     XMP unless strip. The output is created first, so an unwritable
     destination fails before the encode, and it appears only when
     complete. Returns (image, data)."""
-    from iwave.image_metadata import read_image_metadata
-    from iwave.imageio import read_image
-    with AtomicOutput(out) as target:
-        image = read_image(inp, codec.max_pixels)
-        metadata = {} if strip else read_image_metadata(inp)
+    with output(out) as target:
+        image, metadata = read_image_file(inp, codec.max_pixels, with_metadata=not strip)
         data = codec.compress(image, step=step, quality=quality, bpp=bpp, metadata=metadata)
         target.commit(data)
     return image, data
 
 
-def decompress_file(codec, inp, out):
-    """Decode one .iwv file to an image file in the format its extension
-    names (PNG, TIFF, PPM/PGM), with its metadata (a warning on stderr
-    names what the format cannot hold). Returns the image."""
+def read_image_file(path, max_pixels=None, with_metadata=False):
+    """read_image, also of an image on standard input (its format from its
+    content, as always); with_metadata: (image, its ICC profile, EXIF and
+    XMP as iwave.metadata's dict)."""
+    from iwave.image_metadata import read_image_metadata
+    from iwave.imageio import read_image
+
+    def read(p):
+        image = read_image(p, max_pixels)
+        return (image, read_image_metadata(p)) if with_metadata else image
+    if str(path) != STDIO:
+        return read(path)
+    data = read_bytes(STDIO)
+    with tempfile.TemporaryDirectory() as folder:
+        spooled = Path(folder) / "stdin"
+        spooled.write_bytes(data)
+        try:
+            return read(spooled)
+        except IWaveError as e:
+            raise IWaveError(str(e).replace(str(spooled), "standard input")) from None
+
+
+def decompress_file(codec, inp, out, fmt=None, scale=1):
+    """Decode one .iwv file (at `scale`, 1 or a preview's 1/2, 1/4, ...) to
+    an image file in the format its extension names (PNG, TIFF, PPM/PGM), or
+    `fmt`, with the file's metadata (a warning on stderr names what the
+    format cannot hold). Returns the image."""
     from iwave.bitstream import read_metadata
     from iwave.image_metadata import dropped
     from iwave.imageio import encode_image, output_format
-    fmt = output_format(out)
-    with AtomicOutput(out) as target:
+    fmt = fmt or output_format(out)
+    with output(out) as target:
         data = read_bytes(inp)
-        image = codec.decompress(data)
+        image = codec.decompress(data, scale=scale)
         metadata = read_metadata(data)
         lost = dropped(fmt, metadata)
         if lost:
-            print(f"iwave: warning: {out}: dropped {', '.join(lost)}, which a "
-                  f"{'PPM/PGM' if fmt == 'PNM' else fmt} file cannot hold", file=sys.stderr)
+            print(f"iwave: warning: {'standard output' if str(out) == STDIO else out}: dropped "
+                  f"{', '.join(lost)}, which a {'PPM/PGM' if fmt == 'PNM' else fmt} file cannot hold",
+                  file=sys.stderr)
         target.commit(encode_image(image, fmt, metadata))
     return image

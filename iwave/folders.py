@@ -66,7 +66,7 @@ def _one(job):
         if kind == "compress":
             _, data = compress_file(_worker["codec"], inp, out, **options)
             return inp, out, len(data), None
-        decompress_file(_worker["codec"], inp, out)
+        decompress_file(_worker["codec"], inp, out, **options)
         return inp, out, out.stat().st_size, None
     except IWaveError as e:
         return inp, out, 0, str(e)

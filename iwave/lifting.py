@@ -176,6 +176,9 @@ class LiftingTransform(nn.Module):
         return self._analyse(x, self._mode(bit_depth, rounding))
 
     def inverse(self, bands, bit_depth=8, rounding=True):
+        """bands -> (C, 1, H, W). Given only [LL, (HL, LH, HH) of the coarsest
+        j levels], it inverts those j levels: the low-pass band of level
+        levels - j, exactly as `forward` made it (a reduced-size preview)."""
         return self._synthesise(bands, self._mode(bit_depth, rounding))
 
     def linear_inverse(self, bands):
@@ -198,7 +201,7 @@ class LiftingTransform(nn.Module):
     def _synthesise(self, bands, mode):
         t = lambda a: a.transpose(-1, -2)
         low = bands[0]
-        for j in range(self.levels):
+        for j in range((len(bands) - 1) // 3):      # all levels, or the coarsest ones given
             hl, lh, hh = bands[1 + 3 * j: 4 + 3 * j]
             lo_x = t(self._inverse_1d(t(low), t(lh), mode))
             hi_x = t(self._inverse_1d(t(hl), t(hh), mode))

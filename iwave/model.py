@@ -1,7 +1,6 @@
 """The iwave model: lifting transform + context model + per-subband weights,
 saved as a plain .npz (no pickle) and identified by a hash of its content."""
 import hashlib
-import importlib.util
 import json
 import os
 from pathlib import Path
@@ -16,6 +15,7 @@ from iwave.colour import YCOCG_SYNTHESIS_GAINS
 from iwave.denoiser import Denoiser
 from iwave.errors import IWaveError
 from iwave.lifting import LiftingTransform
+from iwave.shipped import ARCHIVE, INDEX, model_files, weights_dirs
 
 DEFAULT_CONFIG = {"levels": 4, "wavelet": "cdf53", "lift_hidden": 2,
                   "ctx_width": 8, "lstm_hidden": 4}
@@ -26,20 +26,12 @@ DEFAULT_LOSSLESS_MODEL_NAME = "iwave-lossless"
 DEFAULT_LOSSY_MODEL_NAME = "iwave-lossy"
 # Models no longer used for new files, kept so that files made with them
 # still decode (weights/archive/).
-ARCHIVE = "archive"
 # How lossy mode works (config["lossy"]); a model without the entry keeps the
 # original behaviour, so files made with it still decode identically.
 LOSSY_DEFAULTS = {"wavelet": None,          # linear path of the real-valued transform
                   "colour_weights": False,  # steps scaled by each colour component's RGB gain
                   "centroid": False,        # reconstruct at the predicted bin centroid
                   "condition_max_step": None}   # largest step the context model is told about
-
-
-def weights_dirs():
-    """Where shipped models are: the package's iwave.weights (the repository's
-    weights/ folder, installed with the package)."""
-    spec = importlib.util.find_spec("iwave.weights")
-    return [Path(d) for d in (spec.submodule_search_locations if spec else [])]
 
 
 def resolve_model_path(name_or_path=None) -> Path:
@@ -249,3 +241,14 @@ class IWaveModel(nn.Module):
             raise IWaveError(f"cannot load model {path}: {e}") from None
         model.eval()
         return model
+
+
+def build_index():
+    """identifier -> name of every shipped model (what weights/index.json holds)."""
+    return {IWaveModel.load(p).identifier(): name for name, p in model_files().items()}
+
+
+if __name__ == "__main__":     # python -m iwave.model: rewrite weights/index.json
+    folder = weights_dirs()[0]
+    (folder / INDEX).write_text(json.dumps(build_index(), indent=1, sort_keys=True) + "\n")
+    print(f"wrote {folder / INDEX}")

@@ -38,7 +38,9 @@ def run(venv, *args, cwd):
 
 
 def test_installed_package_codes_images_from_another_directory(venv, tmp_path):
-    source = KODAK / "kodim23.png" if (KODAK / "kodim23.png").exists() else ROOT / "iwave" / "data" / "sample.png"
+    source = KODAK / "kodim23.png"
+    if not source.exists():
+        source = ROOT / "iwave" / "data" / "sample.png"
     where = run(venv, "python", "-c", "import iwave, iwave.model as m; print(iwave.__file__); "
                 "print(*m.weights_dirs())", cwd=tmp_path)
     assert where.returncode == 0, where.stderr

@@ -46,7 +46,7 @@ class _IWaveAdapter:
 
 
 def shipped_models():
-    from iwave.model import weights_dirs
+    from iwave.shipped import weights_dirs
     seen = {}
     for d in weights_dirs():
         for p in sorted(d.glob("*.npz")):

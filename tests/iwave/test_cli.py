@@ -32,9 +32,12 @@ def png(tmp_path):
 
 
 def test_default_names_and_no_silent_overwrite(capsys, png, tmp_path):
-    code, out, _ = run(capsys, "compress", png)
-    assert code == 0 and (tmp_path / "x.iwv").exists() and "bpp" in out
-    # x.iwv -> x.png would overwrite the original: refused without --force
+    code, out, err = run(capsys, "compress", png)
+    assert code == 0 and (tmp_path / "x.iwv").exists() and "bpp" in err and out == ""
+    # the default decoded name never replaces the original x.png
+    code, _, err = run(capsys, "decompress", tmp_path / "x.iwv")
+    assert code == 0 and "x.iwv.png" in err
+    np.testing.assert_array_equal(read_image(tmp_path / "x.iwv.png"), read_image(png))
     code, _, err = run(capsys, "decompress", tmp_path / "x.iwv")
     assert_one_line_error(code, err)
     assert "--force" in err
@@ -45,7 +48,73 @@ def test_default_names_and_no_silent_overwrite(capsys, png, tmp_path):
     np.testing.assert_array_equal(read_image(tmp_path / "y.png"), read_image(png))
     code, _, _ = run(capsys, "decompress", tmp_path / "x.iwv", "-o", tmp_path / "y.png", "--force")
     assert code == 0
-    assert not list(tmp_path.glob("*.part"))        # no temporary leftovers
+    code, _, err = run(capsys, "decompress", tmp_path / "x.iwv", "--format", "tiff", "-q")
+    assert code == 0 and err == "" and (tmp_path / "x.iwv.tif").exists()
+    assert not list(tmp_path.glob("*.part")) and not list(tmp_path.glob(".*"))   # no leftovers
+
+
+def test_several_inputs_globs_and_output_folders(capsys, tmp_path):
+    images = {}
+    for name in ("a", "b", "c"):
+        images[name] = photo_like(24, 32, 3, seed=ord(name))
+        Image.fromarray(images[name]).save(tmp_path / f"{name}.png")
+    code, _, err = run(capsys, "compress", tmp_path / "a.png", tmp_path / "b.png")
+    assert code == 0 and err.count("bpp") == 2
+    assert (tmp_path / "a.iwv").exists() and (tmp_path / "b.iwv").exists()
+    out = tmp_path / "out"
+    out.mkdir()
+    code, _, err = run(capsys, "compress", str(tmp_path / "*.png"), "-o", out, "-q")   # a quoted glob
+    assert code == 0 and err == ""
+    assert sorted(p.name for p in out.iterdir()) == ["a.iwv", "b.iwv", "c.iwv"]
+    decoded = tmp_path / "decoded"
+    decoded.mkdir()
+    code, _, _ = run(capsys, "decompress", *sorted(out.glob("*.iwv")), "-o", decoded)
+    assert code == 0
+    for name, a in images.items():     # inside an output folder the decoded file takes the plain name
+        np.testing.assert_array_equal(read_image(decoded / f"{name}.png"), a)
+    # bad combinations are refused before any work
+    for args in (["compress", tmp_path / "a.png", tmp_path / "b.png", "-o", tmp_path / "one.iwv"],
+                 ["compress", tmp_path / "a.png", tmp_path / "b.png", "-o", "-"],
+                 ["compress", str(tmp_path / "*.gif")],
+                 ["compress", "-", tmp_path / "a.png"],
+                 ["compress", tmp_path / "a.png", out],
+                 ["decompress", tmp_path / "a.iwv", "-o", tmp_path / "a.jpg"]):
+        code, _, err = run(capsys, *args)
+        assert_one_line_error(code, err)
+    assert not (tmp_path / "one.iwv").exists()
+    # one bad file in a batch is reported; the others are still coded
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    code, _, err = run(capsys, "compress", tmp_path / "c.png", tmp_path / "bad.png", "-o", decoded)
+    assert code == 1 and "bad.png" in err and "1 of 2 files failed" in err
+    assert (decoded / "c.iwv").exists() and not (decoded / "bad.iwv").exists()
+
+
+def cli(*args, stdin=b""):
+    return subprocess.run([sys.executable, "-m", "iwave", *map(str, args)], input=stdin, capture_output=True,
+                          cwd=ROOT, env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+
+
+def test_pipes_work_byte_for_byte_like_files(tmp_path, png):
+    assert cli("compress", png, "-o", tmp_path / "file.iwv").returncode == 0
+    made = (tmp_path / "file.iwv").read_bytes()
+    piped = cli("compress", "-", "-o", "-", stdin=png.read_bytes())
+    assert piped.returncode == 0 and piped.stdout == made and b"standard input" in piped.stderr
+    assert cli("compress", "-", "-o", tmp_path / "in.iwv", stdin=png.read_bytes()).stdout == b""
+    assert (tmp_path / "in.iwv").read_bytes() == made
+    assert cli("compress", png, "-o", "-").stdout == made
+    assert cli("decompress", tmp_path / "file.iwv", "-o", tmp_path / "file.png").returncode == 0
+    decoded = cli("decompress", "-", "-o", "-", stdin=made)
+    assert decoded.returncode == 0 and decoded.stdout == (tmp_path / "file.png").read_bytes()
+    tiff = cli("decompress", "-", "-o", "-", "--format", "tiff", stdin=made).stdout
+    (tmp_path / "piped.tif").write_bytes(tiff)
+    np.testing.assert_array_equal(read_image(tmp_path / "piped.tif"), read_image(png))
+    # standard input with no -o, an empty or broken stream: one line, nothing written
+    for args, data in ((["compress", "-"], png.read_bytes()), (["compress", "-", "-o", "-"], b""),
+                       (["decompress", "-", "-o", "-"], made[:40]), (["compress", "-", "-o", "-"], b"junk")):
+        r = cli(*args, stdin=data)
+        err = r.stderr.decode()
+        assert r.returncode == 1 and r.stdout == b"" and err.startswith("iwave: error:"), err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
 def test_sixteen_bit_png_roundtrip_through_files(capsys, tmp_path):
@@ -77,7 +146,7 @@ def test_a_model_used_outside_its_training_says_so(capsys, png, tmp_path):
                        "-o", tmp_path / "a.iwv")
     assert code == 0 and "not trained on lossy files" in err
     code, _, err = run(capsys, "compress", png, "--model", "iwave-lossless", "-o", tmp_path / "b.iwv")
-    assert code == 0 and err == ""
+    assert code == 0 and "not trained" not in err
     code, out, _ = run(capsys, "info", "--complexity", "--model", "iwave-lossless", "--json")
     modes = json.loads(out)["complexity_mac_per_pixel"]
     assert modes["lossless"]["trained_for_mode"] and not modes["lossy"]["trained_for_mode"]
@@ -89,6 +158,9 @@ def test_info_json(capsys, png, tmp_path):
     code, out, _ = run(capsys, "info", tmp_path / "x.iwv", "--json")
     info = json.loads(out)
     assert code == 0 and info["width"] == 56 and info["height"] == 40 and info["mode"] == "lossless"
+    assert info["model"] == "iwave-lossless"      # named, not only its identifier
+    run(capsys, "compress", png, "--quality", "70", "-o", tmp_path / "y.iwv")
+    assert "model: iwave-lossy" in run(capsys, "info", tmp_path / "y.iwv")[1]
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "random", "empty"])

@@ -25,7 +25,7 @@ def test_folder_with_a_corrupt_image(tmp_path, capsys):
     before = digest(src)
 
     code = main(["compress", str(src), "-o", str(tmp_path / "out"), "--jobs", "2"])
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err
     assert code == 1
     assert "2 compressed, 0 skipped (already done), 1 failed" in out
     assert "broken.png" in out
@@ -34,7 +34,7 @@ def test_folder_with_a_corrupt_image(tmp_path, capsys):
     assert digest(src) == before                       # inputs are never modified
 
     code = main(["compress", str(src), "-o", str(tmp_path / "out")])     # re-run: nothing redone
-    assert code == 1 and "0 compressed, 2 skipped" in capsys.readouterr().out
+    assert code == 1 and "0 compressed, 2 skipped" in capsys.readouterr().err
 
     code = main(["decompress", str(tmp_path / "out"), "-o", str(tmp_path / "back")])
     assert code == 0, capsys.readouterr().err
