@@ -140,7 +140,10 @@ def compress_file(codec, inp, out, step=None, quality=None, bpp=None, strip=Fals
     destination fails before the encode, and it appears only when
     complete. Returns (image, data)."""
     with output(out) as target:
-        image, metadata = read_image_file(inp, codec.max_pixels, with_metadata=not strip)
+        if strip:
+            image, metadata = read_image_file(inp, codec.max_pixels), {}
+        else:
+            image, metadata = read_image_file(inp, codec.max_pixels, with_metadata=True)
         data = codec.compress(image, step=step, quality=quality, bpp=bpp, metadata=metadata)
         target.commit(data)
     return image, data

@@ -46,6 +46,9 @@ class IwaveImageFile(ImageFile.ImageFile):
         self._mode = mode
         self._full_size = self._size = (header.width, header.height)
         self._levels = header.levels
+        for kind, key in (("icc", "icc_profile"), ("exif", "exif"), ("xmp", "xmp")):
+            if kind in header.metadata:          # as Pillow's JPEG plugin gives them
+                self.info[key] = (b"Exif\x00\x00" if kind == "exif" else b"") + header.metadata[kind]
         self._set_scale(1)
 
     def _set_scale(self, scale):
@@ -102,8 +105,13 @@ def _save(image, fp, filename):
     if image.mode == "I;16":
         a = a.astype(np.uint16)
     quality = None if options.get("lossless") else options.get("quality")
+    # as Pillow's PNG and JPEG plugins: the image's ICC profile unless given, EXIF and XMP if given
+    exif = options.get("exif")
+    exif = exif.tobytes() if isinstance(exif, Image.Exif) else exif
+    metadata = {"icc": options.get("icc_profile", image.info.get("icc_profile")), "xmp": options.get("xmp"),
+                "exif": exif[6:] if exif and exif.startswith(b"Exif\x00\x00") else exif}
     try:
-        fp.write(compress(a, quality=quality))
+        fp.write(compress(a, quality=quality, metadata={k: v for k, v in metadata.items() if v}))
     except IWaveError as e:
         raise OSError(str(e)) from None
 

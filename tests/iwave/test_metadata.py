@@ -166,7 +166,7 @@ def test_ppm_output_warns_and_still_writes(capsys, tmp_path):
     src = make(tmp_path / "in.png", "PNG")
     assert run(capsys, "compress", src, "-o", tmp_path / "x.iwv")[0] == 0
     code, _, err = run(capsys, "decompress", tmp_path / "x.iwv", "-o", tmp_path / "back.ppm")
-    lines = err.strip().splitlines()
+    lines = [line for line in err.strip().splitlines() if "warning" in line]
     assert code == 0 and len(lines) == 1 and lines[0].startswith("iwave: warning:")
     assert "ICC profile, EXIF, XMP" in lines[0] and "PPM/PGM" in lines[0]
     np.testing.assert_array_equal(read_image(tmp_path / "back.ppm"), read_image(src))
@@ -285,3 +285,24 @@ def test_files_without_metadata_are_as_before():
         assert iwave.read_metadata(path) == {}
     assert metadata.icc_description(bitstream.read_metadata(VECTORS / "lossless-rgb8-metadata.iwv")["icc"]) \
         == "iwave test profile"
+
+
+def test_standard_input_keeps_metadata(tmp_path):
+    import os
+    import subprocess
+    import sys
+    src = make(tmp_path / "in.jpg", "JPEG")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    with open(src, "rb") as f:
+        subprocess.run([sys.executable, "-m", "iwave", "compress", "-", "-o", str(tmp_path / "x.iwv")],
+                       stdin=f, env=env, check=True, capture_output=True)
+    assert iwave.read_metadata(tmp_path / "x.iwv") == read_image_metadata(src)
+
+
+def test_pillow_plugin_reads_and_writes_metadata(tmp_path):
+    with Image.open(make(tmp_path / "in.png", "PNG")) as img:
+        img.save(tmp_path / "x.iwv", exif=img.info["exif"], xmp=XMP)        # ICC from img.info
+    assert iwave.read_metadata(tmp_path / "x.iwv") == {"icc": ICC, "exif": unprefixed(EXIF), "xmp": XMP}
+    with Image.open(tmp_path / "x.iwv") as img:
+        assert img.info["icc_profile"] == ICC and img.info["xmp"] == XMP
+        assert img.getexif()[0x0112] == 6
