@@ -16,6 +16,7 @@ from pathlib import Path
 from iwave.errors import IWaveError
 from iwave.files import STDIO
 
+EXTENSION = ".iwv"
 FORMAT_EXTENSIONS = {"PNG": ".png", "TIFF": ".tif", "PNM": ".ppm"}
 
 
@@ -108,3 +109,95 @@ def run(pairs, code_one, status):
                f"{time.perf_counter() - t:.2f} s", detail)
     if failed:
         raise IWaveError(f"{len(failed)} of {len(pairs)} files failed (listed above)")
+
+
+# ------------------------------------------------------------------ the commands
+def codec_for(args):
+    from iwave.codec import DEFAULT_TILE, Codec
+    return Codec(args.model, max_pixels=args.max_pixels, tile=getattr(args, "tile", DEFAULT_TILE),
+                 jobs=getattr(args, "jobs", 1), threads=args.threads)
+
+
+def _folder(args, kind, options=None):
+    from iwave import folders
+    report = folders.run(kind, args.input[0], args.output, args.model, args.max_pixels, args.jobs,
+                         args.force, progress=not args.quiet, options=options,
+                         tile=getattr(args, "tile", None), threads=args.threads)
+    if not args.quiet or report.failed:
+        print(report.summary("compressed" if kind == "compress" else "decompressed"), file=sys.stderr)
+    if report.failed:
+        raise IWaveError(f"{len(report.failed)} file(s) failed (listed above)")
+
+
+def _inputs(args, kind, options=None):
+    """The command's (input, output) pairs, or None when a folder was coded."""
+    args.input = expand(args.input)
+    folders = [i for i in args.input if Path(i).is_dir()]
+    if folders:
+        if len(args.input) > 1:
+            raise IWaveError(f"a folder ({folders[0]}) must be the only input")
+        return _folder(args, kind, options)
+    if kind == "compress":
+        return output_names(args.input, args.output, lambda p: p.with_suffix(EXTENSION),
+                                  lambda p, folder: folder / (p.stem + EXTENSION))
+    ext = FORMAT_EXTENSIONS[args.format or "PNG"]
+    return output_names(args.input, args.output, lambda p: p.with_name(p.name + ext),
+                              lambda p, folder: folder / (p.stem + ext))
+
+
+def cmd_compress(args):
+    pairs = _inputs(args, "compress", {"step": args.step, "quality": args.quality, "bpp": args.bpp,
+                                       "strip": args.strip})
+    if pairs is None:
+        return
+    from iwave.codec import is_lossy
+    from iwave.files import check_writable, compress_file
+    mode = "lossy" if is_lossy(args.step, args.quality, args.bpp) else "lossless"
+    codec = []
+
+    def one(inp, out):
+        check_output(inp, out, args.force)
+        check_writable(out)              # before loading models and encoding
+        if not codec:
+            codec.append(codec_for(args))
+            model = codec[0].model_for(mode == "lossy")
+            if not model.trained_for(lossy=mode == "lossy") and not args.quiet:
+                print(f"note: model {model.name} was not trained on {mode} files; they code "
+                      f"larger than with the default model", file=sys.stderr)
+        image, data = compress_file(codec[0], inp, out, args.step, args.quality, args.bpp,
+                                    strip=args.strip)
+        pixels = image.shape[0] * image.shape[1]
+        channels = 1 if image.ndim == 2 else image.shape[2]
+        model = codec[0].model_for(mode == "lossy")
+        return (f"{len(data)} bytes, {len(data) * 8 / pixels:.4f} bpp "
+                f"({len(data) * 8 / pixels / channels:.4f} bpsp), {mode}",
+                f"{image.shape[1]}x{image.shape[0]}, {channels} channel(s), {image.dtype}; model "
+                f"{model.name} {model.identifier()}")
+    run(pairs, one, Status(args.quiet, args.verbose))
+
+
+def cmd_decompress(args):
+    fmt = {"png": "PNG", "tiff": "TIFF", "pnm": "PNM"}.get(args.format)
+    args.format = fmt
+    scale = f"1/{1 << args.scale}"
+    pairs = _inputs(args, "decompress", {"scale": scale})
+    if pairs is None:
+        return
+    from iwave.files import STDIO, check_writable, decompress_file
+    from iwave.imageio import output_format
+    for _, out in pairs:             # an extension we cannot write: refused before any work
+        named = fmt if out == STDIO else output_format(out)
+        if fmt and named != fmt:
+            raise IWaveError(f"--format {args.format.lower()} does not match the output name {out}")
+    codec = []
+
+    def one(inp, out):
+        check_output(inp, out, args.force)
+        check_writable(out)
+        codec[:] = codec or [codec_for(args)]
+        image = decompress_file(codec[0], inp, out, fmt=fmt or (None if out != STDIO else "PNG"),
+                                scale=scale)
+        channels = 1 if image.ndim == 2 else image.shape[2]
+        return (f"{image.shape[1]}x{image.shape[0]}, {channels} channel(s), {image.dtype}"
+                + (f", preview at scale {scale}" if args.scale else ""), None)
+    run(pairs, one, Status(args.quiet, args.verbose))

@@ -5,11 +5,8 @@ import os
 import sys
 from pathlib import Path
 
-from iwave import __version__
+from iwave import __version__, batch
 from iwave.errors import IWaveError
-
-EXTENSION = ".iwv"
-
 
 def _positive_float(name):
     def parse(s):
@@ -32,100 +29,6 @@ def _scale(s):
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def _codec(args):
-    from iwave.codec import DEFAULT_TILE, Codec
-    return Codec(args.model, max_pixels=args.max_pixels, tile=getattr(args, "tile", DEFAULT_TILE),
-                 jobs=getattr(args, "jobs", 1))
-
-
-def _folder(args, kind, options=None):
-    from iwave import folders
-    report = folders.run(kind, args.input[0], args.output, args.model, args.max_pixels, args.jobs,
-                         args.force, progress=not args.quiet, options=options,
-                         tile=getattr(args, "tile", None))
-    if not args.quiet or report.failed:
-        print(report.summary("compressed" if kind == "compress" else "decompressed"), file=sys.stderr)
-    if report.failed:
-        raise IWaveError(f"{len(report.failed)} file(s) failed (listed above)")
-
-
-def _inputs(args, kind, options=None):
-    """The command's (input, output) pairs, or None when a folder was coded."""
-    from iwave import batch
-    args.input = batch.expand(args.input)
-    folders = [i for i in args.input if Path(i).is_dir()]
-    if folders:
-        if len(args.input) > 1:
-            raise IWaveError(f"a folder ({folders[0]}) must be the only input")
-        return _folder(args, kind, options)
-    if kind == "compress":
-        return batch.output_names(args.input, args.output, lambda p: p.with_suffix(EXTENSION),
-                                  lambda p, folder: folder / (p.stem + EXTENSION))
-    ext = batch.FORMAT_EXTENSIONS[args.format or "PNG"]
-    return batch.output_names(args.input, args.output, lambda p: p.with_name(p.name + ext),
-                              lambda p, folder: folder / (p.stem + ext))
-
-
-def cmd_compress(args):
-    from iwave import batch
-    pairs = _inputs(args, "compress", {"step": args.step, "quality": args.quality, "bpp": args.bpp,
-                                       "strip": args.strip})
-    if pairs is None:
-        return
-    from iwave.codec import is_lossy
-    from iwave.files import check_writable, compress_file
-    mode = "lossy" if is_lossy(args.step, args.quality, args.bpp) else "lossless"
-    codec = []
-
-    def one(inp, out):
-        batch.check_output(inp, out, args.force)
-        check_writable(out)              # before loading models and encoding
-        if not codec:
-            codec.append(_codec(args))
-            model = codec[0].model_for(mode == "lossy")
-            if not model.trained_for(lossy=mode == "lossy") and not args.quiet:
-                print(f"note: model {model.name} was not trained on {mode} files; they code "
-                      f"larger than with the default model", file=sys.stderr)
-        image, data = compress_file(codec[0], inp, out, args.step, args.quality, args.bpp,
-                                    strip=args.strip)
-        pixels = image.shape[0] * image.shape[1]
-        channels = 1 if image.ndim == 2 else image.shape[2]
-        model = codec[0].model_for(mode == "lossy")
-        return (f"{len(data)} bytes, {len(data) * 8 / pixels:.4f} bpp "
-                f"({len(data) * 8 / pixels / channels:.4f} bpsp), {mode}",
-                f"{image.shape[1]}x{image.shape[0]}, {channels} channel(s), {image.dtype}; model "
-                f"{model.name} {model.identifier()}")
-    batch.run(pairs, one, batch.Status(args.quiet, args.verbose))
-
-
-def cmd_decompress(args):
-    from iwave import batch
-    fmt = {"png": "PNG", "tiff": "TIFF", "pnm": "PNM"}.get(args.format)
-    args.format = fmt
-    scale = f"1/{1 << args.scale}"
-    pairs = _inputs(args, "decompress", {"scale": scale})
-    if pairs is None:
-        return
-    from iwave.files import STDIO, check_writable, decompress_file
-    from iwave.imageio import output_format
-    for _, out in pairs:             # an extension we cannot write: refused before any work
-        named = fmt if out == STDIO else output_format(out)
-        if fmt and named != fmt:
-            raise IWaveError(f"--format {args.format.lower()} does not match the output name {out}")
-    codec = []
-
-    def one(inp, out):
-        batch.check_output(inp, out, args.force)
-        check_writable(out)
-        codec[:] = codec or [_codec(args)]
-        image = decompress_file(codec[0], inp, out, fmt=fmt or (None if out != STDIO else "PNG"),
-                                scale=scale)
-        channels = 1 if image.ndim == 2 else image.shape[2]
-        return (f"{image.shape[1]}x{image.shape[0]}, {channels} channel(s), {image.dtype}"
-                + (f", preview at scale {scale}" if args.scale else ""), None)
-    batch.run(pairs, one, batch.Status(args.quiet, args.verbose))
-
-
 def cmd_info(args):
     result = {}
     if args.file:
@@ -142,7 +45,7 @@ def cmd_info(args):
         result["file_bytes"] = len(data)
         result["bpp"] = len(data) * 8 / (header.width * header.height)
     if args.card:
-        codec = _codec(args)
+        codec = batch.codec_for(args)
         result["models"] = {mode: dict(name=m.name, id=m.identifier(), card=m.card)
                             for mode, m in (("lossless", codec.model_for(False)),
                                             ("lossy", codec.model_for(True)))}
@@ -150,7 +53,7 @@ def cmd_info(args):
         return
     if args.complexity:
         from iwave.complexity import macs_per_pixel
-        codec = _codec(args)
+        codec = batch.codec_for(args)
         result["complexity_mac_per_pixel"] = {}
         for mode in ("lossless", "lossy"):
             model = codec.model_for(mode == "lossy")
@@ -181,7 +84,7 @@ def cmd_info(args):
 
 def cmd_eval(args):
     from iwave.evaluate import evaluate_folder
-    report = evaluate_folder(_codec(args), args.folder, step=args.step, quality=args.quality,
+    report = evaluate_folder(batch.codec_for(args), args.folder, step=args.step, quality=args.quality,
                              show_progress=not args.json)
     print(json.dumps(report, indent=2) if args.json else report["summary_text"])
     for name, why in report["unsupported"] if not args.json else ():
@@ -192,7 +95,7 @@ def cmd_eval(args):
 
 def cmd_demo(args):
     from iwave.evaluate import demo
-    demo(_codec(args), args.image, args.step)
+    demo(batch.codec_for(args), args.image, args.step)
 
 
 def cmd_bench(args):
@@ -236,6 +139,9 @@ def build_parser():
                         "not shipped); files decode with the shipped model that made them")
         sp.add_argument("--max-pixels", type=int, default=200_000_000, metavar="N",
                         help="refuse images larger than N pixels (default 200,000,000)")
+        sp.add_argument("--threads", type=int, metavar="N",
+                        help="threads for the work, shared by --jobs processes (default: "
+                             "$IWAVE_THREADS, else the cores not busy now)")
 
     def chatter(sp):
         sp.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
@@ -275,7 +181,7 @@ def build_parser():
     common(c)
     jobs(c)
     chatter(c)
-    c.set_defaults(func=cmd_compress)
+    c.set_defaults(func=batch.cmd_compress)
 
     d = sub.add_parser("decompress", help="decompress .iwv to PNG",
                        description="Decode an .iwv file to PNG, TIFF or PPM/PGM, by the output's "
@@ -297,7 +203,7 @@ def build_parser():
     common(d)
     jobs(d)
     chatter(d)
-    d.set_defaults(func=cmd_decompress)
+    d.set_defaults(func=batch.cmd_decompress)
 
     i = sub.add_parser("info", help="show an .iwv header and/or the model's complexity")
     i.add_argument("file", nargs="?", help=".iwv file")

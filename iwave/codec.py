@@ -16,6 +16,7 @@ from iwave.errors import IWaveError
 from iwave.imageio import read_image, validate_array
 from iwave.metadata import checked
 from iwave.model import IWaveModel, find_shipped_model, resolve_model_paths
+from iwave.threads import limited, resolve
 
 MIN_STEP, MAX_STEP = 0.1, 1e6
 BPP_GRID_START, BPP_GRID_SIZE = 8.0, 10     # --bpp first tries steps 8, 16, ... 4096
@@ -59,10 +60,14 @@ class Codec:
     memory stays bounded for any image size and tiles can be coded in
     parallel processes (`jobs`). Lossy tiles overlap their neighbours by
     LOSSY_OVERLAP pixels and the decoder keeps each tile's own pixels, so
-    tile borders do not show."""
+    tile borders do not show.
+
+    `threads`: torch threads for the work (default: the free cores, see
+    iwave.threads), shared among the `jobs` processes; the caller's own
+    torch setting is restored after each call."""
 
     def __init__(self, model=None, max_pixels=bitstream.DEFAULT_MAX_PIXELS, tile=DEFAULT_TILE,
-                 jobs=1):
+                 jobs=1, threads=None):
         if isinstance(model, IWaveModel):
             self.models = {"lossless": model, "lossy": model}
         else:
@@ -78,6 +83,7 @@ class Codec:
         if int(jobs) < 1:
             raise IWaveError("jobs must be at least 1")
         self.max_pixels, self.tile, self.jobs = max_pixels, int(tile), int(jobs)
+        self.threads = resolve(threads)
 
     def model_for(self, lossy: bool) -> IWaveModel:
         """The model that codes lossless (False) or lossy (True) files."""
@@ -88,10 +94,11 @@ class Codec:
         The workers are forked with this Codec's models and get each job's
         data with it, so nothing global is shared: a Codec is re-entrant."""
         if self.jobs == 1 or len(jobs) < 2:
-            return [fn(model, *j) for j in jobs]
+            with limited(self.threads):
+                return [fn(model, *j) for j in jobs]
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
-        threads = max(1, torch.get_num_threads() // self.jobs)
+        threads = max(1, self.threads // self.jobs)
         model_id = model.identifier()
         with ProcessPoolExecutor(min(self.jobs, len(jobs)), multiprocessing.get_context("fork"),
                                  initializer=_start_worker, initargs=({model_id: model}, threads)) as pool:

@@ -4,7 +4,6 @@ Every file is coded on its own; one that fails is reported and the rest carry
 on. Outputs are written atomically (a temporary file renamed into place), so
 an output that exists is complete, and a re-run skips it. Inputs are only read.
 """
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -51,10 +50,8 @@ def plan(src, dst, suffixes, new_suffix, force):
 
 
 def _init(model, max_pixels, threads, tile):
-    import torch
-    torch.set_num_threads(threads)
     from iwave.codec import DEFAULT_TILE, Codec
-    _worker["codec"] = Codec(model, max_pixels=max_pixels, tile=tile or DEFAULT_TILE)
+    _worker["codec"] = Codec(model, max_pixels=max_pixels, tile=tile or DEFAULT_TILE, threads=threads)
 
 
 def _one(job):
@@ -79,7 +76,9 @@ def _one(job):
 
 
 def run(kind, src, dst, model=None, max_pixels=None, jobs=1, force=False, progress=True,
-        options=None, tile=None):
+        options=None, tile=None, threads=None):
+    """Code every file under src into dst; `threads` (default: the free
+    cores) are shared by the `jobs` processes, so they never oversubscribe."""
     from iwave.files import IMAGE_EXTENSIONS, progress as show
     src = Path(src)
     if not src.is_dir():
@@ -92,7 +91,8 @@ def run(kind, src, dst, model=None, max_pixels=None, jobs=1, force=False, progre
     pairs, skipped, clashes = plan(src, dst, suffixes, new, force)
     report = FolderReport(skipped=skipped, failed=clashes)
     t0 = time.perf_counter()
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    from iwave.threads import resolve
+    threads = max(1, resolve(threads) // jobs)
     jobs_list = [(kind, i, o, options or {}) for i, o in pairs]
     init = (model, max_pixels or DEFAULT_MAX_PIXELS, threads, tile)
     if jobs == 1 or len(jobs_list) <= 1:
