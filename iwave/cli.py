@@ -141,7 +141,8 @@ def build_parser():
                         help="refuse images larger than N pixels (default 200,000,000)")
         sp.add_argument("--threads", type=int, metavar="N",
                         help="threads for the work, shared by --jobs processes (default: "
-                             "$IWAVE_THREADS, else the cores not busy now)")
+                             "$IWAVE_THREADS, else 1: more threads collapse when another program "
+                             "holds a core; --jobs parallelises tiles and files instead)")
 
     def chatter(sp):
         sp.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")

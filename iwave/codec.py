@@ -62,7 +62,7 @@ class Codec:
     LOSSY_OVERLAP pixels and the decoder keeps each tile's own pixels, so
     tile borders do not show.
 
-    `threads`: torch threads for the work (default: the free cores, see
+    `threads`: torch threads for the work (default 1, see
     iwave.threads), shared among the `jobs` processes; the caller's own
     torch setting is restored after each call."""
 

@@ -3,11 +3,15 @@
 torch's intra-op threads collapse on small tensors when another process
 holds a core (a 32x32 image took 43 s instead of 0.95 s beside other jobs):
 each of thousands of tiny parallel regions waits for a thread the scheduler
-gave to someone else. So iwave never asks for more threads than there are
-free cores: by default the cores this process may run on less the current
-load (at least one); `threads=` / `--threads N` or $IWAVE_THREADS choose.
-Processes that iwave starts (tiles, folder files) share the same count, so
-jobs x threads never exceeds it.
+gave to someone else. Measured (docs/speed.md, python -m iwave.bench.speed):
+two threads decode a Kodak image 1.2x faster than one on an idle 2-core
+machine, and 30x slower than idle once one other process busy-loops on a
+core, while one thread is 1.02x of idle there. A machine's load can change
+at any moment (the load average lags by a minute), so the default is one
+thread; `threads=` / `--threads N` or $IWAVE_THREADS ask for more where the
+cores are known to be free, and `--jobs` parallelises at the coarse level
+(tiles, files). Processes that iwave starts share the count, so jobs x
+threads never exceeds it.
 """
 import os
 from contextlib import contextmanager
@@ -15,27 +19,10 @@ from contextlib import contextmanager
 from iwave.errors import IWaveError
 
 
-def usable_cores():
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def free_cores():
-    """The cores this process may use less the 1-minute load average, >= 1."""
-    cores = usable_cores()
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):
-        load = 0.0
-    return max(1, min(cores, int(cores - load + 0.5)))
-
-
 def resolve(threads=None):
-    """threads, else $IWAVE_THREADS, else the free cores; checked."""
+    """threads, else $IWAVE_THREADS, else 1; checked."""
     if threads is None:
-        threads = os.environ.get("IWAVE_THREADS") or free_cores()
+        threads = os.environ.get("IWAVE_THREADS") or 1
     try:
         n = int(threads)
     except (TypeError, ValueError):

@@ -3,7 +3,7 @@ JPEG XL e7's, in one run, on an idle machine and again with one busy-looping
 process started by the script (what a desktop or a shared server looks like).
 
 JPEG XL runs on one thread, iwave on --threads (default: its own choice,
-the free cores). Every figure is a ratio within this run, since absolute times on a shared
+one). Every figure is a ratio within this run, since absolute times on a shared
 machine say little: iwave / JPEG XL for the same images and mode, and
 busy / idle for iwave. Times are medians over the images of the best of
 --repeats timings. Writes speed.json and speed.md to --out.
