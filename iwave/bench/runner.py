@@ -31,11 +31,8 @@ class _IWaveAdapter:
 
     def _get(self):
         if self._codec is None:
-            import torch
-
             from iwave.codec import Codec as IWaveCodec
-            torch.set_num_threads(self.threads)
-            self._codec = IWaveCodec(self.path)
+            self._codec = IWaveCodec(self.path, threads=self.threads)   # the count the report shows
         return self._codec
 
     def encode(self, rgb, step):
