@@ -10,7 +10,7 @@ import torch
 from iwave.entropy import EntropyError, ValueDecoder, plan_format
 from iwave.entropy.context_model import PHASES
 from iwave.entropy.tables import centroid_offsets
-from iwave import bitstream, palette, postfilter, preview, sample_map
+from iwave import bitstream, index_coder, palette, postfilter, preview, sample_map
 from iwave.coding import (ACTIVITIES, PART_REFERENCES, plan_inputs, planned_parameters,
                           reconstruct, residual, tile_window)
 from iwave.colour import ycocg_to_rgb
@@ -90,10 +90,12 @@ def decode_tile(model, header, chunks, core, level=0):
     for gi, n in enumerate([1] if indexed else [n_colour] + ([1] if header.has_alpha else [])):
         steps = model.lossy_steps(header.step, n) if lossy and gi == 0 else None
         cond = model.condition_steps(header.step, n) if steps else None
-        bands, offsets, filters, values, colours = decode_group(
+        bands, offsets, filters, values, colours, plane = decode_group(
             model, chunks[start:start + n], y1 - y0, x1 - x0, header, cond, level, indexed)
         start += n
-        if steps and level:     # dequantised coarse bands; no denoiser, no post filter
+        if plane is not None:     # context-coded indices; a preview keeps every 2^level-th
+            x = torch.from_numpy(plane[None, None, ::1 << level, ::1 << level]).double()
+        elif steps and level:     # dequantised coarse bands; no denoiser, no post filter
             with torch.no_grad():
                 x = model.transform.inverse(dequantise(bands, steps, offsets=offsets), 8, rounding=False)
             x = x / preview.dc_gain(model.transform.lossy_coeffs) ** (2 * level)
@@ -129,10 +131,12 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
     """The subbands of one component group from its streams, with what the
     streams carry besides: centroid offsets, post filters (lossy), the
     sample map (lossless, one component: the values its indices stand for,
-    or None) and, for the index plane of a palette tile (`indexed`), its
-    palette (else None). cond_steps: the steps the context model is conditioned on
-    (None: lossless). level k > 0: only the subbands of levels L .. k+1
-    (the first 1 + 3(L - k) in coding order); the streams are read that far."""
+    or None), for the index plane of a palette tile (`indexed`) its
+    palette (else None) and, if the stream codes its indices directly
+    (iwave.index_coder; bands, offsets and filters then None), the plane.
+    cond_steps: the steps the context model is conditioned on (None: lossless).
+    level k > 0: only the subbands of levels L .. k+1 (the first 1 + 3(L - k)
+    in coding order); the streams are read that far."""
     n = len(chunks)
     shapes = subband_shapes(height, width, header.levels)
     wanted = shapes[:1 + 3 * (header.levels - level)]
@@ -143,12 +147,16 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
         if indexed:
             colours = palette.read(decoders[0], header.components)
         if cond_steps is None and fmt.sample_map:
-            maps = [sample_map.read(d, header.bit_depth) for d in decoders]
-            if any(m is not None for m in maps):
+            maps = [sample_map.read_flagged(d, header.bit_depth, fmt.palette) for d in decoders]
+            if any(m is not None for m, _ in maps):
                 if n != 1:
                     raise EntropyError("sample map on a colour group")
-                values = maps[0]
+                values, direct = maps[0]
                 depth = sample_map.coded_depth(values, depth)
+                if direct:
+                    plane = index_coder.read(decoders[0], height, width, len(values))
+                    decoders[0].check_end()
+                    return None, None, None, values, colours, plane
         filters = ([postfilter.read(d, 1)[0] for d in decoders]
                    if cond_steps is not None and fmt.post_filter else None)
         plans = [read_plans(d, len(shapes), fmt, c) for c, d in enumerate(decoders)]
@@ -183,7 +191,7 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
             d.check_end()
         except EntropyError as e:
             raise IWaveError(f"file is corrupt ({e})") from None
-    return [b[0][:, None] for b in bands], offsets, filters, values, colours
+    return [b[0][:, None] for b in bands], offsets, filters, values, colours, None
 
 
 def assemble(comps, header, clip=False):

@@ -9,7 +9,7 @@ import torch
 
 from iwave.entropy import ValueEncoder, plan_fit, plan_format
 from iwave.entropy.context_model import PHASES, coding_parameters, scale_index_base
-from iwave import bitstream, palette, postfilter, postfilter_fit, sample_map
+from iwave import bitstream, index_coder, palette, postfilter, postfilter_fit, sample_map
 from iwave.coding import planned_parameters, plan_inputs, reconstruct, residual
 from iwave.colour import YCOCG_SYNTHESIS_GAINS, rgb_to_ycocg
 from iwave.quantisation import quantise
@@ -246,12 +246,27 @@ def encode_lossless_group(model, x, bit_depth, head=None):
     bands, _ = subbands(model, x, bit_depth, None)
     plain = encode_group(model, bands, bit_depth, None, sample_maps=[None] * len(x), head=head)
     values = sample_map.candidate(x) if len(x) == 1 else None
-    if values is None:
-        return plain
-    depth = sample_map.coded_depth(values, bit_depth)
-    bands, _ = subbands(model, sample_map.to_indices(x, values), depth, None)
-    packed = encode_group(model, bands, depth, None, sample_maps=[values], head=head)
-    return packed if len(packed[0]) < len(plain[0]) else plain
+    best = plain
+    if values is not None:
+        depth = sample_map.coded_depth(values, bit_depth)
+        bands, _ = subbands(model, sample_map.to_indices(x, values), depth, None)
+        packed = encode_group(model, bands, depth, None, sample_maps=[values], head=head)
+        best = packed if len(packed[0]) < len(plain[0]) else plain
+    if len(x) == 1 and len(values := np.unique(x)) <= index_coder.MAX_VALUES:
+        direct = [encode_direct(model, x[0], values, head)]
+        best = direct if len(direct[0]) < len(best[0]) else best
+    return best
+
+
+def encode_direct(model, x, values, head=None):
+    """The stream of one component (int64 (H, W)) of at most 256 `values`
+    as context-coded indices (iwave.index_coder) after its map, flag 2."""
+    encoder = ValueEncoder(model.tables)
+    if head is not None:
+        head(encoder)
+    sample_map.write(encoder, values, direct=True)
+    index_coder.write(encoder, sample_map.to_indices(x, values), len(values))
+    return encoder.finish()
 
 
 def encode_group(model, bands, bit_depth, cond_steps, filters=None, sample_maps=None, head=None):
