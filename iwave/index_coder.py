@@ -16,7 +16,9 @@ clamped to 1 .. 2^16 - 1 out of 2^16, coded by the stream's rANS."""
 import numba as nb
 import numpy as np
 
+from iwave.entropy import EntropyError
 from iwave.entropy.range_coder import rans_advance, rans_peek
+from iwave.entropy.tables import ZERO_INDEX
 
 # (row, column) offsets of the neighbours, nearest first
 TEMPLATE = np.array([(0, -1), (-1, 0), (-1, -1), (-1, 1), (0, -2), (-2, 0), (-1, -2), (-1, 2),
@@ -31,17 +33,30 @@ def index_bits(count):
     return max(1, int(count - 1).bit_length())
 
 
-def _neighbours(bits):
-    return min(len(TEMPLATE), (20 - bits) // bits)
+CONTEXT_BITS = (12, 16, 20, 22)    # the context sizes the encoder tries (it sends which)
+MIN_CONTEXT_BITS, MAX_CONTEXT_BITS = 8, 22
+CONTEXT_SCALE = 24                 # its scale index above ZERO_INDEX
+
+
+def _neighbours(bits, context_bits):
+    """How many of each TEMPLATE neighbour's index bits (its top ones) the
+    context takes: all B of the nearest, as long as context_bits - B last."""
+    left, out = max(context_bits - bits, 0), []
+    for _ in TEMPLATE:
+        take = min(bits, left)
+        out.append(take)
+        left -= take
+    return np.array(out, np.int64)
 
 
 @nb.njit(cache=True)
-def _walk(plane, bits, n_nb, template, decode, buf, pos, x):
+def _walk(plane, bits, taken, template, decode, buf, pos, x):
     """Encode (decode=False: plane given; returns the bits' (start, freq)) or
     decode (plane filled) a plane under the adaptive model."""
     h, w = plane.shape
     nodes = 1 << bits
-    ctx_count = 1 << (bits * n_nb)
+    ctx_count = 1 << taken.sum()
+    n_nb = template.shape[0]
     n0 = np.zeros(ctx_count * nodes, np.int32)
     n1 = np.zeros(ctx_count * nodes, np.int32)
     total = 1 << PROB_BITS
@@ -53,11 +68,13 @@ def _walk(plane, bits, n_nb, template, decode, buf, pos, x):
         for j in range(w):
             ctx = 0
             for t in range(n_nb):
+                if taken[t] == 0:
+                    continue
                 y, xx = i + template[t, 0], j + template[t, 1]
                 v = 0
                 if y >= 0 and 0 <= xx < w:
-                    v = plane[y, xx]
-                ctx = (ctx << bits) | v
+                    v = plane[y, xx] >> (bits - taken[t])
+                ctx = (ctx << taken[t]) | v
             node = 1
             value = plane[i, j] if not decode else 0
             for b in range(bits - 1, -1, -1):
@@ -94,21 +111,38 @@ def _walk(plane, bits, n_nb, template, decode, buf, pos, x):
     return starts, freqs, x, pos, ok
 
 
+def _cost(freqs):
+    return float(np.sum(PROB_BITS - np.log2(freqs)))
+
+
 def write(encoder, plane, count):
-    """Queue an (H, W) plane of indices 0 .. count-1 on a ValueEncoder."""
-    bits = index_bits(count)
-    starts, freqs, _, _, _ = _walk(np.ascontiguousarray(plane, dtype=np.int64), bits, _neighbours(bits),
-                                   TEMPLATE, False, np.zeros(0, np.uint8), 0, np.uint64(0))
+    """Queue an (H, W) plane of indices 0 .. count-1 on a ValueEncoder: its
+    context size (whichever of CONTEXT_BITS codes it smallest), then the
+    indices."""
+    bits, plane = index_bits(count), np.ascontiguousarray(plane, dtype=np.int64)
+    best = None
+    for c in CONTEXT_BITS:
+        starts, freqs, _, _, _ = _walk(plane, bits, _neighbours(bits, c), TEMPLATE, False,
+                                       np.zeros(0, np.uint8), 0, np.uint64(0))
+        if best is None or _cost(freqs) < best[0]:
+            best = (_cost(freqs), c, starts, freqs)
+    _, c, starts, freqs = best
+    encoder.add(np.array([c]), np.zeros(1, np.int64), np.array([ZERO_INDEX + CONTEXT_SCALE]))
     encoder.add_ops(starts, freqs, np.full_like(starts, PROB_BITS))
 
 
-def _decode(buf, pos, x, plane, bits):
-    _, _, x, pos, ok = _walk(plane, bits, _neighbours(bits), TEMPLATE, True, buf, pos, x)
+def _decode(buf, pos, x, plane, bits, taken):
+    _, _, x, pos, ok = _walk(plane, bits, taken, TEMPLATE, True, buf, pos, x)
     return x, pos, plane, ok and pos <= buf.shape[0]
 
 
 def read(decoder, height, width, count):
     """The (H, W) int64 plane of indices a stream continues with (an index
-    beyond count-1 is left for the caller to refuse)."""
+    beyond count-1 is left for the caller to refuse); EntropyError if its
+    context size is out of range."""
+    c = int(decoder.decode(np.zeros(1, np.int64), np.array([ZERO_INDEX + CONTEXT_SCALE]))[0])
+    if not MIN_CONTEXT_BITS <= c <= MAX_CONTEXT_BITS:
+        raise EntropyError("index context size out of range")
     plane = np.zeros((height, width), np.int64)
-    return decoder.decode_with(_decode, plane, index_bits(count))
+    bits = index_bits(count)
+    return decoder.decode_with(_decode, plane, bits, _neighbours(bits, c))
