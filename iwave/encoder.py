@@ -253,19 +253,20 @@ def encode_lossless_group(model, x, bit_depth, head=None):
         packed = encode_group(model, bands, depth, None, sample_maps=[values], head=head)
         best = packed if len(packed[0]) < len(plain[0]) else plain
     if len(x) == 1 and len(values := np.unique(x)) <= index_coder.MAX_VALUES:
-        direct = [encode_direct(model, x[0], values, head)]
+        direct = [encode_direct(model, x[0], values, head, len(best[0]))]
         best = direct if len(direct[0]) < len(best[0]) else best
     return best
 
 
-def encode_direct(model, x, values, head=None):
+def encode_direct(model, x, values, head=None, rival_bytes=None):
     """The stream of one component (int64 (H, W)) of at most 256 `values`
-    as context-coded indices (iwave.index_coder) after its map, flag 2."""
+    as context-coded indices (iwave.index_coder) after its map, flag 2
+    (rival_bytes: as index_coder.write takes it)."""
     encoder = ValueEncoder(model.tables)
     if head is not None:
         head(encoder)
     sample_map.write(encoder, values, direct=True)
-    index_coder.write(encoder, sample_map.to_indices(x, values), len(values))
+    index_coder.write(encoder, sample_map.to_indices(x, values), len(values), rival_bytes)
     return encoder.finish()
 
 

@@ -33,7 +33,7 @@ def index_bits(count):
     return max(1, int(count - 1).bit_length())
 
 
-CONTEXT_BITS = (12, 16, 20, 22)    # the context sizes the encoder tries (it sends which)
+CONTEXT_BITS = (20, 22, 16, 12)    # the context sizes the encoder tries (it sends which)
 MIN_CONTEXT_BITS, MAX_CONTEXT_BITS = 8, 22
 CONTEXT_SCALE = 24                 # its scale index above ZERO_INDEX
 
@@ -115,13 +115,16 @@ def _cost(freqs):
     return float(np.sum(PROB_BITS - np.log2(freqs)))
 
 
-def write(encoder, plane, count):
+def write(encoder, plane, count, rival_bytes=None):
     """Queue an (H, W) plane of indices 0 .. count-1 on a ValueEncoder: its
     context size (whichever of CONTEXT_BITS codes it smallest), then the
-    indices."""
+    indices. rival_bytes: the size of the coding this one competes with; if
+    the first context size tried is far above it, the others are not tried."""
     bits, plane = index_bits(count), np.ascontiguousarray(plane, dtype=np.int64)
     best = None
     for c in CONTEXT_BITS:
+        if best is not None and rival_bytes is not None and best[0] > 1.25 * 8 * rival_bytes:
+            break
         starts, freqs, _, _, _ = _walk(plane, bits, _neighbours(bits, c), TEMPLATE, False,
                                        np.zeros(0, np.uint8), 0, np.uint64(0))
         if best is None or _cost(freqs) < best[0]:
