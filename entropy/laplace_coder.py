@@ -225,15 +225,26 @@ class ValueEncoder:
             raise ValueError("residual too large to code")
         self._batches.append((v, m, s))
 
+    def add_ops(self, start, freq, bits):
+        """Queue symbols already modelled by the caller (an adaptive model):
+        each a (start, frequency) in a range of 2**bits."""
+        self._batches.append((None, _as_i64(start), _as_i64(freq), _as_i64(bits)))
+
     def finish(self) -> bytes:
         cum, radius = self._tables
-        n = sum(b[0].size for b in self._batches)
+        n = sum(b[1].size for b in self._batches)
         cap = n * (2 + 3 + 3 + 3) + 1        # symbol, length, payload, low bits
         start = np.empty(cap, np.int64)
         freq = np.empty(cap, np.int64)
         bits = np.empty(cap, np.int64)
         n_ops = 0
-        for v, m, s in self._batches:
+        for batch in self._batches:
+            if batch[0] is None:           # add_ops: the caller's own (start, freq, bits)
+                k = batch[1].size
+                start[n_ops:n_ops + k], freq[n_ops:n_ops + k], bits[n_ops:n_ops + k] = batch[1:]
+                n_ops += k
+                continue
+            v, m, s = batch
             n_ops = _ops_for_values(v, m, s, cum, radius, self._quarters, start, freq, bits,
                                     n_ops)
         return rans_encode(start[:n_ops], freq[:n_ops], bits[:n_ops]).tobytes()
@@ -260,6 +271,14 @@ class ValueDecoder:
         if not ok:
             raise EntropyError("entropy-coded data is truncated or corrupt")
         return out
+
+    def decode_with(self, fn, *args):
+        """fn(buf, pos, state, *args) -> (state, pos, result, ok): a caller's
+        numba decoder (an adaptive model) continues the stream here."""
+        self._x, self._pos, result, ok = fn(self._buf, self._pos, self._x, *args)
+        if not ok:
+            raise EntropyError("entropy-coded data is truncated or corrupt")
+        return result
 
     def check_end(self):
         """After the last batch the decoder must be back at the encoder's initial

@@ -10,12 +10,13 @@ from iwave import metadata as meta
 from iwave.errors import IWaveError
 
 MAGIC = b"IWAV"
+# 11: lossless 8-bit RGB(A) tiles may be coded as indices into a palette;
 # 10: an optional metadata block (ICC profile, EXIF, XMP);
 # 9: lossless streams start with a sample map flag (histogram packing);
 # 8: records an explicit single-channel axis; 7: compact header, lossy streams start with a
 # post filter; 6: plans coded more compactly; 5: plans mix in neighbours; 4: coding plans;
 # 3: one coding adjustment per subband; 2 added tiles (iwave.decoder.STREAM_FORMATS)
-VERSION = 10
+VERSION = 11
 MODE_LOSSLESS, MODE_LOSSY = 0, 1
 COLOUR_NONE, COLOUR_YCOCG_R = 0, 1
 MAX_CHUNKS = 16_000          # (before version 7 the chunk-length table had to fit a 16-bit length)
@@ -279,11 +280,14 @@ def _check_plausible(h: Header):
     short for the size they claim, before any work or allocation."""
     from iwave.entropy import min_bits_per_value
     per_tile = len(h.chunk_lengths) // max(len(h.tiles()), 1)
+    # (version 11: a palette tile's chunks but the first are empty; the decoder checks their pattern)
+    empty_ok = h.version >= 11 and h.mode == MODE_LOSSLESS and h.components >= 3
     for i, (y0, y1, x0, x1) in enumerate(h.tiles()):
         area = (min(y1 + h.overlap, h.height) - max(y0 - h.overlap, 0)) * \
                (min(x1 + h.overlap, h.width) - max(x0 - h.overlap, 0))
         need_bits = area * min_bits_per_value() / 2 - 64     # 2x safety margin
-        if any(n * 8 < need_bits for n in h.chunk_lengths[i * per_tile:(i + 1) * per_tile]):
+        if any(n * 8 < need_bits and not (n == 0 and empty_ok)
+               for n in h.chunk_lengths[i * per_tile:(i + 1) * per_tile]):
             raise IWaveError(f"file is corrupt (its data is too short for a {h.width}x{h.height} image)")
 
 

@@ -10,7 +10,7 @@ import torch
 from iwave.entropy import EntropyError, ValueDecoder, plan_format
 from iwave.entropy.context_model import PHASES
 from iwave.entropy.tables import centroid_offsets
-from iwave import bitstream, postfilter, preview, sample_map
+from iwave import bitstream, index_coder, palette, postfilter, preview, sample_map
 from iwave.coding import (ACTIVITIES, PART_REFERENCES, plan_inputs, planned_parameters,
                           reconstruct, residual, tile_window)
 from iwave.colour import ycocg_to_rgb
@@ -28,6 +28,7 @@ class StreamFormat:
     plan_inputs: bool        # plans also mix in neighbours and have activity gains (5 on)
     side_code: object = None     # how the plans' integers are coded (plan_format.V5_SIDE / SIDE)
     sample_map: bool = False     # lossless streams start with a sample map flag (version 9 on)
+    palette: bool = False        # lossless 8-bit RGB(A) tiles may be palette tiles (version 11 on)
 
 
 STREAM_FORMATS = {
@@ -40,7 +41,24 @@ STREAM_FORMATS = {
     8: StreamFormat(True, "plans", True, plan_format.SIDE),
     9: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True),
     10: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True),   # + metadata
+    11: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True),
 }
+
+
+def is_palette_tile(header, chunks):
+    """Whether a tile's chunks code it through a palette (version 11 on:
+    an empty second chunk); IWaveError if its chunks are not a valid tile."""
+    if not STREAM_FORMATS[header.version].palette or header.mode != bitstream.MODE_LOSSLESS or \
+            header.components < 3 or header.bit_depth != 8:
+        return False
+    empty = [not c for c in chunks]
+    if not empty[1]:
+        if any(empty):
+            raise IWaveError("file is corrupt (an empty chunk outside a palette tile)")
+        return False
+    if empty[0] or not all(empty[1:]):
+        raise IWaveError("file is corrupt (a palette tile's chunks are malformed)")
+    return True
 
 
 def read_plans(decoder, count, fmt, component):
@@ -67,14 +85,17 @@ def decode_tile(model, header, chunks, core, level=0):
         keep = preview.reduced_keep(keep, level)
     n_colour = header.components - int(header.has_alpha)
     lossy = header.mode == bitstream.MODE_LOSSY
+    indexed = is_palette_tile(header, chunks)
     comps, start = [], 0
-    for gi, n in enumerate([n_colour] + ([1] if header.has_alpha else [])):
+    for gi, n in enumerate([1] if indexed else [n_colour] + ([1] if header.has_alpha else [])):
         steps = model.lossy_steps(header.step, n) if lossy and gi == 0 else None
         cond = model.condition_steps(header.step, n) if steps else None
-        bands, offsets, filters, values = decode_group(model, chunks[start:start + n], y1 - y0,
-                                                       x1 - x0, header, cond, level)
+        bands, offsets, filters, values, colours, plane = decode_group(
+            model, chunks[start:start + n], y1 - y0, x1 - x0, header, cond, level, indexed)
         start += n
-        if steps and level:     # dequantised coarse bands; no denoiser, no post filter
+        if plane is not None:     # context-coded indices; a preview keeps every 2^level-th
+            x = torch.from_numpy(plane[None, None, ::1 << level, ::1 << level]).double()
+        elif steps and level:     # dequantised coarse bands; no denoiser, no post filter
             with torch.no_grad():
                 x = model.transform.inverse(dequantise(bands, steps, offsets=offsets), 8, rounding=False)
             x = x / preview.dc_gain(model.transform.lossy_coeffs) ** (2 * level)
@@ -97,30 +118,45 @@ def decode_tile(model, header, chunks, core, level=0):
             except EntropyError as e:
                 raise IWaveError(f"file is corrupt ({e})") from None
         comps.append(x)
+    if indexed:
+        x = np.clip(comps[0][0], 0, len(colours) - 1) if level else comps[0][0]
+        try:
+            return palette.colours_of(x, colours)[keep[0], keep[1]]
+        except EntropyError as e:
+            raise IWaveError(f"file is corrupt ({e})") from None
     return assemble([c[:, keep[0], keep[1]] for c in comps], header, clip=level > 0)
 
 
-def decode_group(model, chunks, height, width, header, cond_steps, level=0):
+def decode_group(model, chunks, height, width, header, cond_steps, level=0, indexed=False):
     """The subbands of one component group from its streams, with what the
-    streams carry besides: centroid offsets, post filters (lossy) and the
+    streams carry besides: centroid offsets, post filters (lossy), the
     sample map (lossless, one component: the values its indices stand for,
-    or None). cond_steps: the steps the context model is conditioned on
-    (None: lossless). level k > 0: only the subbands of levels L .. k+1
-    (the first 1 + 3(L - k) in coding order); the streams are read that far."""
+    or None), for the index plane of a palette tile (`indexed`) its
+    palette (else None) and, if the stream codes its indices directly
+    (iwave.index_coder; bands, offsets and filters then None), the plane.
+    cond_steps: the steps the context model is conditioned on (None: lossless).
+    level k > 0: only the subbands of levels L .. k+1 (the first 1 + 3(L - k)
+    in coding order); the streams are read that far."""
     n = len(chunks)
     shapes = subband_shapes(height, width, header.levels)
     wanted = shapes[:1 + 3 * (header.levels - level)]
     fmt = STREAM_FORMATS[header.version]
-    depth, values = (8 if cond_steps else header.bit_depth), None
+    depth, values, colours = (8 if cond_steps else header.bit_depth), None, None
     try:
         decoders = [ValueDecoder(c, model.tables) for c in chunks]
+        if indexed:
+            colours = palette.read(decoders[0], header.components)
         if cond_steps is None and fmt.sample_map:
-            maps = [sample_map.read(d, header.bit_depth) for d in decoders]
-            if any(m is not None for m in maps):
+            maps = [sample_map.read_flagged(d, header.bit_depth, fmt.palette) for d in decoders]
+            if any(m is not None for m, _ in maps):
                 if n != 1:
                     raise EntropyError("sample map on a colour group")
-                values = maps[0]
+                values, direct = maps[0]
                 depth = sample_map.coded_depth(values, depth)
+                if direct:
+                    plane = index_coder.read(decoders[0], height, width, len(values))
+                    decoders[0].check_end()
+                    return None, None, None, values, colours, plane
         filters = ([postfilter.read(d, 1)[0] for d in decoders]
                    if cond_steps is not None and fmt.post_filter else None)
         plans = [read_plans(d, len(shapes), fmt, c) for c, d in enumerate(decoders)]
@@ -155,7 +191,7 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0):
             d.check_end()
         except EntropyError as e:
             raise IWaveError(f"file is corrupt ({e})") from None
-    return [b[0][:, None] for b in bands], offsets, filters, values
+    return [b[0][:, None] for b in bands], offsets, filters, values, colours, None
 
 
 def assemble(comps, header, clip=False):

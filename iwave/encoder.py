@@ -9,7 +9,7 @@ import torch
 
 from iwave.entropy import ValueEncoder, plan_fit, plan_format
 from iwave.entropy.context_model import PHASES, coding_parameters, scale_index_base
-from iwave import bitstream, postfilter, postfilter_fit, sample_map
+from iwave import bitstream, index_coder, palette, postfilter, postfilter_fit, sample_map
 from iwave.coding import planned_parameters, plan_inputs, reconstruct, residual
 from iwave.colour import YCOCG_SYNTHESIS_GAINS, rgb_to_ycocg
 from iwave.quantisation import quantise
@@ -214,31 +214,72 @@ def encode_tile(model, pixels, keep, bit_depth, step):
             filters = postfilter_fit.fit(reconstruct(model, bands, step),
                                      torch.from_numpy(x)[:, None], keep, weights)
         chunks += encode_group(model, bands, 8, cond, filters)
+    if step is None and bit_depth == 8 and pixels.ndim == 3 and pixels.shape[2] >= 3:
+        chunks = encode_palette(model, pixels, chunks)
     return chunks
 
 
-def encode_lossless_group(model, x, bit_depth):
+def encode_palette(model, pixels, chunks):
+    """A lossless 8-bit RGB(A) tile's chunks: `chunks` (its full-colour
+    coding) or, if the tile has few colours and that is smaller, one plane
+    of indices into its palette (iwave.palette) and empty chunks for its
+    other components; each of palette.ORDERS is tried."""
+    colours = palette.candidate(pixels)
+    if colours is None:
+        return chunks
+    best = chunks
+    for order in palette.ORDERS:
+        entries = palette.ordered(colours, pixels, order)
+        indices = palette.to_indices(pixels, entries)[None]
+        coded = encode_lossless_group(model, indices, 8, head=lambda e, p=entries: palette.write(e, p))
+        coded += [b""] * (pixels.shape[2] - 1)
+        if sum(map(len, coded)) < sum(map(len, best)):
+            best = coded
+    return best
+
+
+def encode_lossless_group(model, x, bit_depth, head=None):
     """The streams of a losslessly coded component group (int64 (n, H, W)):
     a single component that uses few of its values is also coded through a
-    sample map (iwave.sample_map), and whichever is smaller is kept."""
+    sample map (iwave.sample_map), and whichever is smaller is kept. head:
+    writes what the first stream starts with (a palette), if anything."""
     bands, _ = subbands(model, x, bit_depth, None)
-    plain = encode_group(model, bands, bit_depth, None, sample_maps=[None] * len(x))
+    plain = encode_group(model, bands, bit_depth, None, sample_maps=[None] * len(x), head=head)
     values = sample_map.candidate(x) if len(x) == 1 else None
-    if values is None:
-        return plain
-    depth = sample_map.coded_depth(values, bit_depth)
-    bands, _ = subbands(model, sample_map.to_indices(x, values), depth, None)
-    packed = encode_group(model, bands, depth, None, sample_maps=[values])
-    return packed if len(packed[0]) < len(plain[0]) else plain
+    best = plain
+    if values is not None:
+        depth = sample_map.coded_depth(values, bit_depth)
+        bands, _ = subbands(model, sample_map.to_indices(x, values), depth, None)
+        packed = encode_group(model, bands, depth, None, sample_maps=[values], head=head)
+        best = packed if len(packed[0]) < len(plain[0]) else plain
+    if len(x) == 1 and len(values := np.unique(x)) <= index_coder.MAX_VALUES:
+        direct = [encode_direct(model, x[0], values, head, len(best[0]))]
+        best = direct if len(direct[0]) < len(best[0]) else best
+    return best
 
 
-def encode_group(model, bands, bit_depth, cond_steps, filters=None, sample_maps=None):
+def encode_direct(model, x, values, head=None, rival_bytes=None):
+    """The stream of one component (int64 (H, W)) of at most 256 `values`
+    as context-coded indices (iwave.index_coder) after its map, flag 2
+    (rival_bytes: as index_coder.write takes it)."""
+    encoder = ValueEncoder(model.tables)
+    if head is not None:
+        head(encoder)
+    sample_map.write(encoder, values, direct=True)
+    index_coder.write(encoder, sample_map.to_indices(x, values), len(values), rival_bytes)
+    return encoder.finish()
+
+
+def encode_group(model, bands, bit_depth, cond_steps, filters=None, sample_maps=None, head=None):
     """One stream per component: its post filter (lossy) or its sample map
     flag and map (lossless), the per-subband coding plans fitted to this
-    image (entropy.plan_fit), then the coefficients."""
+    image (entropy.plan_fit), then the coefficients; the first stream
+    starts with what `head` writes, if given."""
     streams = []
     for c, (plans, symbols) in enumerate(coded_streams(model, bands, bit_depth, cond_steps)):
         encoder = ValueEncoder(model.tables)
+        if head is not None and c == 0:
+            head(encoder)
         if sample_maps is not None:
             sample_map.write(encoder, sample_maps[c])
         if filters is not None:

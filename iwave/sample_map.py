@@ -31,16 +31,17 @@ def _gap_scale(gaps):
     return int(np.clip(round(6 * np.log2(mean + 1)), 0, GAP_SCALE_MAX))
 
 
-def write(encoder, values):
+def write(encoder, values, direct=False):
     """Queue a map flag and, if `values` (sorted, distinct) is not None,
-    the list, on a ValueEncoder."""
+    the list, on a ValueEncoder; `direct` (format 11): flag 2, the indices
+    follow context-coded (iwave.index_coder), not as a wavelet image."""
     if values is None:
         encoder.add(np.zeros(1, np.int64), np.zeros(1, np.int64), np.full(1, ZERO_INDEX))
         return
     values = np.asarray(values, dtype=np.int64)
     gaps = np.diff(values) - 1
     scale = _gap_scale(gaps)
-    head = np.array([1, len(values) - 1, values[0], scale], dtype=np.int64)
+    head = np.array([2 if direct else 1, len(values) - 1, values[0], scale], dtype=np.int64)
     head_scales = ZERO_INDEX + np.array([0, COUNT_SCALE, FIRST_SCALE, GAP_SCALE_SCALE])
     encoder.add(head, np.zeros_like(head), head_scales)
     if len(gaps):
@@ -50,9 +51,18 @@ def write(encoder, values):
 def read(decoder, bit_depth):
     """The map a stream starts with: the sorted values, or None (no map);
     EntropyError if malformed."""
+    return read_flagged(decoder, bit_depth, False)[0]
+
+
+def read_flagged(decoder, bit_depth, direct_allowed):
+    """(values or None, direct): the map and whether its indices follow
+    context-coded (flag 2, only where `direct_allowed`: format 11 on)."""
     zero = np.zeros(1, np.int64)
-    if int(decoder.decode(zero, zero + ZERO_INDEX)[0]) == 0:
-        return None
+    flag = int(decoder.decode(zero, zero + ZERO_INDEX)[0])
+    if flag == 0:
+        return None, False
+    if flag not in ((1, 2) if direct_allowed else (1,)):
+        raise EntropyError("bad sample map flag")
     zeros = np.zeros(3, np.int64)
     count, first, scale = (int(v) for v in decoder.decode(
         zeros, ZERO_INDEX + np.array([COUNT_SCALE, FIRST_SCALE, GAP_SCALE_SCALE])))
@@ -66,7 +76,7 @@ def read(decoder, bit_depth):
     values = first + np.concatenate([[0], np.cumsum(gaps + 1)])
     if values[-1] > top:
         raise EntropyError("sample map out of range")
-    return values.astype(np.int64)
+    return values.astype(np.int64), flag == 2
 
 
 def candidate(x):

@@ -5,7 +5,7 @@ import pytest
 
 from iwave.entropy import EntropyError, ValueDecoder, ValueEncoder
 from iwave.entropy.tables import load_tables
-from iwave import bitstream, encoder, sample_map
+from iwave import bitstream, encoder, index_coder, sample_map
 from tests.conftest import photo_like
 
 
@@ -19,6 +19,7 @@ def sizes_with_and_without_maps(codec, a, monkeypatch):
     with_map = codec.compress(a)
     with monkeypatch.context() as m:
         m.setattr(sample_map, "candidate", lambda x: None)
+        m.setattr(index_coder, "MAX_VALUES", 0)          # nor context-coded indices (format 11)
         without = codec.compress(a)
     return with_map, without
 
