@@ -1,6 +1,13 @@
+import os
 from pathlib import Path
 
 import pytest
+
+# Tests check correctness, not speed: one thread for torch here and in every
+# subprocess a test starts, so the suite keeps its pace when other programs
+# hold cores (intra-op threads collapse then; docs/speed.md). Tests of thread
+# independence ask for their thread counts explicitly.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from iwave.synthetic import photo_like  # noqa: F401  (re-exported for tests)
 

@@ -27,12 +27,13 @@ def test_context_outputs_are_dyadic_and_thread_independent():
             m.walk(shapes, 3, bands[0][batch_slice].shape[0], 8, emit)
         return outs
 
+    caller = torch.get_num_threads()
     try:
         a = run(1, slice(0, 1))
         b = run(2, slice(0, 1))
         both = run(2, slice(0, 2))      # the same image inside a bigger batch
     finally:
-        torch.set_num_threads(2)
+        torch.set_num_threads(caller)
     for (m1, s1), (m2, s2), (m3, s3) in zip(a, b, both):
         assert torch.equal(m1, m2) and torch.equal(s1, s2)
         assert torch.equal(m1, m3[:1]) and torch.equal(s1, s3[:1])

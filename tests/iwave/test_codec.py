@@ -159,20 +159,18 @@ def test_a_file_of_a_model_not_shipped_is_a_clear_error(codec, sample):
 
 
 DECODE = """
-import sys, numpy as np, torch
-torch.set_num_threads(int(sys.argv[1]))
+import sys, numpy as np
 from iwave import Codec
-c = Codec()
+c = Codec(threads=int(sys.argv[1]))
 data = open(sys.argv[2], 'rb').read()
 np.save(sys.argv[3], c.decompress(data))
 """
 ENCODE = """
-import sys, numpy as np, torch
-torch.set_num_threads(int(sys.argv[1]))
+import sys, numpy as np
 from iwave import Codec
 a = np.load(sys.argv[2])
 step = float(sys.argv[4]) if len(sys.argv) > 4 else None
-open(sys.argv[3], 'wb').write(Codec().compress(a, step=step))
+open(sys.argv[3], 'wb').write(Codec(threads=int(sys.argv[1])).compress(a, step=step))
 """
 
 
