@@ -184,7 +184,7 @@ def build_parser():
     chatter(c)
     c.set_defaults(func=batch.cmd_compress)
 
-    d = sub.add_parser("decompress", help="decompress .iwv to PNG",
+    d = sub.add_parser("decompress", help="decompress .iwv to PNG, TIFF or PPM/PGM (or a preview)",
                        description="Decode an .iwv file to PNG, TIFF or PPM/PGM, by the output's "
                        "extension (16-bit samples stay 16-bit; PPM/PGM has no alpha).")
     d.add_argument("input", nargs="+", help=".iwv files (or glob patterns), '-' for standard input, "
