@@ -18,8 +18,11 @@ def venv(tmp_path_factory):
     # the install needs no network; the package itself is built from the clone.
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(where)], check=True)
     wheels = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "-w", str(wheels), str(ROOT)], check=True, env=clean_env(), cwd=wheels)
+    build = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(ROOT)]
+    # with this interpreter's setuptools where it can build wheels, else in pip's isolated build
+    # environment (which fetches setuptools from the package index)
+    if subprocess.run(build + ["--no-build-isolation"], env=clean_env(), cwd=wheels).returncode != 0:
+        subprocess.run(build, check=True, env=clean_env(), cwd=wheels)
     [wheel] = wheels.glob("iwave-*.whl")
     subprocess.run([str(where / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps",
                     str(wheel)], check=True, env=clean_env(), cwd=where)
