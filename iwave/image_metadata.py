@@ -17,10 +17,10 @@ import struct
 import zlib
 from pathlib import Path
 
+from iwave import png_chunks
 from iwave.errors import IWaveError
 from iwave.metadata import MAX_BYTES, NAMES, checked
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 XMP_KEYWORD = b"XML:com.adobe.xmp"
 JPEG_XMP = b"http://ns.adobe.com/xap/1.0/\x00"
 JPEG_ICC = b"ICC_PROFILE\x00"
@@ -40,7 +40,7 @@ def read_image_metadata(path) -> dict:
     path = Path(path)
     data = path.read_bytes()
     try:
-        if data.startswith(PNG_SIGNATURE):
+        if data.startswith(png_chunks.SIGNATURE):
             found = _png(data)
         elif data[:3] == b"\xff\xd8\xff":
             found = _jpeg(data)
@@ -69,13 +69,13 @@ def _inflate(data, what):
 
 
 def _png(data):
-    found, pos = {}, len(PNG_SIGNATURE)
-    while pos + 12 <= len(data):
-        length, kind = struct.unpack_from(">I4s", data, pos)
-        if pos + 12 + length > len(data):
+    found = {}
+    for kind, body, crc in png_chunks.chunks(data):
+        if crc is None:
             raise _Corrupt(f"corrupt PNG (truncated {kind.decode('latin-1')} chunk)")
-        body = data[pos + 8:pos + 8 + length] if kind in (b"iCCP", b"eXIf", b"iTXt") else b""
-        if body and struct.unpack_from(">I", data, pos + 8 + length)[0] != zlib.crc32(kind + body):
+        if kind not in (b"iCCP", b"eXIf", b"iTXt") or not body:
+            continue
+        if crc != zlib.crc32(kind + body):
             raise _Corrupt(f"corrupt PNG {kind.decode()} chunk (checksum mismatch)")
         if kind == b"iCCP" and "icc" not in found:
             name, _, rest = body.partition(b"\x00")
@@ -92,9 +92,6 @@ def _png(data):
             if len(text) < 3:
                 raise _Corrupt("corrupt PNG iTXt chunk")
             found["xmp"] = _inflate(text[2], "PNG XMP") if compressed else text[2]
-        elif kind == b"IEND":
-            break
-        pos += 12 + length
     return found
 
 
@@ -213,10 +210,6 @@ def _load_exif(exif):
     return out
 
 
-def _png_chunk(kind, body):
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-
 def png_with_metadata(png: bytes, metadata) -> bytes:
     """A PNG's bytes with iCCP, eXIf and iTXt (XMP) chunks right after its
     IHDR, so before any PLTE or IDAT."""
@@ -226,11 +219,11 @@ def png_with_metadata(png: bytes, metadata) -> bytes:
         raise ValueError("not a PNG starting with its IHDR chunk")
     chunks = []
     if "icc" in metadata:
-        chunks.append(_png_chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(metadata["icc"], 9)))
+        chunks.append(png_chunks.chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(metadata["icc"], 9)))
     if "exif" in metadata:
-        chunks.append(_png_chunk(b"eXIf", metadata["exif"]))
+        chunks.append(png_chunks.chunk(b"eXIf", metadata["exif"]))
     if "xmp" in metadata:     # uncompressed, no language: as XMP's specification asks
-        chunks.append(_png_chunk(b"iTXt", XMP_KEYWORD + b"\x00" * 5 + metadata["xmp"]))
+        chunks.append(png_chunks.chunk(b"iTXt", XMP_KEYWORD + b"\x00" * 5 + metadata["xmp"]))
     return png[:33] + b"".join(chunks) + png[33:]
 
 

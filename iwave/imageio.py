@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from iwave import png_chunks
 from iwave.errors import IWaveError
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 FORMATS = "PNG, TIFF, PPM/PGM, BMP, JPEG, WebP or GIF"
 
@@ -44,7 +44,7 @@ def read_image(path, max_pixels=None) -> np.ndarray:
     with open(path, "rb") as f:
         head = f.read(64)
     try:
-        if head.startswith(PNG_SIGNATURE):
+        if head.startswith(png_chunks.SIGNATURE):
             a = _read_png(path, max_pixels)
         elif head[:4] in TIFF_SIGNATURES:
             a = _read_tiff(path, max_pixels)
@@ -89,21 +89,10 @@ def _check_size(width, height, max_pixels):
 
 
 # ------------------------------------------------------------------ PNG
-def _png_chunks(data):
-    """(type, payload) of each chunk up to the first IDAT."""
-    pos = len(PNG_SIGNATURE)
-    while pos + 8 <= len(data):
-        length, kind = struct.unpack_from(">I4s", data, pos)
-        yield kind, data[pos + 8:pos + 8 + length]
-        if kind == b"IDAT":
-            return
-        pos += 12 + length
-
-
 def _read_png(path, max_pixels):
     import imagecodecs
     data = Path(path).read_bytes()
-    chunks = dict(_png_chunks(data))
+    chunks = {kind: body for kind, body, _ in png_chunks.chunks(data, last=b"IDAT")}
     if b"IHDR" not in chunks or len(chunks[b"IHDR"]) < 13:
         raise IWaveError("corrupt PNG (no image header)")
     width, height, depth, colour = struct.unpack_from(">IIBB", chunks[b"IHDR"])
