@@ -4,6 +4,8 @@ adjustments, scale classes, mixes and gains that code a group of values in
 the fewest bits, the plan's own integers included."""
 from functools import lru_cache
 
+from dataclasses import dataclass
+
 import numba as nb
 import numpy as np
 
@@ -18,6 +20,22 @@ PLAN_CLASSES = (1, 2, 4)     # the numbers of scale classes the encoder tries
 MIX_MIN_GAIN_BITS = 16.0     # a mix is kept only if it saves more than this (estimated)
 GAIN_STEPS = (4, 8, 12)      # the gains the encoder tries for each activity, in turn
 GAIN_MIN_VALUES = 4096       # smaller groups keep zero gains: they rarely pay for the search
+
+
+@dataclass(frozen=True)
+class Search:
+    """How hard `plan` searches: it fits on an evenly spaced sample of about
+    `samples` values of a group, tries each number of scale `classes`, and
+    raises each activity's gain through `gain_steps` (groups of fewer than
+    `gain_min_values` values keep zero gains). The encoder's effort levels
+    choose one; the decoder reads any plan the same way."""
+    samples: int = FIT_SAMPLES
+    classes: tuple = PLAN_CLASSES
+    gain_steps: tuple = GAIN_STEPS
+    gain_min_values: int = GAIN_MIN_VALUES
+
+
+DEFAULT_SEARCH = Search()
 
 
 @nb.njit(cache=True)
@@ -181,7 +199,8 @@ def _thresholds(kbase, n_classes):
     return tuple(sorted(cut))
 
 
-def plan(parts, tables=None, references=None, part_references=None, activities=None):
+def plan(parts, tables=None, references=None, part_references=None, activities=None,
+         search=DEFAULT_SEARCH):
     """The plan that codes `parts` (a list of (values, means, kbase) arrays,
     as `fit` takes them) in the fewest bits, its own integers included: one
     adjustment for all, or one per part, each with 1, 2 or 4 scale classes
@@ -190,9 +209,9 @@ def plan(parts, tables=None, references=None, part_references=None, activities=N
     part's n values), also a mix of r weights, fitted by least squares and
     kept if it pays; with `part_references`, a mix per part; with
     `activities` (per part, a (g, n) array of non-negative integers), g
-    gains, each raised through GAIN_STEPS while the whole plan gets cheaper.
-    Every plan is fitted on one evenly spaced sample of about FIT_SAMPLES
-    values and costed on all."""
+    gains, each raised through the search's gain steps while the whole plan
+    gets cheaper. Every plan is fitted on one evenly spaced sample of about
+    `search.samples` values and costed on all (`search`: how hard, Search)."""
     parts = [(v, m, k, np.zeros_like(m)) for v, m, k in _flat(parts)]
     n = sum(p[0].size for p in parts)
     r = 0 if references is None else len(references[0])
@@ -201,7 +220,7 @@ def plan(parts, tables=None, references=None, part_references=None, activities=N
             (0,) * len(x) for x in part_references) if part_references is not None else (),
             gains=(0,) * len(activities[0]) if activities is not None else ())
     refs = [np.asarray(x, dtype=np.int64).reshape(r, -1) for x in references] if r else None
-    stride = max(1, n // FIT_SAMPLES)
+    stride = max(1, n // search.samples)
     costs = _symbol_costs(tables)
     # the mixes are offsets added after the adjustment scales the mean (Plan.arrays)
     mix = _mix(parts, refs, stride, costs) if r else ()
@@ -216,28 +235,29 @@ def plan(parts, tables=None, references=None, part_references=None, activities=N
         parts = [(v, m, k, o + (np.array(w) @ x) / 16) if any(w) else (v, m, k, o)
                  for (v, m, k, o), x, w in zip(parts, prefs, part_mix)]
     base = Plan(False, (), (), mix, part_mix)
+    shapes = [(c, p) for c in search.classes for p in (False, True)]
     if activities is None:
-        return _classes(parts, stride, costs, base)[0]
+        return _classes(parts, stride, costs, base, shapes)[0]
     base = base._replace(gains=(0,) * len(activities[0]))
-    if n < GAIN_MIN_VALUES:
-        return _classes(parts, stride, costs, base)[0]
+    if n < search.gain_min_values:
+        return _classes(parts, stride, costs, base, shapes)[0]
     acts = [activity_index(np.asarray(x, dtype=np.int64).reshape(len(x), p[0].size))
             for p, x in zip(parts, activities)]
-    return _with_gains(parts, acts, stride, costs, base)
+    return _with_gains(parts, acts, stride, costs, base, shapes, search.gain_steps)
 
 
-def _with_gains(parts, acts, stride, costs, base):
+def _with_gains(parts, acts, stride, costs, base, shapes, gain_steps):
     """The plan `base` with gains for the log-activities `acts` (per part,
-    (g, n)): each gain in turn raised through GAIN_STEPS while the refitted
+    (g, n)): each gain in turn raised through `gain_steps` while the refitted
     plan gets cheaper; the trials keep the shape (classes, per part) of the
-    plan without gains."""
-    best = _classes(parts, stride, costs, base)
+    best plan without gains among `shapes`."""
+    best = _classes(parts, stride, costs, base, shapes)
     shape = [(len(best[0].thresholds) + 1, best[0].per_part)]
     gains = np.zeros(len(acts[0]), dtype=np.int64)
     for j in range(len(gains)):
         if not any(x[j].any() for x in acts):
             continue
-        for g in GAIN_STEPS:
+        for g in gain_steps:
             trial = gains.copy()
             trial[j] = g
             shifted = [(v, m, k + log_activity_shift(trial, x), o) for (v, m, k, o), x in zip(parts, acts)]
@@ -249,7 +269,7 @@ def _with_gains(parts, acts, stride, costs, base):
     return best[0]
 
 
-def _classes(parts, stride, costs, base, shapes=None):
+def _classes(parts, stride, costs, base, shapes):
     """The best of the plans `base` with its scale classes and adjustments
     fitted, and its bits; `parts` are (values, means, scale indices,
     offsets), the plan's mixes in the offsets and its gains' shifts in the
@@ -260,7 +280,7 @@ def _classes(parts, stride, costs, base, shapes=None):
     whole = tuple(np.concatenate([p[i] for p in sampled]) for i in range(4))
     weight = n / whole[0].size
     best, best_bits = None, np.inf
-    for n_classes, per_part in shapes or [(c, p) for c in PLAN_CLASSES for p in (False, True)]:
+    for n_classes, per_part in shapes:
         thresholds = _thresholds(whole[2], n_classes)
         if len(thresholds) + 1 < n_classes:
             continue

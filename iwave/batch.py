@@ -147,7 +147,7 @@ def _inputs(args, kind, options=None):
 
 def cmd_compress(args):
     pairs = _inputs(args, "compress", {"step": args.step, "quality": args.quality, "bpp": args.bpp,
-                                       "strip": args.strip})
+                                       "strip": args.strip, "effort": args.effort})
     if pairs is None:
         return
     from iwave.codec import is_lossy
@@ -165,12 +165,12 @@ def cmd_compress(args):
                 print(f"note: model {model.name} was not trained on {mode} files; they code "
                       f"larger than with the default model", file=sys.stderr)
         image, data = compress_file(codec[0], inp, out, args.step, args.quality, args.bpp,
-                                    strip=args.strip)
+                                    strip=args.strip, effort=args.effort)
         pixels = image.shape[0] * image.shape[1]
         channels = 1 if image.ndim == 2 else image.shape[2]
         model = codec[0].model_for(mode == "lossy")
         return (f"{len(data)} bytes, {len(data) * 8 / pixels:.4f} bpp "
-                f"({len(data) * 8 / pixels / channels:.4f} bpsp), {mode}",
+                f"({len(data) * 8 / pixels / channels:.4f} bpsp), {mode}, effort {args.effort}",
                 f"{image.shape[1]}x{image.shape[0]}, {channels} channel(s), {image.dtype}; model "
                 f"{model.name} {model.identifier()}")
     run(pairs, one, Status(args.quiet, args.verbose))

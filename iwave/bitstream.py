@@ -10,13 +10,14 @@ from iwave import metadata as meta
 from iwave.errors import IWaveError
 
 MAGIC = b"IWAV"
+# 12: the header records the encoder's effort level (iwave.effort);
 # 11: lossless 8-bit RGB(A) tiles may be coded as indices into a palette;
 # 10: an optional metadata block (ICC profile, EXIF, XMP);
 # 9: lossless streams start with a sample map flag (histogram packing);
 # 8: records an explicit single-channel axis; 7: compact header, lossy streams start with a
 # post filter; 6: plans coded more compactly; 5: plans mix in neighbours; 4: coding plans;
 # 3: one coding adjustment per subband; 2 added tiles (iwave.decoder.STREAM_FORMATS)
-VERSION = 11
+VERSION = 12
 MODE_LOSSLESS, MODE_LOSSY = 0, 1
 COLOUR_NONE, COLOUR_YCOCG_R = 0, 1
 MAX_CHUNKS = 16_000          # (before version 7 the chunk-length table had to fit a 16-bit length)
@@ -50,6 +51,7 @@ class Header:
     version: int = VERSION   # of the file read (written files are always VERSION)
     channel_axis: bool = False   # one component given as (H, W, 1), not (H, W) (version 8)
     metadata: dict = field(default_factory=dict)   # icc, exif, xmp -> bytes (version 10)
+    effort: int = 7          # the encoder's effort level, 1-9 (version 12; read from older files: 0)
 
     def tiles(self):
         """(y0, y1, x0, x1) of each tile's own pixels, row by row."""
@@ -64,6 +66,7 @@ class Header:
                 "levels": self.levels, "step": self.step, "weights_id": self.weights_id,
                 "pixel_crc32": f"{self.pixel_crc:08x}", "tile": self.tile, "overlap": self.overlap,
                 "chunks": list(self.chunk_lengths), "version": self.version,
+                "effort": self.effort or None,
                 "shape": [self.height, self.width] + ([self.components] if self.components > 1
                                                       or self.channel_axis else [])}
 
@@ -129,6 +132,8 @@ def write(header: Header, chunks) -> bytes:
         raise ValueError("only a single component has an optional channel axis")
     if lossy and stored_step(header.step) != header.step:
         raise ValueError("a lossy step must be one stored_step gives (a float32)")
+    if not 1 <= header.effort <= 9:
+        raise ValueError("effort must be from 1 to 9")
     header.metadata = meta.checked(header.metadata)
     return pack(header, chunks)
 
@@ -141,7 +146,7 @@ def pack(header: Header, chunks) -> bytes:
               | (header.colour == COLOUR_YCOCG_R) << 3 | bool(header.has_alpha) << 4 | lossy << 5
               | bool(header.channel_axis) << 6 | bool(header.metadata) << 7)
     head = [MAGIC, bytes([VERSION]), _varint(header.width), _varint(header.height),
-            bytes([layout, header.levels & 255])]
+            bytes([layout, header.levels & 255, header.effort & 255])]
     head.append(struct.pack("<f", header.step) if lossy else b"")
     head.append(bytes.fromhex(header.weights_id))
     head.append(b"" if lossy else struct.pack("<I", header.pixel_crc))
@@ -168,6 +173,9 @@ def _read_compact(data, max_pixels):
     width, height = f.varint(), f.varint()
     version = data[4]
     layout, levels = f.take(2)
+    effort = f.take(1)[0] if version >= 12 else 0
+    if version >= 12 and not 1 <= effort <= 9:
+        raise IWaveError("file is corrupt (bad effort level)")
     if layout >> (8 if version >= 10 else 7 if version >= 8 else 6):
         raise IWaveError("file is corrupt (bad component layout)")
     lossy = bool(layout >> 5 & 1)
@@ -191,7 +199,7 @@ def _read_compact(data, max_pixels):
                has_alpha=bool(layout >> 4 & 1), mode=int(lossy), levels=levels, step=step,
                weights_id=weights_id, pixel_crc=pixel_crc, tile=tile, overlap=overlap,
                chunk_lengths=lengths, version=version,
-               channel_axis=bool(layout >> 6 & 1))
+               channel_axis=bool(layout >> 6 & 1), effort=effort)
     _check(h, max_pixels)
     _check_plausible(h)
     if meta_length:

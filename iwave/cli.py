@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from iwave import __version__, batch
+from iwave.effort import DEFAULT_EFFORT
 from iwave.errors import IWaveError
 
 def _positive_float(name):
@@ -18,6 +19,15 @@ def _positive_float(name):
             raise argparse.ArgumentTypeError(f"{name} must be a positive number")
         return v
     return parse
+
+
+def _effort(s):
+    """--effort: a whole number 1-9 (iwave.effort, torch-free)."""
+    from iwave.effort import MAX_EFFORT, MIN_EFFORT
+    if not s.strip().isdigit() or not MIN_EFFORT <= int(s) <= MAX_EFFORT:
+        raise argparse.ArgumentTypeError(f"effort must be a whole number from {MIN_EFFORT} to "
+                                         f"{MAX_EFFORT}, not '{s}'")
+    return int(s)
 
 
 def _scale(s):
@@ -39,6 +49,8 @@ def cmd_info(args):
         result = header.to_dict()
         from iwave.shipped import name_of
         result["model"] = name_of(header.weights_id) or "not one shipped with this iwave"
+        if result["effort"] is None and not args.json:
+            result["effort"] = "not recorded (files before version 12)"
         if header.metadata:
             from iwave.metadata import describe
             result["metadata"] = describe(header.metadata)
@@ -172,6 +184,9 @@ def build_parser():
     rate.add_argument("--bpp", type=_positive_float("bpp"),
                       help="lossy: target bits per pixel; searches the step for the largest file "
                            "not above it")
+    c.add_argument("-e", "--effort", type=_effort, default=DEFAULT_EFFORT, metavar="N",
+                   help="encoder effort 1-9 (default 7): higher searches longer for a smaller "
+                        "file; decoding speed is the same at every effort")
     c.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
     c.add_argument("--strip", action="store_true",
                    help="leave out the input's ICC profile, EXIF and XMP (kept by default; "

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import torch
 
-from iwave import bitstream, preview
+from iwave import bitstream, effort as efforts, preview
 from iwave.coding import pixel_crc, tile_window
 from iwave.decoder import decode_tile
 from iwave.encoder import encode_tile
@@ -64,10 +64,12 @@ class Codec:
 
     `threads`: torch threads for the work (default 1, see
     iwave.threads), shared among the `jobs` processes; the caller's own
-    torch setting is restored after each call."""
+    torch setting is restored after each call. `effort`: the encoder's
+    effort level, 1 (fastest) to 9 (smallest files), default 7
+    (iwave.effort); compress can override it per call."""
 
     def __init__(self, model=None, max_pixels=bitstream.DEFAULT_MAX_PIXELS, tile=DEFAULT_TILE,
-                 jobs=1, threads=None):
+                 jobs=1, threads=None, effort=None):
         if isinstance(model, IWaveModel):
             self.models = {"lossless": model, "lossy": model}
         else:
@@ -84,6 +86,7 @@ class Codec:
             raise IWaveError("jobs must be at least 1")
         self.max_pixels, self.tile, self.jobs = max_pixels, int(tile), int(jobs)
         self.threads = resolve(threads)
+        self.effort = efforts.checked(effort)
 
     def model_for(self, lossy: bool) -> IWaveModel:
         """The model that codes lossless (False) or lossy (True) files."""
@@ -105,16 +108,19 @@ class Codec:
             return list(pool.map(_run_job, [(fn, model_id, *j) for j in jobs]))
 
     # ---------------------------------------------------------------- encode
-    def compress(self, image, *, step=None, quality=None, bpp=None, strip=False, metadata=None) -> bytes:
+    def compress(self, image, *, step=None, quality=None, bpp=None, strip=False, metadata=None,
+                 effort=None) -> bytes:
         """Compress an image: a uint8 or uint16 array of shape (H, W) or
         (H, W, C) with C from 1 to 4, a PIL image, or an image file's path.
-        Lossless unless step, quality (below 100) or bpp is given.
+        Lossless unless step, quality (below 100) or bpp is given; `effort`
+        1-9 (default: the Codec's) trades encoding time for size.
 
         A file's ICC profile, EXIF and XMP are kept unless strip is set;
         `metadata` ({"icc", "exif", "xmp" -> bytes}) gives them for an array
         (or replaces a file's). --bpp's target counts the image, not them."""
         if strip and metadata:
             raise IWaveError("give metadata or strip, not both")
+        level = self.effort if effort is None else efforts.checked(effort)
         if isinstance(image, (str, os.PathLike)):
             a = read_image(image, self.max_pixels)
             if metadata is None and not strip:
@@ -142,10 +148,10 @@ class Codec:
             raise IWaveError("bpp must be a positive number of bits per pixel (below 64)")
         metadata = checked(metadata)
         if bpp is not None:
-            return self._search_bpp(a, bit_depth, bpp, metadata)
-        return self._code(a, bit_depth, step if lossy else None, metadata)
+            return self._search_bpp(a, bit_depth, bpp, metadata, level)
+        return self._code(a, bit_depth, step if lossy else None, metadata, level)
 
-    def _code(self, a, bit_depth, step, metadata=None):
+    def _code(self, a, bit_depth, step, metadata=None, level=efforts.DEFAULT_EFFORT):
         h, w = a.shape[:2]
         if step is not None:
             step = bitstream.stored_step(step)
@@ -154,7 +160,7 @@ class Codec:
         jobs = []
         for core in bitstream.tile_grid(h, w, self.tile):
             (y0, y1, x0, x1), keep = tile_window(core, overlap, h, w)
-            jobs.append((a[y0:y1, x0:x1], keep, bit_depth, step))
+            jobs.append((a[y0:y1, x0:x1], keep, bit_depth, step, level))
         chunks = [c for t in self._map(encode_tile, model, jobs) for c in t]
         header = bitstream.Header(
             width=w, height=h, components=1 if a.ndim == 2 else a.shape[2], bit_depth=bit_depth,
@@ -164,10 +170,10 @@ class Codec:
             levels=model.levels, step=1.0 if step is None else float(step),
             weights_id=model.identifier(), pixel_crc=pixel_crc(a) if step is None else 0,
             tile=self.tile, overlap=overlap, channel_axis=a.ndim == 3 and a.shape[2] == 1,
-            metadata=metadata or {})
+            metadata=metadata or {}, effort=level)
         return bitstream.write(header, chunks)
 
-    def _search_bpp(self, a, bit_depth, target, metadata):
+    def _search_bpp(self, a, bit_depth, target, metadata, level):
         """The largest file not above the target rate. Files shrink as the
         step grows only up to a point (far beyond the steps a model was
         trained with they grow again), so first find the smallest file on a
@@ -175,7 +181,7 @@ class Codec:
         pixels = a.shape[0] * a.shape[1]
         extra = bitstream.metadata_bytes(metadata)       # the same in every candidate file
         grid = [BPP_GRID_START * 2.0 ** k for k in range(BPP_GRID_SIZE)]
-        files = [self._code(a, bit_depth, s, metadata) for s in grid]
+        files = [self._code(a, bit_depth, s, metadata, level) for s in grid]
         k = min(range(len(grid)), key=lambda i: len(files[i]))
         top, smallest, size = grid[k], files[k], len(files[k]) - extra
         if size * 8 / pixels > target:
@@ -185,7 +191,7 @@ class Codec:
         lo, hi = math.log(MIN_STEP), math.log(top)
         for _ in range(12):
             mid = 0.5 * (lo + hi)
-            data = self._code(a, bit_depth, math.exp(mid), metadata)
+            data = self._code(a, bit_depth, math.exp(mid), metadata, level)
             if (len(data) - extra) * 8 / pixels <= target:
                 best, hi = data, mid
             else:
@@ -251,13 +257,15 @@ def _codec():
     return _default_codec
 
 
-def compress(image, *, step=None, quality=None, bpp=None, strip=False, metadata=None) -> bytes:
+def compress(image, *, step=None, quality=None, bpp=None, strip=False, metadata=None,
+             effort=None) -> bytes:
     """Compress an image (uint8/uint16 array, PIL image or file path) to
     .iwv bytes. Lossless unless step, quality (below 100) or bpp is given.
     A file's ICC profile, EXIF and XMP are kept unless strip=True; metadata=
-    {"icc", "exif", "xmp" -> bytes} gives them for an array."""
+    {"icc", "exif", "xmp" -> bytes} gives them for an array. effort: 1
+    (fastest) to 9 (smallest), default 7."""
     return _codec().compress(image, step=step, quality=quality, bpp=bpp, strip=strip,
-                             metadata=metadata)
+                             metadata=metadata, effort=effort)
 
 
 def decompress(data: bytes, *, scale=1) -> np.ndarray:

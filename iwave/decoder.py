@@ -42,6 +42,7 @@ STREAM_FORMATS = {
     9: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True),
     10: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True),   # + metadata
     11: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True),
+    12: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True),  # + effort
 }
 
 

@@ -9,7 +9,7 @@ import torch
 
 from iwave.entropy import ValueEncoder, plan_fit, plan_format
 from iwave.entropy.context_model import PHASES, coding_parameters, scale_index_base
-from iwave import bitstream, index_coder, palette, postfilter, postfilter_fit, sample_map
+from iwave import bitstream, effort, index_coder, palette, postfilter, postfilter_fit, sample_map
 from iwave.coding import planned_parameters, plan_inputs, reconstruct, residual
 from iwave.colour import YCOCG_SYNTHESIS_GAINS, rgb_to_ycocg
 from iwave.quantisation import quantise
@@ -40,10 +40,11 @@ def component_groups(a):
     return out
 
 
-def subbands(model, x, bit_depth, step):
+def subbands(model, x, bit_depth, step, rd_rounding=True):
     """One component group (int64 array (n, H, W)) -> (subbands as (n, 1, h, w)
     float64 tensors, the context model's conditioning steps): transformed,
-    and quantised by the encoder's rule if `step` is given (else None)."""
+    and quantised by the encoder's rule if `step` is given (else None; the
+    rate-distortion rounding only if `rd_rounding`)."""
     with torch.no_grad():
         bands = model.transform(torch.from_numpy(x).double()[:, None], bit_depth,
                                 rounding=step is None)
@@ -51,7 +52,7 @@ def subbands(model, x, bit_depth, step):
         return bands, None
     n = x.shape[0]
     steps, cond = model.lossy_steps(step, n), model.condition_steps(step, n)
-    return encoder_quantise(model, bands, steps, cond), cond
+    return encoder_quantise(model, bands, steps, cond, lam=RD_LAMBDA if rd_rounding else 0), cond
 
 
 def encoder_quantise(model, bands, steps, cond_steps, rounding=ENCODER_ROUNDING, lam=RD_LAMBDA,
@@ -113,26 +114,35 @@ def subband_arrays(phases):
     return values.numpy(), means.numpy(), scales.to(torch.int64).numpy()
 
 
-def coding_plan(phases, tables, references=None, part_references=None, activities=None):
+def coding_plan(phases, tables, references=None, part_references=None, activities=None,
+                search=plan_fit.DEFAULT_SEARCH):
     """The coding plan fitted to one subband's phases of one component
-    (entropy.plan_fit); references: per phase, the same positions' values
-    of the earlier components (c, h, w), if any; part_references: per phase,
-    its neighbours' residuals; activities: per phase, _activities."""
+    (entropy.plan_fit, searching as `search` says); references: per phase,
+    the same positions' values of the earlier components (c, h, w), if any;
+    part_references: per phase, its neighbours' residuals; activities: per
+    phase, _activities."""
     return plan_fit.plan([subband_arrays([ph]) for ph in phases], tables=tables,
-                           references=references, part_references=part_references,
-                           activities=activities)
+                         references=references, part_references=part_references,
+                         activities=activities, search=search)
 
 
-def group_plan(phases, tables, inputs):
+def group_plan(phases, tables, inputs, search=plan_fit.DEFAULT_SEARCH):
     """coding_plan of one subband's phases from their plan_inputs."""
     refs, neighbours, activities = zip(*inputs)
-    return coding_plan(phases, tables, refs if refs[0] is not None else None, neighbours, activities)
+    return coding_plan(phases, tables, refs if refs[0] is not None else None, neighbours, activities,
+                       search)
 
 
-def coded_streams(model, bands, bit_depth, cond_steps):
+def plan_search(settings):
+    """The plan search of an effort level's settings (iwave.effort)."""
+    return plan_fit.Search(samples=settings.plan_samples, gain_steps=settings.plan_gain_steps)
+
+
+def coded_streams(model, bands, bit_depth, cond_steps, search=plan_fit.DEFAULT_SEARCH):
     """What the encoder codes for one component group: per component, the
-    coding plan of each subband (entropy.plan_fit) and the (values, integer
-    means, scale indices) of every phase in coding order."""
+    coding plan of each subband (entropy.plan_fit, searching as `search`
+    says) and the (values, integer means, scale indices) of every phase in
+    coding order."""
     tables = model.tables
     outputs = model_outputs(model, bands, bit_depth, cond_steps)
     values = [[[v.to(torch.int64).numpy() for v, _, _ in phases] for phases in per_band]
@@ -143,7 +153,7 @@ def coded_streams(model, bands, bit_depth, cond_steps):
     for c, per_band in enumerate(outputs):
         inputs = [[plan_inputs(values, residuals, c, b, p, ph[1].shape[-2:]) for p, ph in enumerate(phases)]
                   for b, phases in enumerate(per_band)]
-        plans = [group_plan(phases, tables, inputs[b]) for b, phases in enumerate(per_band)]
+        plans = [group_plan(phases, tables, inputs[b], search) for b, phases in enumerate(per_band)]
         symbols = [(values[c][b][p],
                     *(t.numpy() for t in planned_parameters(plan, p, mean, log2_scale,
                                                             model.mean_resolution, *inputs[b][p])))
@@ -194,18 +204,21 @@ def rd_choice(x, m, k, tables, lam):
     return np.where(cost(high) < cost(low), high, low) + 0.0
 
 
-def encode_tile(model, pixels, keep, bit_depth, step):
+def encode_tile(model, pixels, keep, bit_depth, step, level=effort.DEFAULT_EFFORT):
     """Chunks of one tile, one per component: `pixels` is the tile with the
     overlap it reaches into its neighbours, `keep` the slices of its own
     pixels in it (what the post filter is fitted to). Each component group
-    is transformed, quantised (colour only, in lossy mode) and coded."""
+    is transformed, quantised (colour only, in lossy mode) and coded, with
+    the searches of effort `level` (iwave.effort)."""
+    settings = effort.settings(level)
+    search = plan_search(settings)
     chunks = []
     for gi, (x, _) in enumerate(component_groups(pixels)):
         lossy_step = step if gi == 0 else None          # alpha is always lossless
         if lossy_step is None:
-            chunks += encode_lossless_group(model, x, bit_depth)
+            chunks += encode_lossless_group(model, x, bit_depth, search=search)
             continue
-        bands, cond = subbands(model, x, bit_depth, lossy_step)
+        bands, cond = subbands(model, x, bit_depth, lossy_step, settings.rd_rounding)
         filters = None
         if lossy_step is not None:
             # (fitted without the centroid option's offsets, which only the
@@ -213,13 +226,13 @@ def encode_tile(model, pixels, keep, bit_depth, step):
             weights = YCOCG_SYNTHESIS_GAINS if len(x) == 3 else (1.0,)
             filters = postfilter_fit.fit(reconstruct(model, bands, step),
                                      torch.from_numpy(x)[:, None], keep, weights)
-        chunks += encode_group(model, bands, 8, cond, filters)
+        chunks += encode_group(model, bands, 8, cond, filters, search=search)
     if step is None and bit_depth == 8 and pixels.ndim == 3 and pixels.shape[2] >= 3:
-        chunks = encode_palette(model, pixels, chunks)
+        chunks = encode_palette(model, pixels, chunks, search)
     return chunks
 
 
-def encode_palette(model, pixels, chunks):
+def encode_palette(model, pixels, chunks, search=plan_fit.DEFAULT_SEARCH):
     """A lossless 8-bit RGB(A) tile's chunks: `chunks` (its full-colour
     coding) or, if the tile has few colours and that is smaller, one plane
     of indices into its palette (iwave.palette) and empty chunks for its
@@ -231,26 +244,30 @@ def encode_palette(model, pixels, chunks):
     for order in palette.ORDERS:
         entries = palette.ordered(colours, pixels, order)
         indices = palette.to_indices(pixels, entries)[None]
-        coded = encode_lossless_group(model, indices, 8, head=lambda e, p=entries: palette.write(e, p))
+        coded = encode_lossless_group(model, indices, 8, head=lambda e, p=entries: palette.write(e, p),
+                                      search=search)
         coded += [b""] * (pixels.shape[2] - 1)
         if sum(map(len, coded)) < sum(map(len, best)):
             best = coded
     return best
 
 
-def encode_lossless_group(model, x, bit_depth, head=None):
+def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAULT_SEARCH):
     """The streams of a losslessly coded component group (int64 (n, H, W)):
     a single component that uses few of its values is also coded through a
     sample map (iwave.sample_map), and whichever is smaller is kept. head:
-    writes what the first stream starts with (a palette), if anything."""
+    writes what the first stream starts with (a palette), if anything;
+    search: the coding plans' (entropy.plan_fit.Search)."""
     bands, _ = subbands(model, x, bit_depth, None)
-    plain = encode_group(model, bands, bit_depth, None, sample_maps=[None] * len(x), head=head)
+    plain = encode_group(model, bands, bit_depth, None, sample_maps=[None] * len(x), head=head,
+                         search=search)
     values = sample_map.candidate(x) if len(x) == 1 else None
     best = plain
     if values is not None:
         depth = sample_map.coded_depth(values, bit_depth)
         bands, _ = subbands(model, sample_map.to_indices(x, values), depth, None)
-        packed = encode_group(model, bands, depth, None, sample_maps=[values], head=head)
+        packed = encode_group(model, bands, depth, None, sample_maps=[values], head=head,
+                              search=search)
         best = packed if len(packed[0]) < len(plain[0]) else plain
     if len(x) == 1 and len(values := np.unique(x)) <= index_coder.MAX_VALUES:
         direct = [encode_direct(model, x[0], values, head, len(best[0]))]
@@ -270,13 +287,14 @@ def encode_direct(model, x, values, head=None, rival_bytes=None):
     return encoder.finish()
 
 
-def encode_group(model, bands, bit_depth, cond_steps, filters=None, sample_maps=None, head=None):
+def encode_group(model, bands, bit_depth, cond_steps, filters=None, sample_maps=None, head=None,
+                 search=plan_fit.DEFAULT_SEARCH):
     """One stream per component: its post filter (lossy) or its sample map
     flag and map (lossless), the per-subband coding plans fitted to this
-    image (entropy.plan_fit), then the coefficients; the first stream
-    starts with what `head` writes, if given."""
+    image (entropy.plan_fit, searching as `search` says), then the
+    coefficients; the first stream starts with what `head` writes, if given."""
     streams = []
-    for c, (plans, symbols) in enumerate(coded_streams(model, bands, bit_depth, cond_steps)):
+    for c, (plans, symbols) in enumerate(coded_streams(model, bands, bit_depth, cond_steps, search)):
         encoder = ValueEncoder(model.tables)
         if head is not None and c == 0:
             head(encoder)

@@ -134,9 +134,9 @@ def progress(done, total, label, enabled=True):
               file=sys.stderr, flush=True)
 
 
-def compress_file(codec, inp, out, step=None, quality=None, bpp=None, strip=False):
-    """Read, compress and write one file, with its ICC profile, EXIF and
-    XMP unless strip. The output is created first, so an unwritable
+def compress_file(codec, inp, out, step=None, quality=None, bpp=None, strip=False, effort=None):
+    """Read, compress and write one file (at `effort`, default the codec's),
+    with its ICC profile, EXIF and XMP unless strip. The output is created first, so an unwritable
     destination fails before the encode, and it appears only when
     complete. Returns (image, data)."""
     with output(out) as target:
@@ -144,7 +144,8 @@ def compress_file(codec, inp, out, step=None, quality=None, bpp=None, strip=Fals
             image, metadata = read_image_file(inp, codec.max_pixels), {}
         else:
             image, metadata = read_image_file(inp, codec.max_pixels, with_metadata=True)
-        data = codec.compress(image, step=step, quality=quality, bpp=bpp, metadata=metadata)
+        data = codec.compress(image, step=step, quality=quality, bpp=bpp, metadata=metadata,
+                              effort=effort)
         target.commit(data)
     return image, data
 

@@ -165,7 +165,49 @@ def plots(res, out_dir):
         fig.savefig(out_dir / "lossless.png")
         plt.close(fig)
         written.append(out_dir / "lossless.png")
+    written += effort_plot(res, out_dir, plt)
     return written
+
+
+def _size_against_time(res):
+    """Lossy: (name, median encode s, per-image median BD-rate against JPEG
+    2000) of every codec with both; lossless: (name, median encode s, bpsp)."""
+    bd = (res.get("bd_rate") or {}).get("per_image_median", {})
+    lossy = []
+    for key, e in res["lossy"].items():
+        times = [p["median_encode_s"] for p in e["points"] if p["median_encode_s"] is not None]
+        if key != "jpeg2000" and bd.get(key, {}).get("jpeg2000") is not None and times:
+            lossy.append((e["name"], sorted(times)[len(times) // 2], bd[key]["jpeg2000"]))
+    lossless = [(e["name"], e["median_encode_s"], e["bpsp"]) for e in res["lossless"].values()
+                if e["bpsp"] is not None and e["median_encode_s"] is not None]
+    return lossy, lossless
+
+
+def effort_plot(res, out_dir, plt):
+    """effort.png: size against encode time, one point per codec row (so
+    iwave's effort levels make a curve): lossy BD-rate against JPEG 2000 and
+    lossless bits per sub-pixel."""
+    lossy, lossless = _size_against_time(res)
+    panels = [(pts, label) for pts, label in
+              ((lossy, "per-image median BD-rate vs JPEG 2000 (%)"),
+               (lossless, "lossless bits per sub-pixel")) if pts]
+    if not panels:
+        return []
+    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 5), dpi=120, squeeze=False)
+    for ax, (pts, label) in zip(axes[0], panels):
+        for name, t, v in pts:
+            iw = name.startswith("iwave")
+            ax.plot(t, v, "o", color="black" if iw else "tab:blue")
+            ax.annotate(name, (t, v), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.set_xscale("log")
+        ax.set_xlabel("median encode time per image (s, log scale)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"Size against encode time, {len(res['images'])} images of {Path(res['data']).name}")
+    fig.tight_layout()
+    fig.savefig(out_dir / "effort.png")
+    plt.close(fig)
+    return [out_dir / "effort.png"]
 
 
 def write(res, out_dir):

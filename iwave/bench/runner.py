@@ -26,13 +26,15 @@ from iwave.imageio import read_image
 class _IWaveAdapter:
     """Loads the model lazily, in whichever process runs the codec."""
 
-    def __init__(self, name, path, threads):
-        self.name, self.path, self.threads, self._codec = name, str(path), threads, None
+    def __init__(self, name, path, threads, effort):
+        self.name, self.path, self.threads, self.effort = name, str(path), threads, effort
+        self._codec = None
 
     def _get(self):
         if self._codec is None:
             from iwave.codec import Codec as IWaveCodec
-            self._codec = IWaveCodec(self.path, threads=self.threads)   # the count the report shows
+            self._codec = IWaveCodec(self.path, threads=self.threads,    # the count the report shows
+                                     effort=self.effort)
         return self._codec
 
     def encode(self, rgb, step):
@@ -51,24 +53,33 @@ def shipped_models():
     return seen
 
 
+# The shipped effort levels the benchmark measures besides the default
+# (each its own row: `iwave-lossy-e9`, `iwave-lossless-ll-e1`, ...; named,
+# not run by default).
+BENCH_EFFORTS = (1, 9)
+
+
 def iwave_codecs(points, threads, models=None):
+    from iwave.effort import DEFAULT_EFFORT
     from iwave.model import IWaveModel
     out = []
     for name, path in (models or shipped_models()).items():
         model = IWaveModel.load(path)
-
-        def version(model=model):      # (the model is loaded anyway, for its modes)
-            from iwave import __version__, bitstream
-            return (f"iwave {__version__}, format {bitstream.VERSION}, "
-                    f"model {model.identifier()}")
-        a = _IWaveAdapter(name, path, threads)
-        out.append(Codec(f"{name}-ll", f"{name} lossless", True, a.encode, a.decode, "torch",
-                         threads=threads, version=version, family="iwave",
-                         default=model.trained_for(lossy=False), grey16=True))
-        out.append(Codec(name, name, False, a.encode, a.decode, "torch",
-                         spread(12.0, 320.0, points, geometric=True), "step",
-                         threads=threads, version=version, family="iwave",
-                         default=model.trained_for(lossy=True)))
+        for effort in (DEFAULT_EFFORT,) + BENCH_EFFORTS:
+            def version(model=model, effort=effort):   # (the model is loaded anyway, for its modes)
+                from iwave import __version__, bitstream
+                return (f"iwave {__version__}, format {bitstream.VERSION}, "
+                        f"model {model.identifier()}, effort {effort}")
+            a = _IWaveAdapter(name, path, threads, effort)
+            default = effort == DEFAULT_EFFORT
+            tag, label = ("", "") if default else (f"-e{effort}", f" effort {effort}")
+            out.append(Codec(f"{name}-ll{tag}", f"{name} lossless{label}", True, a.encode, a.decode,
+                             "torch", threads=threads, version=version, family="iwave",
+                             default=default and model.trained_for(lossy=False), grey16=True))
+            out.append(Codec(f"{name}{tag}", f"{name}{label}", False, a.encode, a.decode, "torch",
+                             spread(12.0, 320.0, points, geometric=True), "step",
+                             threads=threads, version=version, family="iwave",
+                             default=default and model.trained_for(lossy=True)))
     return out
 
 

@@ -129,8 +129,11 @@ def test_older_headers_still_read():
 def as_version(data, version):
     """A compact header's bytes under another version number (CRC redone)."""
     data = bytearray(data)
+    h = bitstream.read(bytes(data))[0]
+    if version < 12:                      # the effort byte after `levels` came in version 12
+        varint_bytes = lambda v: max(1, (v.bit_length() + 6) // 7)
+        del data[5 + varint_bytes(h.width) + varint_bytes(h.height) + 2]
     data[4] = version
-    h = bitstream.read(bytes(data[:4]) + bytes([bitstream.VERSION]) + bytes(data[5:]))[0]
     head_end = len(data) - 4 - sum(h.chunk_lengths) - 4
     data[head_end:head_end + 4] = struct.pack("<I", zlib.crc32(bytes(data[:head_end])))
     return bytes(data)

@@ -48,8 +48,8 @@ def test_a_map_is_sent_only_where_it_is_smaller(codec, monkeypatch):
     chosen = []
     group = encoder.encode_lossless_group
 
-    def spy(model, x, bit_depth):
-        out = group(model, x, bit_depth)
+    def spy(model, x, bit_depth, **kw):
+        out = group(model, x, bit_depth, **kw)
         chosen.append(out)
         return out
     monkeypatch.setattr(encoder, "encode_lossless_group", spy)

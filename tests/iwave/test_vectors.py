@@ -50,6 +50,10 @@ CURRENT = [  # (name, input, options)
     ("lossy-tiles-step16", "tiles", {"step": 16.0, "tile": 64}),
     ("lossless-rgb8-metadata", "rgb8", {"metadata": True}),     # with METADATA (version 10 on)
     ("lossy-rgb8-step20-metadata", "rgb8", {"step": 20.0, "metadata": True}),
+    ("lossless-rgb8-effort1", "rgb8", {"effort": 1}),     # effort levels (version 12 on)
+    ("lossless-rgb8-effort9", "rgb8", {"effort": 9}),
+    ("lossy-rgb8-step20-effort1", "rgb8", {"step": 20.0, "effort": 1}),
+    ("lossy-rgb8-step20-effort9", "rgb8", {"step": 20.0, "effort": 9}),
 ]
 
 
