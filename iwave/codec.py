@@ -174,12 +174,22 @@ class Codec:
         return bitstream.write(header, chunks)
 
     def _search_bpp(self, a, bit_depth, target, metadata, level):
-        """The largest file not above the target rate. Files shrink as the
-        step grows only up to a point (far beyond the steps a model was
-        trained with they grow again), so first find the smallest file on a
-        coarse grid of steps, then bisect log(step) below that step."""
+        """A file close to the target rate and not above it: steered by a
+        rate estimate (iwave.rate_search, about two encodes, at least
+        rate_search.CLOSE_ENOUGH of the target), else the largest file not
+        above it. Files shrink as the step grows only up to a point (far
+        beyond the steps a model was trained with they grow again), so that
+        search first finds the smallest file on a coarse grid of steps, then
+        bisects log(step) below that step."""
+        from iwave import rate_search
         pixels = a.shape[0] * a.shape[1]
         extra = bitstream.metadata_bytes(metadata)       # the same in every candidate file
+        with limited(self.threads):
+            estimate = rate_search.RateEstimate(self.model_for(True), a)
+        found = rate_search.search(lambda s: self._code(a, bit_depth, s, metadata, level), estimate,
+                                   target, lambda data: (len(data) - extra) * 8 / pixels)
+        if found is not None:
+            return found
         grid = [BPP_GRID_START * 2.0 ** k for k in range(BPP_GRID_SIZE)]
         files = [self._code(a, bit_depth, s, metadata, level) for s in grid]
         k = min(range(len(grid)), key=lambda i: len(files[i]))

@@ -37,12 +37,15 @@ def measure(images, codec, quality, repeats):
     rows = []
     for name, a in images:
         ll, lossy = codec.compress(a), codec.compress(a, quality=quality)
+        target = len(lossy) * 8 / (a.shape[0] * a.shape[1])      # --bpp aims at the lossy file's rate
         jxl_ll, jxl_lossy = jxl_encode(a, lossless=True), jxl_encode(a, distance=1.0)
         rows.append({
             "image": name,
             "iwave_lossless_encode": best_time(lambda: codec.compress(a), 1),
             "iwave_lossless_decode": best_time(lambda: codec.decompress(ll), repeats),
             "iwave_lossy_decode": best_time(lambda: codec.decompress(lossy), repeats),
+            "iwave_lossy_encode": best_time(lambda: codec.compress(a, quality=quality), 1),
+            "iwave_bpp_encode": best_time(lambda: codec.compress(a, bpp=target), 1),
             "jxl_lossless_encode": best_time(lambda: jxl_encode(a, lossless=True), repeats),
             "jxl_lossless_decode": best_time(lambda: jxl_decode(jxl_ll), repeats),
             "jxl_lossy_decode": best_time(lambda: jxl_decode(jxl_lossy), repeats)})
@@ -54,6 +57,7 @@ def summary(rows):
     return {"lossless_decode_vs_jxl": med("iwave_lossless_decode") / med("jxl_lossless_decode"),
             "lossy_decode_vs_jxl": med("iwave_lossy_decode") / med("jxl_lossy_decode"),
             "lossless_encode_vs_jxl": med("iwave_lossless_encode") / med("jxl_lossless_encode"),
+            "bpp_encode_vs_lossy_encode": med("iwave_bpp_encode") / med("iwave_lossy_encode"),
             **{k: med(k) for k in rows[0] if k != "image"}}
 
 
@@ -100,12 +104,15 @@ def main(argv=None):
              f"| iwave lossy (quality {args.quality:g}) decode / JPEG XL e7 (distance 1) decode | "
              f"{i['lossy_decode_vs_jxl']:.1f}x | {b['lossy_decode_vs_jxl']:.1f}x |",
              f"| iwave lossless encode / JPEG XL e7 lossless encode | {i['lossless_encode_vs_jxl']:.1f}x | "
-             f"{b['lossless_encode_vs_jxl']:.1f}x |", "",
+             f"{b['lossless_encode_vs_jxl']:.1f}x |",
+             f"| iwave --bpp (the quality-{args.quality:g} file's rate) encode / iwave quality "
+             f"{args.quality:g} encode | {i['bpp_encode_vs_lossy_encode']:.1f}x | "
+             f"{b['bpp_encode_vs_lossy_encode']:.1f}x |", "",
              f"iwave's decode time with one core busy / idle: lossless "
              f"{result['busy_vs_idle_lossless_decode']:.2f}x, "
              f"lossy {result['busy_vs_idle_lossy_decode']:.2f}x.",
              "", "Median seconds: " + ", ".join(f"{k} {i[k]:.3f} (busy {b[k]:.3f})" for k in i
-                                                 if not k.endswith("vs_jxl")) + "."]
+                                                 if "_vs_" not in k) + "."]
     (args.out / "speed.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
