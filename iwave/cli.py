@@ -182,8 +182,8 @@ def build_parser():
                            "10 points down doubles the step (50 = step 32; the README lists bpp and "
                            "PSNR per quality on Kodak)")
     rate.add_argument("--bpp", type=_positive_float("bpp"),
-                      help="lossy: target bits per pixel; searches the step for the largest file "
-                           "not above it")
+                      help="lossy: target bits per pixel; finds a step whose file is not above "
+                           "it, usually within 3%% of it (about two encodes)")
     c.add_argument("-e", "--effort", type=_effort, default=DEFAULT_EFFORT, metavar="N",
                    help="encoder effort 1-9 (default 7): higher searches longer for a smaller "
                         "file; decoding speed is the same at every effort")
