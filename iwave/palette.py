@@ -36,7 +36,12 @@ def _unkey(keys, channels):
 def candidate(pixels):
     """The distinct colours ((K, C) int64, in key order) of an 8-bit RGB(A)
     tile if there are at most MAX_COLOURS, else None."""
-    keys = np.unique(_keys(pixels))
+    keys = _keys(pixels).reshape(-1)
+    # a photo shows more colours than a palette holds in its first few
+    # thousand pixels: no sort of every pixel for it
+    if len(np.unique(keys[:4096])) > MAX_COLOURS:
+        return None
+    keys = np.unique(keys)
     if len(keys) > MAX_COLOURS:
         return None
     return _unkey(keys, pixels.shape[2])
