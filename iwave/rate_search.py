@@ -71,15 +71,14 @@ class RateEstimate:
         return total / self.pixels
 
 
-def _step_for(estimate, rate, lo=0.1, hi=1e6):
-    """The step at which `estimate.bpp` falls to `rate` (bisection in log
-    step; the estimate decreases with the step)."""
+def _step_for(estimate, rate, log_ratio=lambda log_step: 0.0, lo=0.1, hi=1e6):
+    """The step at which estimate.bpp x exp(log_ratio(log step)) falls to
+    `rate` (bisection in log step over the codec's step range; both
+    decrease with the step), or `hi` if it never does."""
     a, b = math.log(lo), math.log(hi)
-    if estimate.bpp(math.exp(b)) > rate:
-        return math.exp(b)
     for _ in range(BISECTIONS):
         m = 0.5 * (a + b)
-        if estimate.bpp(math.exp(m)) > rate:
+        if estimate.bpp(math.exp(m)) * math.exp(log_ratio(m)) > rate:
             a = m
         else:
             b = m
@@ -120,25 +119,8 @@ def search(encode, estimate, target, rate_of):
 
 
 def _next_step(estimate, rate, tried):
-    """The step where estimate × ratio reaches `rate`, the log ratio taken
-    from the nearest encodes (constant beyond them, linear between)."""
-    pts = sorted(tried)
-
-    def ratio(log_step):
-        if len(pts) == 1 or log_step <= pts[0][0]:
-            return pts[0][1]
-        if log_step >= pts[-1][0]:
-            return pts[-1][1]
-        for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
-            if x0 <= log_step <= x1:
-                return y0 + (y1 - y0) * (log_step - x0) / max(x1 - x0, 1e-12)
-        return pts[-1][1]
-
-    a, b = math.log(0.1), math.log(1e6)
-    for _ in range(BISECTIONS):
-        m = 0.5 * (a + b)
-        if estimate.bpp(math.exp(m)) * math.exp(ratio(m)) > rate:
-            a = m
-        else:
-            b = m
-    return math.exp(b)
+    """The step where estimate x ratio reaches `rate`, the log ratio taken
+    from the encodes `tried` (linear in log step between them, constant
+    beyond)."""
+    xs, ys = zip(*sorted(tried))
+    return _step_for(estimate, rate, lambda log_step: float(np.interp(log_step, xs, ys)))
