@@ -29,6 +29,7 @@ class StreamFormat:
     side_code: object = None     # how the plans' integers are coded (plan_format.V5_SIDE / SIDE)
     sample_map: bool = False     # lossless streams start with a sample map flag (version 9 on)
     palette: bool = False        # lossless 8-bit RGB(A) tiles may be palette tiles (version 11 on)
+    tight_depth: bool = False    # mapped indices coded at the fewest bits that hold them (13 on)
 
 
 STREAM_FORMATS = {
@@ -43,6 +44,8 @@ STREAM_FORMATS = {
     10: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True),   # + metadata
     11: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True),
     12: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True),  # + effort
+    13: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True,
+                     tight_depth=True),
 }
 
 
@@ -105,7 +108,8 @@ def decode_tile(model, header, chunks, core, level=0):
             if filters is not None:
                 x = postfilter.apply(x, filters)
         else:
-            depth = sample_map.coded_depth(values, header.bit_depth)
+            depth = sample_map.coded_depth(values, header.bit_depth,
+                                               STREAM_FORMATS[header.version].tight_depth)
             with torch.no_grad():
                 x = model.transform.inverse(bands, depth, rounding=True)
             if level and (gain := preview.dc_gain(model.transform.coeffs)) != 1:
@@ -153,7 +157,7 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
                 if n != 1:
                     raise EntropyError("sample map on a colour group")
                 values, direct = maps[0]
-                depth = sample_map.coded_depth(values, depth)
+                depth = sample_map.coded_depth(values, depth, fmt.tight_depth)
                 if direct:
                     plane = index_coder.read(decoders[0], height, width, len(values))
                     decoders[0].check_end()

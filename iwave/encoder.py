@@ -261,10 +261,10 @@ def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAUL
     bands, _ = subbands(model, x, bit_depth, None)
     plain = encode_group(model, bands, bit_depth, None, sample_maps=[None] * len(x), head=head,
                          search=search)
-    values = sample_map.candidate(x) if len(x) == 1 else None
+    values = sample_map.candidate(x, bit_depth) if len(x) == 1 else None
     best = plain
     if values is not None:
-        depth = sample_map.coded_depth(values, bit_depth)
+        depth = sample_map.coded_depth(values, bit_depth, tight=True)
         bands, _ = subbands(model, sample_map.to_indices(x, values), depth, None)
         packed = encode_group(model, bands, depth, None, sample_maps=[values], head=head,
                               search=search)

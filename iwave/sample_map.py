@@ -4,7 +4,11 @@ medical and scientific scans do (a few hundred of 65,536, spread ~100
 apart), is coded as indices into the sorted list of the values it uses, the
 list sent at the start of its stream. The transform and the context model
 then see a dense image of small steps instead of a sparse one of large
-steps; indices of up to 256 values are coded as 8-bit samples.
+steps, at the fewest bits that hold the indices (since format 13; before,
+8 bits for up to 256 values, else the header's depth). The context model
+scales what it sees by the depth, so 300 indices coded as 16-bit samples
+looked almost flat to it; for the same reason a component of fewer levels
+than its container holds (12-bit data in 16-bit samples) is mapped too.
 
 The list is sent as its length, its first value, and the gaps between
 successive values less one, each kind at its own Laplace scale (the gaps at
@@ -19,10 +23,16 @@ COUNT_SCALE, FIRST_SCALE, GAP_SCALE_SCALE = 60, 90, 24   # scale indices (6 per 
 GAP_SCALE_MAX = 96
 
 
-def coded_depth(values, bit_depth):
+def coded_depth(values, bit_depth, tight):
     """The bit depth a component is coded at: its own, or, through a map of
-    `values`, 8 bits for up to 256 values."""
-    return bit_depth if values is None else (8 if len(values) <= 256 else 16)
+    `values`, the fewest bits (at least 8) that hold an index if `tight`
+    (format 13 on), else 8 bits for up to 256 values and the header's for
+    more."""
+    if values is None:
+        return bit_depth
+    if tight:
+        return min(bit_depth, max(8, (len(values) - 1).bit_length()))
+    return 8 if len(values) <= 256 else bit_depth
 
 
 def _gap_scale(gaps):
@@ -79,12 +89,14 @@ def read_flagged(decoder, bit_depth, direct_allowed):
     return values.astype(np.int64), flag == 2
 
 
-def candidate(x):
+def candidate(x, bit_depth):
     """The values a component (int64 array) uses, if a map could pay: fewer
-    than half its range between its extremes, and not too many."""
+    than half its range between its extremes, or few enough to be coded at
+    a lower depth than `bit_depth`; and not too many."""
     values = np.unique(x)
     span = int(values[-1] - values[0]) + 1
-    if len(values) > MAX_VALUES or 2 * len(values) > span:
+    sparse = 2 * len(values) <= span
+    if len(values) > MAX_VALUES or not (sparse or coded_depth(values, bit_depth, True) < bit_depth):
         return None
     return values
 

@@ -18,7 +18,7 @@ def sparse(h, w, channels=1, seed=0, spacing=128):
 def sizes_with_and_without_maps(codec, a, monkeypatch):
     with_map = codec.compress(a)
     with monkeypatch.context() as m:
-        m.setattr(sample_map, "candidate", lambda x: None)
+        m.setattr(sample_map, "candidate", lambda x, bit_depth: None)
         m.setattr(index_coder, "MAX_VALUES", 0)          # nor context-coded indices (format 11)
         without = codec.compress(a)
     return with_map, without
@@ -98,3 +98,40 @@ def test_a_two_level_image_codes_at_a_fraction_of_its_unmapped_size(codec, monke
     with_map, without = sizes_with_and_without_maps(codec, a, monkeypatch)
     np.testing.assert_array_equal(codec.decompress(with_map), a)
     assert len(with_map) < 0.3 * len(without)
+
+
+@pytest.mark.parametrize("count, depth", [(2, 8), (256, 8), (257, 9), (300, 9), (4096, 12),
+                                          (4097, 13), (32768, 15)])
+def test_mapped_indices_are_coded_at_the_fewest_bits_that_hold_them(count, depth):
+    values = np.arange(count)
+    assert sample_map.coded_depth(values, 16, tight=True) == depth
+    assert sample_map.coded_depth(values, 16, tight=False) == (8 if count <= 256 else 16)
+    assert sample_map.coded_depth(None, 16, tight=True) == 16
+
+
+def test_a_scan_of_a_few_hundred_values_codes_smaller_than_at_16_bits(codec, monkeypatch):
+    """Version 12 coded the indices of more than 256 values as 16-bit
+    samples, which the context model scales down 256 times: it saw a
+    nearly flat image, and coded a scan's empty background as dearly as
+    the body beside it."""
+    a = sparse(64, 80, spacing=90)
+    a[:, :36] = 0
+    assert 256 < len(np.unique(a)) <= 512
+    new = codec.compress(a)
+    np.testing.assert_array_equal(codec.decompress(new), a)
+    depth = sample_map.coded_depth
+    monkeypatch.setattr(sample_map, "coded_depth", lambda v, d, tight: depth(v, d, False))
+    assert len(new) < 0.95 * len(codec.compress(a))
+
+
+def test_12_bit_data_in_16_bit_samples_is_mapped_and_round_trips(codec, monkeypatch):
+    rng = np.random.default_rng(4)
+    a = (photo_like(48, 60, 1, seed=8).astype(np.uint16) * 16 + rng.integers(0, 16, (48, 60))
+         ).astype(np.uint16)
+    values = np.unique(a)
+    assert 2 * len(values) > int(values[-1] - values[0]) + 1    # dense: not "sparse" by range
+    assert sample_map.candidate(a.astype(np.int64), 16) is not None
+    assert sample_map.candidate(a.astype(np.int64), 11) is None   # no lower depth to gain
+    with_map, without = sizes_with_and_without_maps(codec, a, monkeypatch)
+    np.testing.assert_array_equal(codec.decompress(with_map), a)
+    assert len(with_map) <= len(without)
