@@ -90,7 +90,7 @@ def decode_tile(model, header, chunks, core, level=0):
     n_colour = header.components - int(header.has_alpha)
     lossy = header.mode == bitstream.MODE_LOSSY
     indexed = is_palette_tile(header, chunks)
-    comps, start = [], 0
+    comps, start, colour_done = [], 0, False
     for gi, n in enumerate([1] if indexed else [n_colour] + ([1] if header.has_alpha else [])):
         steps = model.lossy_steps(header.step, n) if lossy and gi == 0 else None
         cond = model.condition_steps(header.step, n) if steps else None
@@ -116,6 +116,8 @@ def decode_tile(model, header, chunks, core, level=0):
                 x = x / gain ** (2 * level)
         x = torch.floor(x[:, 0] + 0.5).to(torch.int64).numpy()
         if values is not None:
+            if n > 1:            # the map is of RGB values: undo the colour transform first
+                x, colour_done = to_rgb(x, header), True
             if level:            # a low-pass index between or beyond the map's: the nearest one
                 x = np.clip(x, 0, len(values) - 1)
             try:
@@ -129,7 +131,8 @@ def decode_tile(model, header, chunks, core, level=0):
             return palette.colours_of(x, colours)[keep[0], keep[1]]
         except EntropyError as e:
             raise IWaveError(f"file is corrupt ({e})") from None
-    return assemble([c[:, keep[0], keep[1]] for c in comps], header, clip=level > 0)
+    return assemble([c[:, keep[0], keep[1]] for c in comps], header, clip=level > 0,
+                    colour_done=colour_done)
 
 
 def decode_group(model, chunks, height, width, header, cond_steps, level=0, indexed=False):
@@ -154,7 +157,10 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
         if cond_steps is None and fmt.sample_map:
             maps = [sample_map.read_flagged(d, header.bit_depth, fmt.palette) for d in decoders]
             if any(m is not None for m, _ in maps):
-                if n != 1:
+                # a colour group (format 13 on): one map, on its first stream, of its RGB values
+                shared = fmt.tight_depth and n == 3 and not maps[0][1] and \
+                    all(m is None for m, _ in maps[1:])
+                if n != 1 and not shared:
                     raise EntropyError("sample map on a colour group")
                 values, direct = maps[0]
                 depth = sample_map.coded_depth(values, depth, fmt.tight_depth)
@@ -199,15 +205,21 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
     return [b[0][:, None] for b in bands], offsets, filters, values, colours, None
 
 
-def assemble(comps, header, clip=False):
+def to_rgb(colour, header):
+    """A colour group's planes (n, h, w) in the header's colour space -> RGB."""
+    if header.colour == bitstream.COLOUR_YCOCG_R:
+        return np.moveaxis(ycocg_to_rgb(np.moveaxis(colour, 0, -1)), -1, 0)
+    return colour
+
+
+def assemble(comps, header, clip=False, colour_done=False):
     """One tile's component planes -> (h, w, components) pixels. Lossless
     pixels out of range mean a corrupt file, unless `clip` (a preview: a
-    low-pass band may overshoot)."""
+    low-pass band may overshoot). colour_done: the colour planes are RGB
+    already (a colour group's sample map)."""
     hi = (1 << header.bit_depth) - 1
     dtype = np.uint16 if header.bit_depth == 16 else np.uint8
-    colour = comps[0]
-    if header.colour == bitstream.COLOUR_YCOCG_R:
-        colour = np.moveaxis(ycocg_to_rgb(np.moveaxis(colour, 0, -1)), -1, 0)
+    colour = comps[0] if colour_done else to_rgb(comps[0], header)
     planes = list(colour) + ([comps[1][0]] if header.has_alpha else [])
     lossless = header.mode == bitstream.MODE_LOSSLESS and not clip
     if lossless and any(p.min() < 0 or p.max() > hi for p in planes):

@@ -216,7 +216,8 @@ def encode_tile(model, pixels, keep, bit_depth, step, level=effort.DEFAULT_EFFOR
     for gi, (x, _) in enumerate(component_groups(pixels)):
         lossy_step = step if gi == 0 else None          # alpha is always lossless
         if lossy_step is None:
-            chunks += encode_lossless_group(model, x, bit_depth, search=search)
+            rgb = pixels[:, :, :3].astype(np.int64).transpose(2, 0, 1) if len(x) == 3 else None
+            chunks += encode_lossless_group(model, x, bit_depth, search=search, rgb=rgb)
             continue
         bands, cond = subbands(model, x, bit_depth, lossy_step, settings.rd_rounding)
         filters = None
@@ -252,23 +253,30 @@ def encode_palette(model, pixels, chunks, search=plan_fit.DEFAULT_SEARCH):
     return best
 
 
-def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAULT_SEARCH):
+def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAULT_SEARCH, rgb=None):
     """The streams of a losslessly coded component group (int64 (n, H, W)):
-    a single component that uses few of its values is also coded through a
-    sample map (iwave.sample_map), and whichever is smaller is kept. head:
-    writes what the first stream starts with (a palette), if anything;
-    search: the coding plans' (entropy.plan_fit.Search)."""
+    a component that uses few of its values is also coded through a sample
+    map (iwave.sample_map), and whichever is smaller is kept; so is a colour
+    group, through one map of the values its RGB planes use (`rgb`, the
+    planes x is the YCoCg-R of; format 13 on). head: writes what the first
+    stream starts with (a palette), if anything; search: the coding plans'
+    (entropy.plan_fit.Search)."""
     bands, _ = subbands(model, x, bit_depth, None)
     plain = encode_group(model, bands, bit_depth, None, sample_maps=[None] * len(x), head=head,
                          search=search)
-    values = sample_map.candidate(x, bit_depth) if len(x) == 1 else None
+    source = x if len(x) == 1 else rgb
+    values = sample_map.candidate(source, bit_depth) if source is not None else None
     best = plain
     if values is not None:
         depth = sample_map.coded_depth(values, bit_depth, tight=True)
-        bands, _ = subbands(model, sample_map.to_indices(x, values), depth, None)
-        packed = encode_group(model, bands, depth, None, sample_maps=[values], head=head,
-                              search=search)
-        best = packed if len(packed[0]) < len(plain[0]) else plain
+        indices = sample_map.to_indices(source, values)
+        if len(x) > 1:
+            indices = np.moveaxis(rgb_to_ycocg(np.moveaxis(indices, 0, -1)), -1, 0)
+        bands, _ = subbands(model, indices, depth, None)
+        packed = encode_group(model, bands, depth, None, sample_maps=[values] + [None] * (len(x) - 1),
+                              head=head, search=search)
+        if sum(map(len, packed)) < sum(map(len, plain)):
+            best = packed
     if len(x) == 1 and len(values := np.unique(x)) <= index_coder.MAX_VALUES:
         direct = [encode_direct(model, x[0], values, head, len(best[0]))]
         best = direct if len(direct[0]) < len(best[0]) else best

@@ -135,3 +135,43 @@ def test_12_bit_data_in_16_bit_samples_is_mapped_and_round_trips(codec, monkeypa
     with_map, without = sizes_with_and_without_maps(codec, a, monkeypatch)
     np.testing.assert_array_equal(codec.decompress(with_map), a)
     assert len(with_map) <= len(without)
+
+
+def _colour_photo(h=48, w=60, seed=12):
+    return photo_like(h, w, 3, seed=seed).astype(np.int64)
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: (p * 257).astype(np.uint16),                                  # 8-bit data, 16-bit PNG
+    lambda p: (p * 16).astype(np.uint16),                                   # 8 of 12 bits used
+    lambda p: np.dstack([p * 257, (p[:, :, 0] > 100) * 65535]).astype(np.uint16)])   # + alpha
+def test_16_bit_colour_of_8_bit_data_codes_about_as_small_as_the_8_bit_image(codec, make):
+    """One map of the values the three RGB planes use, applied before the
+    colour transform (format 13): 16-bit RGB of 8-bit data was ~3x larger."""
+    p = _colour_photo()
+    a = make(p)
+    data = codec.compress(a)
+    np.testing.assert_array_equal(codec.decompress(data), a)
+    eight_bit = codec.compress(np.dstack([p, (p[:, :, 0] > 100) * 255][:a.shape[2] - 2]).astype(np.uint8))
+    assert len(data) < 1.1 * len(eight_bit)
+
+
+def test_colour_maps_round_trip_in_tiles_and_previews():
+    from iwave.codec import Codec
+    a = (_colour_photo(100, 150, seed=13) * 64 + 3).astype(np.uint16)
+    tiled = Codec(tile=64)
+    data = tiled.compress(a)
+    np.testing.assert_array_equal(tiled.decompress(data), a)
+    preview = tiled.decompress(data, scale="1/2")
+    assert preview.shape == (50, 75, 3) and set(np.unique(preview)) <= set(np.unique(a))
+
+
+def test_a_map_on_a_later_stream_of_a_colour_group_is_corruption(codec, monkeypatch):
+    from iwave.errors import IWaveError
+    a = (_colour_photo() * 257).astype(np.uint16)
+    write = sample_map.write
+    monkeypatch.setattr(sample_map, "write", lambda enc, values, direct=False: write(
+        enc, np.arange(300) if values is None else values, direct))
+    data = codec.compress(a)
+    with pytest.raises(IWaveError, match="corrupt.*sample map on a colour group"):
+        codec.decompress(data)

@@ -34,7 +34,7 @@ INPUTS = {"rgb8": (48, 64, 3, np.uint8, 1), "grey8": (33, 40, 1, np.uint8, 2),
           "grey16": (30, 36, 1, np.uint16, 5), "rgb16": (24, 30, 3, np.uint16, 6),
           "rgba16": (20, 28, 4, np.uint16, 7), "tiles": (100, 150, 3, np.uint8, 8),
           "sparse16": (40, 52, 1, np.uint16, 9), "palette8": (44, 56, 3, np.uint8, 10),
-          "palettea8": (36, 42, 4, np.uint8, 11)}
+          "palettea8": (36, 42, 4, np.uint8, 11), "rgb8in16": (32, 40, 3, np.uint16, 12)}
 
 CURRENT = [  # (name, input, options)
     ("lossless-rgb8", "rgb8", {}), ("lossless-grey8", "grey8", {}),
@@ -43,6 +43,7 @@ CURRENT = [  # (name, input, options)
     ("lossless-grey16", "grey16", {}), ("lossless-rgb16", "rgb16", {}),
     ("lossless-rgba16", "rgba16", {}), ("lossless-tiles", "tiles", {"tile": 64}),
     ("lossless-sparse16", "sparse16", {}),        # few used values: a sample map
+    ("lossless-rgb8in16", "rgb8in16", {}),        # one map for R, G and B (version 13 on)
     ("lossless-palette8", "palette8", {}),        # few colours: a palette (version 11 on)
     ("lossless-palettea8", "palettea8", {}),
     ("lossy-rgb8-step8", "rgb8", {"step": 8.0}), ("lossy-rgb8-step60", "rgb8", {"step": 60.0}),
@@ -83,6 +84,8 @@ def make_input(name, h, w, c, dtype, seed):
     a = photo_like(h, w, c, seed=seed, dtype=dtype)
     if name.startswith("sparse"):        # as a scanner's: a few hundred values, ~100 apart
         a = (a // 128 * 128 + 7).astype(dtype)
+    if name == "rgb8in16":               # 8-bit data in 16-bit samples, as many PNGs are
+        a = (a >> 8) * 257
     if name.startswith("palette"):       # at most 4 levels a component: a few dozen colours
         a = (a // 64 * 64 + 32).astype(dtype)
     return a
