@@ -3,6 +3,7 @@ only the encoder needs (tests/iwave/test_layout.py checks), so what a
 decoder must do is visible here, in iwave.coding and in the modules they
 import."""
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -10,7 +11,7 @@ import torch
 from iwave.entropy import EntropyError, ValueDecoder, plan_format
 from iwave.entropy.context_model import PHASES
 from iwave.entropy.tables import centroid_offsets
-from iwave import bitstream, index_coder, palette, postfilter, preview, sample_map
+from iwave import bitstream, index_coder, lifting_paths, palette, postfilter, preview, sample_map
 from iwave.coding import (ACTIVITIES, PART_REFERENCES, plan_inputs, planned_parameters,
                           reconstruct, residual, tile_window)
 from iwave.colour import ycocg_to_rgb
@@ -30,6 +31,18 @@ class StreamFormat:
     sample_map: bool = False     # lossless streams start with a sample map flag (version 9 on)
     palette: bool = False        # lossless 8-bit RGB(A) tiles may be palette tiles (version 11 on)
     tight_depth: bool = False    # mapped indices coded at the fewest bits that hold them (13 on)
+    lifting_paths: bool = False  # lossless groups name their lifting path (13 on)
+
+
+class Group(NamedTuple):
+    """A decoded component group (decode_group)."""
+    bands: list          # subbands (None for a directly coded index plane)
+    offsets: list        # centroid offsets (lossy), else None
+    filters: list        # post filters (lossy), else None
+    values: object       # the sample map's values, else None
+    colours: object      # a palette tile's palette, else None
+    plane: object        # a directly coded index plane, else None
+    path: int            # the lifting path (iwave.lifting_paths) of a lossless group
 
 
 STREAM_FORMATS = {
@@ -45,7 +58,7 @@ STREAM_FORMATS = {
     11: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True),
     12: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True),  # + effort
     13: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True,
-                     tight_depth=True),
+                     tight_depth=True, lifting_paths=True),
 }
 
 
@@ -94,7 +107,7 @@ def decode_tile(model, header, chunks, core, level=0):
     for gi, n in enumerate([1] if indexed else [n_colour] + ([1] if header.has_alpha else [])):
         steps = model.lossy_steps(header.step, n) if lossy and gi == 0 else None
         cond = model.condition_steps(header.step, n) if steps else None
-        bands, offsets, filters, values, colours, plane = decode_group(
+        bands, offsets, filters, values, colours, plane, path = decode_group(
             model, chunks[start:start + n], y1 - y0, x1 - x0, header, cond, level, indexed)
         start += n
         if plane is not None:     # context-coded indices; a preview keeps every 2^level-th
@@ -109,10 +122,11 @@ def decode_tile(model, header, chunks, core, level=0):
                 x = postfilter.apply(x, filters)
         else:
             depth = sample_map.coded_depth(values, header.bit_depth,
-                                               STREAM_FORMATS[header.version].tight_depth)
+                                           STREAM_FORMATS[header.version].tight_depth)
+            transform = lifting_paths.transform(model, path)
             with torch.no_grad():
-                x = model.transform.inverse(bands, depth, rounding=True)
-            if level and (gain := preview.dc_gain(model.transform.coeffs)) != 1:
+                x = transform.inverse(bands, depth, rounding=True)
+            if level and (gain := preview.dc_gain(transform.coeffs)) != 1:
                 x = x / gain ** (2 * level)
         x = torch.floor(x[:, 0] + 0.5).to(torch.int64).numpy()
         if values is not None:
@@ -136,12 +150,13 @@ def decode_tile(model, header, chunks, core, level=0):
 
 
 def decode_group(model, chunks, height, width, header, cond_steps, level=0, indexed=False):
-    """The subbands of one component group from its streams, with what the
-    streams carry besides: centroid offsets, post filters (lossy), the
-    sample map (lossless, one component: the values its indices stand for,
-    or None), for the index plane of a palette tile (`indexed`) its
-    palette (else None) and, if the stream codes its indices directly
-    (iwave.index_coder; bands, offsets and filters then None), the plane.
+    """A Group: the subbands of one component group from its streams, with
+    what the streams carry besides: centroid offsets, post filters (lossy),
+    the sample map (lossless: the values its indices stand for, or None),
+    for the index plane of a palette tile (`indexed`) its palette (else
+    None), if the stream codes its indices directly (iwave.index_coder;
+    bands, offsets and filters then None) the plane, and the lifting path
+    of a lossless group (format 13 on; before, the model's own).
     cond_steps: the steps the context model is conditioned on (None: lossless).
     level k > 0: only the subbands of levels L .. k+1 (the first 1 + 3(L - k)
     in coding order); the streams are read that far."""
@@ -149,11 +164,13 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
     shapes = subband_shapes(height, width, header.levels)
     wanted = shapes[:1 + 3 * (header.levels - level)]
     fmt = STREAM_FORMATS[header.version]
-    depth, values, colours = (8 if cond_steps else header.bit_depth), None, None
+    depth, values, colours, path = (8 if cond_steps else header.bit_depth), None, None, lifting_paths.OWN
     try:
         decoders = [ValueDecoder(c, model.tables) for c in chunks]
         if indexed:
             colours = palette.read(decoders[0], header.components)
+        if cond_steps is None and fmt.lifting_paths:
+            path = lifting_paths.read(decoders[0])
         if cond_steps is None and fmt.sample_map:
             maps = [sample_map.read_flagged(d, header.bit_depth, fmt.palette) for d in decoders]
             if any(m is not None for m, _ in maps):
@@ -167,7 +184,7 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
                 if direct:
                     plane = index_coder.read(decoders[0], height, width, len(values))
                     decoders[0].check_end()
-                    return None, None, None, values, colours, plane
+                    return Group(None, None, None, values, colours, plane, path)
         filters = ([postfilter.read(d, 1)[0] for d in decoders]
                    if cond_steps is not None and fmt.post_filter else None)
         plans = [read_plans(d, len(shapes), fmt, c) for c, d in enumerate(decoders)]
@@ -202,7 +219,7 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
             d.check_end()
         except EntropyError as e:
             raise IWaveError(f"file is corrupt ({e})") from None
-    return [b[0][:, None] for b in bands], offsets, filters, values, colours, None
+    return Group([b[0][:, None] for b in bands], offsets, filters, values, colours, None, path)
 
 
 def to_rgb(colour, header):

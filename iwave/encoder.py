@@ -9,7 +9,8 @@ import torch
 
 from iwave.entropy import ValueEncoder, plan_fit, plan_format
 from iwave.entropy.context_model import PHASES, coding_parameters, scale_index_base
-from iwave import bitstream, effort, index_coder, palette, postfilter, postfilter_fit, sample_map
+from iwave import (bitstream, effort, index_coder, lifting_paths, palette, postfilter, postfilter_fit,
+                   sample_map)
 from iwave.coding import planned_parameters, plan_inputs, reconstruct, residual
 from iwave.colour import YCOCG_SYNTHESIS_GAINS, rgb_to_ycocg
 from iwave.quantisation import quantise
@@ -40,14 +41,15 @@ def component_groups(a):
     return out
 
 
-def subbands(model, x, bit_depth, step, rd_rounding=True):
+def subbands(model, x, bit_depth, step, rd_rounding=True, transform=None):
     """One component group (int64 array (n, H, W)) -> (subbands as (n, 1, h, w)
-    float64 tensors, the context model's conditioning steps): transformed,
-    and quantised by the encoder's rule if `step` is given (else None; the
-    rate-distortion rounding only if `rd_rounding`)."""
+    float64 tensors, the context model's conditioning steps): transformed
+    (by `transform`, else the model's), and quantised by the encoder's rule
+    if `step` is given (else None; the rate-distortion rounding only if
+    `rd_rounding`)."""
     with torch.no_grad():
-        bands = model.transform(torch.from_numpy(x).double()[:, None], bit_depth,
-                                rounding=step is None)
+        bands = (transform or model.transform)(torch.from_numpy(x).double()[:, None], bit_depth,
+                                               rounding=step is None)
     if step is None:
         return bands, None
     n = x.shape[0]
@@ -217,7 +219,8 @@ def encode_tile(model, pixels, keep, bit_depth, step, level=effort.DEFAULT_EFFOR
         lossy_step = step if gi == 0 else None          # alpha is always lossless
         if lossy_step is None:
             rgb = pixels[:, :, :3].astype(np.int64).transpose(2, 0, 1) if len(x) == 3 else None
-            chunks += encode_lossless_group(model, x, bit_depth, search=search, rgb=rgb)
+            chunks += encode_lossless_group(model, x, bit_depth, search=search, rgb=rgb,
+                                            paths=settings.lifting_paths)
             continue
         bands, cond = subbands(model, x, bit_depth, lossy_step, settings.rd_rounding)
         filters = None
@@ -229,11 +232,11 @@ def encode_tile(model, pixels, keep, bit_depth, step, level=effort.DEFAULT_EFFOR
                                      torch.from_numpy(x)[:, None], keep, weights)
         chunks += encode_group(model, bands, 8, cond, filters, search=search)
     if step is None and bit_depth == 8 and pixels.ndim == 3 and pixels.shape[2] >= 3:
-        chunks = encode_palette(model, pixels, chunks, search)
+        chunks = encode_palette(model, pixels, chunks, search, settings.lifting_paths)
     return chunks
 
 
-def encode_palette(model, pixels, chunks, search=plan_fit.DEFAULT_SEARCH):
+def encode_palette(model, pixels, chunks, search=plan_fit.DEFAULT_SEARCH, paths="own"):
     """A lossless 8-bit RGB(A) tile's chunks: `chunks` (its full-colour
     coding) or, if the tile has few colours and that is smaller, one plane
     of indices into its palette (iwave.palette) and empty chunks for its
@@ -246,41 +249,54 @@ def encode_palette(model, pixels, chunks, search=plan_fit.DEFAULT_SEARCH):
         entries = palette.ordered(colours, pixels, order)
         indices = palette.to_indices(pixels, entries)[None]
         coded = encode_lossless_group(model, indices, 8, head=lambda e, p=entries: palette.write(e, p),
-                                      search=search)
+                                      search=search, paths=paths)
         coded += [b""] * (pixels.shape[2] - 1)
         if sum(map(len, coded)) < sum(map(len, best)):
             best = coded
     return best
 
 
-def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAULT_SEARCH, rgb=None):
+def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAULT_SEARCH, rgb=None,
+                          paths="own"):
     """The streams of a losslessly coded component group (int64 (n, H, W)):
     a component that uses few of its values is also coded through a sample
     map (iwave.sample_map), and whichever is smaller is kept; so is a colour
     group, through one map of the values its RGB planes use (`rgb`, the
-    planes x is the YCoCg-R of; format 13 on). head: writes what the first
-    stream starts with (a palette), if anything; search: the coding plans'
-    (entropy.plan_fit.Search)."""
-    bands, _ = subbands(model, x, bit_depth, None)
-    plain = encode_group(model, bands, bit_depth, None, sample_maps=[None] * len(x), head=head,
-                         search=search)
+    planes x is the YCoCg-R of; format 13 on). Each is coded on the lifting
+    paths (iwave.lifting_paths) that `paths` asks for: the model's "own",
+    the one whose subbands "estimate" smallest, or "all". head: writes what
+    the first stream starts with (a palette), if anything; search: the
+    coding plans' (entropy.plan_fit.Search)."""
+    inputs = [(x, bit_depth, None)]                  # (planes, coded depth, sample map)
     source = x if len(x) == 1 else rgb
     values = sample_map.candidate(source, bit_depth) if source is not None else None
-    best = plain
     if values is not None:
-        depth = sample_map.coded_depth(values, bit_depth, tight=True)
         indices = sample_map.to_indices(source, values)
         if len(x) > 1:
             indices = np.moveaxis(rgb_to_ycocg(np.moveaxis(indices, 0, -1)), -1, 0)
-        bands, _ = subbands(model, indices, depth, None)
-        packed = encode_group(model, bands, depth, None, sample_maps=[values] + [None] * (len(x) - 1),
-                              head=head, search=search)
-        if sum(map(len, packed)) < sum(map(len, plain)):
-            best = packed
+        inputs.append((indices, sample_map.coded_depth(values, bit_depth, tight=True), values))
+    best = None
+    for planes, depth, mapped in inputs:
+        def bands_on(transform, planes=planes, depth=depth):
+            return subbands(model, planes, depth, None, transform=transform)[0]
+        for path in _lifting_paths(model, paths, bands_on):
+            coded = encode_group(model, bands_on(lifting_paths.transform(model, path)), depth, None,
+                                 sample_maps=[mapped] + [None] * (len(x) - 1), head=head,
+                                 search=search, path=path)
+            if best is None or sum(map(len, coded)) < sum(map(len, best)):
+                best = coded
     if len(x) == 1 and len(values := np.unique(x)) <= index_coder.MAX_VALUES:
         direct = [encode_direct(model, x[0], values, head, len(best[0]))]
         best = direct if len(direct[0]) < len(best[0]) else best
     return best
+
+
+def _lifting_paths(model, paths, bands_on):
+    if paths == "all":
+        return range(len(lifting_paths.PATHS))
+    if paths == "estimate":
+        return [lifting_paths.estimate(model, bands_on)]
+    return [lifting_paths.OWN]
 
 
 def encode_direct(model, x, values, head=None, rival_bytes=None):
@@ -290,13 +306,14 @@ def encode_direct(model, x, values, head=None, rival_bytes=None):
     encoder = ValueEncoder(model.tables)
     if head is not None:
         head(encoder)
+    lifting_paths.write(encoder, lifting_paths.OWN)        # (no transform: any path would do)
     sample_map.write(encoder, values, direct=True)
     index_coder.write(encoder, sample_map.to_indices(x, values), len(values), rival_bytes)
     return encoder.finish()
 
 
 def encode_group(model, bands, bit_depth, cond_steps, filters=None, sample_maps=None, head=None,
-                 search=plan_fit.DEFAULT_SEARCH):
+                 search=plan_fit.DEFAULT_SEARCH, path=None):
     """One stream per component: its post filter (lossy) or its sample map
     flag and map (lossless), the per-subband coding plans fitted to this
     image (entropy.plan_fit, searching as `search` says), then the
@@ -306,6 +323,8 @@ def encode_group(model, bands, bit_depth, cond_steps, filters=None, sample_maps=
         encoder = ValueEncoder(model.tables)
         if head is not None and c == 0:
             head(encoder)
+        if path is not None and c == 0:
+            lifting_paths.write(encoder, path)
         if sample_maps is not None:
             sample_map.write(encoder, sample_maps[c])
         if filters is not None:

@@ -13,6 +13,7 @@ inverse computes bit-identical corrections on any machine.
 Tensors are (components, 1, H, W); a level transforms rows, then columns of
 both halves. Subbands per level are ordered HL (high along x), LH, HH.
 """
+import copy
 from typing import NamedTuple
 
 import torch
@@ -107,6 +108,14 @@ class LiftingTransform(nn.Module):
         # 5/3 suits integer lossless coding and 9/7 suits lossy coding.
         self.lossy_coeffs = _taps(lossy_wavelet or wavelet)
         self.steps = nn.ModuleList(StepCNN(hidden) for _ in range(4))
+
+    def with_lossless_taps(self, taps):
+        """This transform with another lossless (rounding) linear path:
+        `taps` per step as (near, far), put on the 2**-12 grid; the CNNs and
+        the lossy path are shared with this one."""
+        other = copy.copy(self)
+        other.coeffs = tuple((_q12(near), _q12(far)) for near, far in taps)
+        return other
 
     def linear_multiplies(self, rounding=True):
         """Multiplies of the fixed path per updated sample, summed over the

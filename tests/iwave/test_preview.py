@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from iwave import IWaveError, bitstream, preview, sample_map
+from iwave import IWaveError, bitstream, encoder, lifting_paths, preview, sample_map
 from iwave.bench.preview import box_downscale, psnr
 from iwave.cli import main
 from iwave.codec import Codec
@@ -18,28 +18,40 @@ from iwave.model import IWaveModel
 from tests.conftest import ROOT, photo_like
 
 
-def low_pass(model, planes, level, bit_depth=8, rounding=True):
+@pytest.fixture(autouse=True)
+def lifting_path(monkeypatch):
+    """The encoder codes every lossless group on the lifting path this sets
+    (the model's own unless a test asks for another), so that the expected
+    low-pass bands below are those of a known transform."""
+    chosen = [lifting_paths.OWN]
+    monkeypatch.setattr(encoder, "_lifting_paths", lambda model, paths, bands_on: chosen)
+    return chosen
+
+
+def low_pass(model, planes, level, bit_depth=8, rounding=True, path=lifting_paths.OWN):
     """(C, h, w) planes -> their low-pass band after `level` levels of the
-    model's transform: the forward transform itself, stopped after `level`."""
-    t = copy.deepcopy(model.transform)
+    model's transform on lifting path `path`: the forward transform itself,
+    stopped after `level`."""
+    t = copy.deepcopy(lifting_paths.transform(model, path))
     t.levels = level
     with torch.no_grad():
         band = t.forward(torch.from_numpy(planes[:, None].astype(np.float64)), bit_depth, rounding)[0]
     return band[:, 0].numpy()
 
 
-def expected(model, a, level, bit_depth=8):
+def expected(model, a, level, bit_depth=8, path=lifting_paths.OWN):
     """The lossless preview of image a: low-pass bands of its coded components
     (Y, Co, Cg and alpha apart), back through YCoCg-R, clipped."""
     a3 = a if a.ndim == 3 else a[:, :, None]
     colour, alpha = (a3[:, :, :3], a3[:, :, 3:]) if a3.shape[2] >= 3 else (a3[:, :, :1], a3[:, :, 1:])
     if colour.shape[2] == 3:
-        ll = low_pass(model, np.moveaxis(rgb_to_ycocg(colour), -1, 0), level, bit_depth)
+        ll = low_pass(model, np.moveaxis(rgb_to_ycocg(colour), -1, 0), level, bit_depth, path=path)
         planes = np.moveaxis(ycocg_to_rgb(np.moveaxis(ll.astype(np.int64), 0, -1)), -1, 0)
     else:
-        planes = low_pass(model, np.moveaxis(colour, -1, 0), level, bit_depth).astype(np.int64)
+        planes = low_pass(model, np.moveaxis(colour, -1, 0), level, bit_depth, path=path).astype(np.int64)
     if alpha.shape[2]:
-        planes = np.concatenate([planes, low_pass(model, np.moveaxis(alpha, -1, 0), level, bit_depth)])
+        planes = np.concatenate([planes, low_pass(model, np.moveaxis(alpha, -1, 0), level, bit_depth,
+                                                  path=path)])
     out = np.moveaxis(np.clip(planes, 0, (1 << bit_depth) - 1), 0, -1).astype(a.dtype)
     return out if a.ndim == 3 else out[:, :, 0]
 
@@ -49,12 +61,14 @@ def rgb():
     return photo_like(37, 53, 3, seed=2)
 
 
-def test_lossless_preview_is_the_transforms_low_pass(codec, model, rgb):
+@pytest.mark.parametrize("path", range(len(lifting_paths.PATHS)))
+def test_lossless_preview_is_the_transforms_low_pass(codec, model, rgb, lifting_path, path):
+    lifting_path[:] = [path]
     data = codec.compress(rgb)
     for k in range(1, model.levels + 1):
         got = codec.decompress(data, scale=f"1/{1 << k}")
         assert got.shape == (-(-37 // (1 << k)), -(-53 // (1 << k)), 3)
-        np.testing.assert_array_equal(got, expected(model, rgb, k))
+        np.testing.assert_array_equal(got, expected(model, rgb, k, path=path))
 
 
 @pytest.mark.parametrize("h, w", [(1, 1), (2, 3), (37, 53), (9, 64)])

@@ -1,0 +1,87 @@
+"""Lossless lifting paths (format 13): a group coded on any path decodes
+exactly, the file says which, effort 8-9 keep the smallest, and a path the
+decoder does not know is a corrupt file."""
+import numpy as np
+import pytest
+
+from iwave import encoder, lifting_paths
+from iwave.codec import Codec
+from iwave.errors import IWaveError
+from tests.conftest import photo_like
+
+IMAGES = {
+    "rgb8": lambda: photo_like(37, 45, 3, seed=21),
+    "rgba16": lambda: photo_like(30, 26, 4, seed=22, dtype=np.uint16),
+    "grey16-sparse": lambda: (photo_like(33, 40, 1, seed=23, dtype=np.uint16) // 200 * 200 + 5
+                              ).astype(np.uint16),
+    "rgb16-of-8": lambda: photo_like(28, 36, 3, seed=24).astype(np.uint16) * 257,
+}
+
+
+def forced(monkeypatch, path):
+    monkeypatch.setattr(encoder, "_lifting_paths", lambda model, paths, bands_on: [path])
+
+
+@pytest.mark.parametrize("path", range(len(lifting_paths.PATHS)))
+@pytest.mark.parametrize("name", IMAGES)
+def test_every_path_round_trips_exactly(codec, monkeypatch, name, path):
+    a = IMAGES[name]()
+    forced(monkeypatch, path)
+    data = codec.compress(a)
+    np.testing.assert_array_equal(codec.decompress(data), a)
+
+
+def test_the_decoder_follows_the_path_the_file_names(codec, monkeypatch):
+    """Paths code the same image differently; each file decodes on its own."""
+    a = IMAGES["rgb8"]()
+    files = []
+    for path in range(len(lifting_paths.PATHS)):
+        forced(monkeypatch, path)
+        files.append(codec.compress(a))
+    assert len(set(files)) == len(files)
+    monkeypatch.undo()
+    for data in files:
+        np.testing.assert_array_equal(codec.decompress(data), a)
+
+
+def test_tiles_choose_their_own_paths_and_round_trip(model):
+    a = photo_like(90, 140, 3, seed=25)
+    tiled = Codec(model, tile=64)
+    for level in (7, 9):
+        np.testing.assert_array_equal(tiled.decompress(tiled.compress(a, effort=level)), a)
+
+
+def test_effort_9_keeps_the_smallest_path(codec, monkeypatch):
+    a = IMAGES["rgb8"]()
+    best = len(codec.compress(a, effort=9))
+    for path in range(len(lifting_paths.PATHS)):
+        forced(monkeypatch, path)
+        assert best <= len(codec.compress(a, effort=9))
+
+
+def test_the_estimate_is_the_path_of_least_subband_entropy(codec):
+    model = codec.model_for(False)
+    x = encoder.component_groups(IMAGES["rgb8"]())[0][0]
+    seen = []
+
+    def bands_on(transform):
+        seen.append(transform.coeffs)
+        return encoder.subbands(model, x, 8, None, transform=transform)[0]
+    chosen = lifting_paths.estimate(model, bands_on)
+    assert len(set(seen)) == len(lifting_paths.PATHS) and 0 <= chosen < len(lifting_paths.PATHS)
+    assert seen[0] == model.transform.coeffs                   # path 0: the model's own
+
+
+def test_other_taps_leave_the_models_transform_alone(model):
+    own = model.transform.coeffs
+    other = model.transform.with_lossless_taps(lifting_paths.PATHS[1])
+    assert model.transform.coeffs == own and other.coeffs != own
+    assert other.steps is model.transform.steps and other.lossy_coeffs == model.transform.lossy_coeffs
+
+
+def test_an_unknown_path_is_a_corrupt_file(codec, monkeypatch):
+    write = lifting_paths.write
+    monkeypatch.setattr(lifting_paths, "write", lambda enc, path: write(enc, 7))
+    data = codec.compress(IMAGES["rgb8"]())
+    with pytest.raises(IWaveError, match="corrupt.*bad lifting path"):
+        codec.decompress(data)
