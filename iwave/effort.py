@@ -30,7 +30,7 @@ _LEVELS = {
     5: Settings(4096, (4, 8, 12), True, "estimate"),
     6: Settings(8192, (4, 8, 12), True, "estimate"),
     7: Settings(8192, (4, 8, 12), True, "estimate"),
-    8: Settings(32768, (2, 4, 6, 8, 10, 12, 16), True, "all"),
+    8: Settings(32768, (2, 4, 6, 8, 10, 12, 16), True, "estimate"),
     9: Settings(_FULL, (2, 4, 6, 8, 10, 12, 16), True, "all"),
 }
 

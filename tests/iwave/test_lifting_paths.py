@@ -1,5 +1,5 @@
 """Lossless lifting paths (format 13): a group coded on any path decodes
-exactly, the file says which, effort 8-9 keep the smallest, and a path the
+exactly, the file says which, effort 9 keeps the smallest, and a path the
 decoder does not know is a corrupt file."""
 import numpy as np
 import pytest
