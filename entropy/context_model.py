@@ -25,6 +25,7 @@ from iwave.entropy.exact import (A_FRAC, A_MAX, W_FRAC, W_MAX, Conv, act, exact_
 from iwave.entropy.tables import MAX_SCALE_INDEX, MEAN_RESOLUTIONS, SCALE_STEPS_PER_OCTAVE, ZERO_INDEX
 
 PHASES = ((0, 0), (1, 1), (0, 1), (1, 0))   # (dy, dx) of the four polyphase components
+N_OWN_INPUTS = 8           # a phase net's first inputs: features() of its component's four phases
 MAX_COMPONENTS = 3
 LOG2_SIGMA_MIN = -4.0
 LOG2_SIGMA_MAX = 40.0      # the coder's largest scale index is about 2**45
@@ -114,10 +115,39 @@ class PhaseNet(nn.Module):
         self.hidden = Conv(width, width, 1)
         self.out = Conv(width, 2, 1)
 
-    def forward(self, x, cond_index, log_step):
-        y = act(F.relu(self.mix(self.spatial(x)) + self.cond(cond_index, x, log_step)))
+    def forward(self, x, cond_index, log_step, constant=None):
+        """x: every input; or, given `constant` (from `constant_part`, exact
+        mode), only the first inputs, the ones that change from phase to
+        phase (the component's own coded phases)."""
+        if constant is None:
+            h = self.mix(self.spatial(x))
+        else:
+            n = x.shape[1]
+            w, b = self._exact(self.spatial)
+            s = act(F.conv2d(x, w[:n], b[:n], padding=1, groups=n))
+            h = act(F.conv2d(s, self._exact(self.mix)[0][:, :n]) + constant)
+        y = act(F.relu(h + self.cond(cond_index, x, log_step)))
         y = act(F.relu(self.hidden(y)))
         return self.out(y)
+
+    def constant_part(self, x, n_changing):
+        """What the first two layers make of the inputs after the first
+        `n_changing`, which stay the same for the four phases of a component
+        (earlier components, the parent band, the LSTM state): the spatial
+        layer is depthwise and the mixing layer linear, so their sum over
+        these inputs is computed once instead of four times. Exact mode
+        only, where it gives the very same numbers (every partial sum is
+        exact; entropy.exact)."""
+        w, b = self._exact(self.spatial)
+        k = x.shape[1]
+        s = act(F.conv2d(x, w[n_changing:], b[n_changing:], padding=1, groups=k))
+        mw, mb = self._exact(self.mix)
+        return F.conv2d(s, mw[:, n_changing:], mb)
+
+    @staticmethod
+    def _exact(conv):
+        return (exact_parameter(conv.weight, W_FRAC, W_MAX).to(torch.float64),
+                exact_parameter(conv.bias, A_FRAC, A_MAX).to(torch.float64))
 
 
 class ConvLSTM(nn.Module):
@@ -202,10 +232,17 @@ class ContextModel(nn.Module):
                     par = (bands[b - 3][:, c:c + 1] if b >= 4
                            else torch.zeros((batch, 1, qh, qw), dtype=dtype, device=dev))
                     earlier.append(_fit(features(par, max(b - 3, 1), bit_depth), qh, qw))
+                net = self.phase_nets[c]
+                constant = (net.constant_part(torch.cat(earlier + [state[0]], 1), N_OWN_INPUTS)
+                            if is_exact(state[0]) and qh and qw else None)
                 for p in range(4):
                     ph, pw = phase_size(h, w, p)
-                    x = torch.cat([features(coded[c], b, bit_depth)] + earlier + [state[0]], 1)
-                    out = self.phase_nets[c](x, b * 4 + p, log_steps[c])[:, :, :ph, :pw]
+                    own = features(coded[c], b, bit_depth)
+                    if constant is None:
+                        out = net(torch.cat([own] + earlier + [state[0]], 1), b * 4 + p, log_steps[c])
+                    else:
+                        out = net(own, b * 4 + p, log_steps[c], constant)
+                    out = out[:, :, :ph, :pw]
                     mean = out[:, 0] * 2.0 ** shift
                     log2_scale = out[:, 1] + shift
                     v = emit(b, c, p, mean, log2_scale)

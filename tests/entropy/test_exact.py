@@ -55,3 +55,22 @@ def test_training_bits_of_fractional_means_are_the_discretised_laplace():
                                torch.full_like(values, log2_scale), resolution=4)
             keep = ref < 20          # the reference loses precision far out
             assert torch.allclose(got[keep], ref[keep], atol=1e-9)
+
+
+def test_the_phase_nets_constant_inputs_computed_once_give_the_same_outputs():
+    """walk() passes a phase net the sum of its first two layers over the
+    inputs that stay fixed for a component's four phases, computed once;
+    in exact arithmetic that is the very same as the whole input each time."""
+    from iwave.entropy.context_model import N_OWN_INPUTS, PhaseNet
+    torch.manual_seed(3)
+    net = PhaseNet(N_OWN_INPUTS + 14, 8, 5)
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=0.8)
+    g = torch.Generator().manual_seed(4)
+    own = torch.randint(-40, 40, (2, N_OWN_INPUTS, 7, 9), generator=g).double() / 8
+    fixed = torch.randint(-40, 40, (2, 14, 7, 9), generator=g).double() / 16
+    log_step = torch.tensor(1.5, dtype=torch.float64)
+    with torch.no_grad():
+        whole = net(torch.cat([own, fixed], 1), 6, log_step)
+        split = net(own, 6, log_step, net.constant_part(fixed, N_OWN_INPUTS))
+    assert torch.equal(whole, split)
