@@ -175,3 +175,15 @@ def test_a_map_on_a_later_stream_of_a_colour_group_is_corruption(codec, monkeypa
     data = codec.compress(a)
     with pytest.raises(IWaveError, match="corrupt.*sample map on a colour group"):
         codec.decompress(data)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: np.full((23, 31), 40000, np.uint16),                               # one value, grey
+    lambda: np.full((17, 19, 3), (65535, 0, 1234), np.uint16),                  # one value a channel
+    lambda: np.full((9, 14, 4), 7, np.uint16),                                  # RGBA, one value
+    lambda: np.random.default_rng(5).integers(0, 65536, (21, 26), dtype=np.uint16),   # dense, noise
+    lambda: np.random.default_rng(6).integers(0, 65536, (13, 15, 3), dtype=np.uint16),
+    lambda: (np.arange(600, dtype=np.uint16) * 97).reshape(20, 30)])           # 600 values, 97 apart
+def test_sixteen_bit_histograms_single_dense_and_sparse_round_trip(codec, make):
+    a = make()
+    np.testing.assert_array_equal(codec.decompress(codec.compress(a)), a)
