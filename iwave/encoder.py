@@ -317,7 +317,9 @@ def encode_group(model, bands, bit_depth, cond_steps, filters=None, sample_maps=
     """One stream per component: its post filter (lossy) or its sample map
     flag and map (lossless), the per-subband coding plans fitted to this
     image (entropy.plan_fit, searching as `search` says), then the
-    coefficients; the first stream starts with what `head` writes, if given."""
+    coefficients; the first stream starts with what `head` writes, if given,
+    then the lifting path `path` the bands were made on (lossless; None:
+    none written, as in a lossy group)."""
     streams = []
     for c, (plans, symbols) in enumerate(coded_streams(model, bands, bit_depth, cond_steps, search)):
         encoder = ValueEncoder(model.tables)
