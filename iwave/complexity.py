@@ -5,7 +5,7 @@ lifting path and of the post filter, which that counter does not see."""
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from iwave import postfilter
+from iwave import lifting_paths, postfilter
 
 COUNTED_STEP = 32.0     # lossy counts: any step (the networks' size does not depend on it)
 
@@ -21,6 +21,16 @@ def linear_lifting_macs(levels, height, width, components=3, multiplies=4):
         total += multiplies * height * width
         height, width = (height + 1) // 2, (width + 1) // 2
     return components * total
+
+
+def _linear_multiplies(model, lossy):
+    """Multiplies per updated sample of the linear lifting path a decoder
+    may have to run: for lossless files the dearest of the lifting paths a
+    file may name (iwave.lifting_paths)."""
+    if lossy:
+        return model.transform.linear_multiplies(False)
+    return max(lifting_paths.transform(model, p).linear_multiplies(True)
+               for p in range(len(lifting_paths.PATHS)))
 
 
 def _count(fn):
@@ -45,8 +55,7 @@ def macs_per_pixel(model, lossy=False, width=768, height=512):
         def walk():
             model.context.walk(shapes, 3, 1, 8, lambda b, c, p, m, s: torch.zeros_like(m),
                                band_steps=steps)
-        linear = linear_lifting_macs(model.levels, height, width,
-                                     multiplies=model.transform.linear_multiplies(rounding))
+        linear = linear_lifting_macs(model.levels, height, width, multiplies=_linear_multiplies(model, lossy))
         transform = (_count(lambda: model.transform(x, 8, rounding=rounding)) + linear) / pixels
         inverse = (_count(lambda: model.transform.inverse(bands, 8, rounding=rounding))
                    + linear) / pixels
