@@ -123,9 +123,9 @@ class PhaseNet(nn.Module):
             h = self.mix(self.spatial(x))
         else:
             n = x.shape[1]
-            w, b = self._exact(self.spatial)
+            w, b = self.spatial.exact_parameters()
             s = act(F.conv2d(x, w[:n], b[:n], padding=1, groups=n))
-            h = act(F.conv2d(s, self._exact(self.mix)[0][:, :n]) + constant)
+            h = act(F.conv2d(s, self.mix.exact_parameters()[0][:, :n]) + constant)
         y = act(F.relu(h + self.cond(cond_index, x, log_step)))
         y = act(F.relu(self.hidden(y)))
         return self.out(y)
@@ -138,16 +138,10 @@ class PhaseNet(nn.Module):
         these inputs is computed once instead of four times. Exact mode
         only, where it gives the very same numbers (every partial sum is
         exact; entropy.exact)."""
-        w, b = self._exact(self.spatial)
-        k = x.shape[1]
-        s = act(F.conv2d(x, w[n_changing:], b[n_changing:], padding=1, groups=k))
-        mw, mb = self._exact(self.mix)
+        w, b = self.spatial.exact_parameters()
+        s = act(F.conv2d(x, w[n_changing:], b[n_changing:], padding=1, groups=x.shape[1]))
+        mw, mb = self.mix.exact_parameters()
         return F.conv2d(s, mw[:, n_changing:], mb)
-
-    @staticmethod
-    def _exact(conv):
-        return (exact_parameter(conv.weight, W_FRAC, W_MAX).to(torch.float64),
-                exact_parameter(conv.bias, A_FRAC, A_MAX).to(torch.float64))
 
 
 class ConvLSTM(nn.Module):

@@ -71,11 +71,13 @@ class Conv(nn.Conv2d):
         super().__init__(cin, cout, k, padding=k // 2, groups=groups, bias=bias)
         assert (cin // groups) * k * k <= MAX_FAN_IN
 
+    def exact_parameters(self):
+        """Weight and bias (or None) on their exact grids, in float64."""
+        b = None if self.bias is None else exact_parameter(self.bias, A_FRAC, A_MAX)
+        return exact_parameter(self.weight, W_FRAC, W_MAX), b
+
     def forward(self, x):
-        w, b = self.weight, self.bias
-        if is_exact(x):
-            w = exact_parameter(w, W_FRAC, W_MAX)
-            b = None if b is None else exact_parameter(b, A_FRAC, A_MAX)
+        w, b = self.exact_parameters() if is_exact(x) else (self.weight, self.bias)
         if x.numel() == 0:
             shape = (x.shape[0], self.out_channels) + tuple(x.shape[2:])
             return x.new_zeros(shape)

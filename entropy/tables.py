@@ -41,6 +41,13 @@ SET_FRACTIONS = {1: (0.0,), 4: (0.0, 0.25, 0.5)}
 MEAN_RESOLUTIONS = tuple(SET_FRACTIONS)
 
 
+def zeroth_order_bits(values):
+    """Bits a static histogram of `values` (integer-valued) would need to
+    code them, the histogram itself not counted."""
+    _, counts = np.unique(values, return_counts=True)
+    return max(0.0, float(-(counts * np.log2(counts / counts.sum())).sum()))
+
+
 def sigma_of_index(k):
     return 2.0 ** ((np.asarray(k, dtype=np.float64) - ZERO_INDEX) / SCALE_STEPS_PER_OCTAVE)
 

@@ -31,6 +31,7 @@ class StreamFormat:
     sample_map: bool = False     # lossless streams start with a sample map flag (version 9 on)
     palette: bool = False        # lossless 8-bit RGB(A) tiles may be palette tiles (version 11 on)
     tight_depth: bool = False    # mapped indices coded at the fewest bits that hold them (13 on)
+    colour_map: bool = False     # a lossless colour group may have one map of its RGB values (13 on)
     lifting_paths: bool = False  # lossless groups name their lifting path (13 on)
 
 
@@ -40,6 +41,7 @@ class Group(NamedTuple):
     offsets: list        # centroid offsets (lossy), else None
     filters: list        # post filters (lossy), else None
     values: object       # the sample map's values, else None
+    depth: int           # the bit depth the subbands were coded at
     colours: object      # a palette tile's palette, else None
     plane: object        # a directly coded index plane, else None
     path: int            # the lifting path (iwave.lifting_paths) of a lossless group
@@ -58,7 +60,7 @@ STREAM_FORMATS = {
     11: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True),
     12: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True),  # + effort
     13: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True,
-                     tight_depth=True, lifting_paths=True),
+                     tight_depth=True, colour_map=True, lifting_paths=True),
 }
 
 
@@ -107,7 +109,7 @@ def decode_tile(model, header, chunks, core, level=0):
     for gi, n in enumerate([1] if indexed else [n_colour] + ([1] if header.has_alpha else [])):
         steps = model.lossy_steps(header.step, n) if lossy and gi == 0 else None
         cond = model.condition_steps(header.step, n) if steps else None
-        bands, offsets, filters, values, colours, plane, path = decode_group(
+        bands, offsets, filters, values, depth, colours, plane, path = decode_group(
             model, chunks[start:start + n], y1 - y0, x1 - x0, header, cond, level, indexed)
         start += n
         if plane is not None:     # context-coded indices; a preview keeps every 2^level-th
@@ -121,8 +123,6 @@ def decode_tile(model, header, chunks, core, level=0):
             if filters is not None:
                 x = postfilter.apply(x, filters)
         else:
-            depth = sample_map.coded_depth(values, header.bit_depth,
-                                           STREAM_FORMATS[header.version].tight_depth)
             transform = lifting_paths.transform(model, path)
             with torch.no_grad():
                 x = transform.inverse(bands, depth, rounding=True)
@@ -152,7 +152,8 @@ def decode_tile(model, header, chunks, core, level=0):
 def decode_group(model, chunks, height, width, header, cond_steps, level=0, indexed=False):
     """A Group: the subbands of one component group from its streams, with
     what the streams carry besides: centroid offsets, post filters (lossy),
-    the sample map (lossless: the values its indices stand for, or None),
+    the sample map (lossless: the values its indices stand for, or None)
+    and the bit depth the subbands were coded at,
     for the index plane of a palette tile (`indexed`) its palette (else
     None), if the stream codes its indices directly (iwave.index_coder;
     bands, offsets and filters then None) the plane, and the lifting path
@@ -175,7 +176,7 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
             maps = [sample_map.read_flagged(d, header.bit_depth, fmt.palette) for d in decoders]
             if any(m is not None for m, _ in maps):
                 # a colour group (format 13 on): one map, on its first stream, of its RGB values
-                shared = fmt.tight_depth and n == 3 and not maps[0][1] and \
+                shared = fmt.colour_map and n == 3 and not maps[0][1] and \
                     all(m is None for m, _ in maps[1:])
                 if n != 1 and not shared:
                     raise EntropyError("sample map on a colour group")
@@ -184,7 +185,7 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
                 if direct:
                     plane = index_coder.read(decoders[0], height, width, len(values))
                     decoders[0].check_end()
-                    return Group(None, None, None, values, colours, plane, path)
+                    return Group(None, None, None, values, depth, colours, plane, path)
         filters = ([postfilter.read(d, 1)[0] for d in decoders]
                    if cond_steps is not None and fmt.post_filter else None)
         plans = [read_plans(d, len(shapes), fmt, c) for c, d in enumerate(decoders)]
@@ -219,7 +220,7 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
             d.check_end()
         except EntropyError as e:
             raise IWaveError(f"file is corrupt ({e})") from None
-    return Group([b[0][:, None] for b in bands], offsets, filters, values, colours, None, path)
+    return Group([b[0][:, None] for b in bands], offsets, filters, values, depth, colours, None, path)
 
 
 def to_rgb(colour, header):

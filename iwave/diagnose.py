@@ -17,17 +17,13 @@ import torch
 
 from iwave.entropy import plan_fit
 from iwave.entropy.context_model import laplace_bits
+from iwave.entropy.tables import zeroth_order_bits
 from iwave.codec import MAX_STEP, MIN_STEP
 from iwave.coding import plan_inputs, residual
 from iwave.encoder import component_groups, group_plan, model_outputs, subband_arrays, subbands
 from iwave.errors import IWaveError
 from iwave.imageio import read_image
 from iwave.model import IWaveModel, resolve_model_paths
-
-
-def _entropy(values):
-    _, counts = np.unique(values, return_counts=True)
-    return max(0.0, float(-(counts * np.log2(counts / counts.sum())).sum()))
 
 
 def diagnose(model, image, step=None):
@@ -61,7 +57,7 @@ def diagnose(model, image, step=None):
                          "values_by_phase": [int(ph[0].numel()) for ph in phases],
                          "bits_per_value_by_phase": per_phase,
                          "training_estimate": estimate / pixels,
-                         "zeroth_order": _entropy(v) / pixels})
+                         "zeroth_order": zeroth_order_bits(v) / pixels})
     return sorted(rows, key=lambda r: (r["band"], r["component"]))
 
 

@@ -279,10 +279,9 @@ def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAUL
     for planes, depth, mapped in inputs:
         def bands_on(transform, planes=planes, depth=depth):
             return subbands(model, planes, depth, None, transform=transform)[0]
-        for path in _lifting_paths(model, paths, bands_on):
-            coded = encode_group(model, bands_on(lifting_paths.transform(model, path)), depth, None,
-                                 sample_maps=[mapped] + [None] * (len(x) - 1), head=head,
-                                 search=search, path=path)
+        for path, bands in _lifting_paths(model, paths, bands_on):
+            coded = encode_group(model, bands, depth, None, sample_maps=[mapped] + [None] * (len(x) - 1),
+                                 head=head, search=search, path=path)
             if best is None or sum(map(len, coded)) < sum(map(len, best)):
                 best = coded
     if len(x) == 1 and len(values := np.unique(x)) <= index_coder.MAX_VALUES:
@@ -292,11 +291,13 @@ def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAUL
 
 
 def _lifting_paths(model, paths, bands_on):
-    if paths == "all":
-        return range(len(lifting_paths.PATHS))
+    """(path, subbands) of each lifting path to code, one at a time:
+    `bands_on(transform)` makes a group's subbands."""
     if paths == "estimate":
-        return [lifting_paths.estimate(model, bands_on)]
-    return [lifting_paths.OWN]
+        yield lifting_paths.estimate(model, bands_on)
+        return
+    for path in range(len(lifting_paths.PATHS)) if paths == "all" else [lifting_paths.OWN]:
+        yield path, bands_on(lifting_paths.transform(model, path))
 
 
 def encode_direct(model, x, values, head=None, rival_bytes=None):

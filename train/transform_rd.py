@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 
 from iwave.bench.metrics import bd_rate
+from iwave.entropy.tables import zeroth_order_bits
 from iwave.encoder import ENCODER_ROUNDING
 from iwave.colour import YCOCG_LINEAR_INVERSE, rgb_to_ycocg
 from iwave.model import IWaveModel
@@ -21,11 +22,6 @@ from iwave.quantisation import dequantise, quantise
 
 STEPS = (8, 13, 20, 32, 50, 80, 128, 200)
 VARIANTS = (("cdf53", 4), ("cdf53", 5), ("cdf97", 4), ("cdf97", 5), ("cdf97", 6))
-
-
-def entropy_bits(q):
-    _, counts = np.unique(q, return_counts=True)
-    return float(-(counts * np.log2(counts / counts.sum())).sum())
 
 
 def curve(images, wavelet, levels):
@@ -41,7 +37,7 @@ def curve(images, wavelet, levels):
             with torch.no_grad():
                 q = quantise(model.transform(x, 8, rounding=False), steps, rounding=ENCODER_ROUNDING)
                 y = model.transform.inverse(dequantise(q, steps), 8, rounding=False)[:, 0].numpy()
-            bits += sum(entropy_bits(b[c].numpy()) for b in q for c in range(3))
+            bits += sum(zeroth_order_bits(b[c].numpy()) for b in q for c in range(3))
             rgb = np.clip(np.round(np.einsum("ij,jhw->hwi", YCOCG_LINEAR_INVERSE, y)), 0, 255)
             pixels += a.shape[0] * a.shape[1]
             psnr.append(10 * np.log10(255 ** 2 / ((rgb - a) ** 2).mean()))

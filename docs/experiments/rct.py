@@ -5,7 +5,7 @@ import numpy as np, iwave, sys
 from iwave import encoder, colour
 from iwave.imageio import read_image
 from iwave import encoder as _enc
-_enc._lifting_paths = lambda model, paths, bands_on: [0]   # the (patched) model path only, as run
+_enc._lifting_paths = lambda model, paths, bands_on: [(0, bands_on(model.transform))]   # the (patched) model path only, as run
 base = colour.rgb_to_ycocg
 def perm(p):
     return lambda rgb: base(rgb[..., list(p)])

@@ -24,7 +24,8 @@ def lifting_path(monkeypatch):
     (the model's own unless a test asks for another), so that the expected
     low-pass bands below are those of a known transform."""
     chosen = [lifting_paths.OWN]
-    monkeypatch.setattr(encoder, "_lifting_paths", lambda model, paths, bands_on: chosen)
+    monkeypatch.setattr(encoder, "_lifting_paths", lambda model, paths, bands_on: [
+        (p, bands_on(lifting_paths.transform(model, p))) for p in chosen])
     return chosen
 
 
