@@ -16,12 +16,14 @@ is exact (entropy.exact), so encoder and decoder derive identical integer
 (mean, scale index) pairs on any machine. `walk` is the single procedure
 used by the encoder, the decoder and training, so they cannot drift apart.
 """
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from iwave.entropy.exact import (A_FRAC, A_MAX, W_FRAC, W_MAX, Conv, act, exact_parameter, hard_sigmoid,
                            hard_tanh, is_exact, magnitude_class, pl_log2, round_half_up)
+from iwave.entropy.phase_kernel import mixed_constant, phase_outputs
 from iwave.entropy.tables import MAX_SCALE_INDEX, MEAN_RESOLUTIONS, SCALE_STEPS_PER_OCTAVE, ZERO_INDEX
 
 PHASES = ((0, 0), (1, 1), (0, 1), (1, 0))   # (dy, dx) of the four polyphase components
@@ -139,9 +141,38 @@ class PhaseNet(nn.Module):
         only, where it gives the very same numbers (every partial sum is
         exact; entropy.exact)."""
         w, b = self.spatial.exact_parameters()
-        s = act(F.conv2d(x, w[n_changing:], b[n_changing:], padding=1, groups=x.shape[1]))
         mw, mb = self.mix.exact_parameters()
+        if x.device.type == "cpu":      # the same numbers, compiled (entropy.phase_kernel)
+            return torch.from_numpy(mixed_constant(
+                x.contiguous().numpy(), *self._kernel_parameters(n_changing, fixed=True)))
+        s = act(F.conv2d(x, w[n_changing:], b[n_changing:], padding=1, groups=x.shape[1]))
         return F.conv2d(s, mw[:, n_changing:], mb)
+
+    def fused(self, own, cond_index, log_step, constant, ph, pw):
+        """forward(own, ..., constant)[:, :, :ph, :pw] in one compiled loop
+        (entropy.phase_kernel): the same numbers, without torch's per-call
+        cost. Exact mode on the CPU only."""
+        n = own.shape[1]
+        sw, sb, mw, hw, hb, ow, ob = self._kernel_parameters(n)
+        cond = self.cond(cond_index, own, log_step).reshape(-1).numpy()
+        out = phase_outputs(own.numpy(), constant.numpy(), sw, sb, mw, cond, hw, hb, ow, ob, ph, pw)
+        return torch.from_numpy(out)
+
+    def _kernel_parameters(self, n, fixed=False):
+        """The exact parameters as entropy.phase_kernel takes them, kept while
+        they last: for the first n inputs (`phase_outputs`), or with `fixed`
+        for the inputs after them (`mixed_constant`)."""
+        exact = self.spatial.exact_parameters() + self.mix.exact_parameters() + \
+            self.hidden.exact_parameters() + self.out.exact_parameters()
+        key = (n, fixed)
+        cache = self.__dict__.setdefault("_kernel_cache", {})
+        cached = cache.get(key)
+        if cached is None or any(a is not b for a, b in zip(cached[0], exact)):
+            (sw, sb, mw, mb, hw, hb, ow, ob) = (t.numpy() for t in exact)
+            arrays = ((sw[n:, 0], sb[n:], mw[:, n:, 0, 0], mb) if fixed else
+                      (sw[:n, 0], sb[:n], mw[:, :n, 0, 0], hw[:, :, 0, 0], hb, ow[:, :, 0, 0], ob))
+            cached = cache[key] = (exact, tuple(np.ascontiguousarray(a) for a in arrays))
+        return cached[1]
 
 
 class ConvLSTM(nn.Module):
@@ -220,8 +251,12 @@ class ContextModel(nn.Module):
             steps_b = list(steps_b) if isinstance(steps_b, (list, tuple)) else [steps_b] * n_comp
             log_steps = [act(torch.tensor(pl_log2(s), dtype=dtype, device=dev)) for s in steps_b]
             coded = [torch.zeros((batch, 4, qh, qw), dtype=dtype, device=dev) for _ in range(n_comp)]
+            # exact mode on the CPU: each component's features kept up to date
+            # phase by phase, and the phase nets run compiled (PhaseNet.fused)
+            fast = is_exact(state[0]) and dev.type == "cpu" and qh > 0 and qw > 0
+            own = [torch.zeros((batch, N_OWN_INPUTS, qh, qw), dtype=dtype) for _ in coded] if fast else None
             for c in range(n_comp):
-                earlier = [features(coded[e], b, bit_depth) for e in range(c)]
+                earlier = own[:c] if fast else [features(coded[e], b, bit_depth) for e in range(c)]
                 if self.parent:     # the parent band is as large as this band's phase grid
                     par = (bands[b - 3][:, c:c + 1] if b >= 4
                            else torch.zeros((batch, 1, qh, qw), dtype=dtype, device=dev))
@@ -231,20 +266,26 @@ class ContextModel(nn.Module):
                             if is_exact(state[0]) and qh and qw else None)
                 for p in range(4):
                     ph, pw = phase_size(h, w, p)
-                    own = features(coded[c], b, bit_depth)
-                    if constant is None:
-                        out = net(torch.cat([own] + earlier + [state[0]], 1), b * 4 + p, log_steps[c])
+                    if fast:
+                        out = net.fused(own[c], b * 4 + p, log_steps[c], constant, ph, pw)
                     else:
-                        out = net(own, b * 4 + p, log_steps[c], constant)
-                    out = out[:, :, :ph, :pw]
+                        mine = features(coded[c], b, bit_depth)
+                        if constant is None:
+                            out = net(torch.cat([mine] + earlier + [state[0]], 1), b * 4 + p, log_steps[c])
+                        else:
+                            out = net(mine, b * 4 + p, log_steps[c], constant)
+                        out = out[:, :, :ph, :pw]
                     mean = out[:, 0] * 2.0 ** shift
                     log2_scale = out[:, 1] + shift
                     v = emit(b, c, p, mean, log2_scale)
                     if not is_exact(coded[c]):     # autograd needs the earlier version intact
                         coded[c] = coded[c].clone()
                     coded[c][:, p, :ph, :pw] = v.to(dtype)
+                    if fast:      # phase p's value and magnitude channels
+                        own[c][:, p::4] = features(coded[c][:, p:p + 1], b, bit_depth)
             allc = coded + [torch.zeros_like(coded[0])] * (MAX_COMPONENTS - n_comp)
-            x = torch.cat([features(t, b, bit_depth) for t in allc], 1)
+            x = (torch.cat(own + [torch.zeros_like(own[0])] * (MAX_COMPONENTS - n_comp), 1) if fast
+                 else torch.cat([features(t, b, bit_depth) for t in allc], 1))
             if b + 1 < len(shapes):
                 state = self.lstm(x, state, b, log_steps[0])
             bands.append(torch.stack([from_phases(t, h, w) for t in coded], 1))

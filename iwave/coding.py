@@ -53,14 +53,15 @@ def residual(v, mean):
 def neighbour_residuals(residuals, p, shape):
     """(n, h*w) residuals of phase p's coded neighbours (zero outside)."""
     h, w = shape
-    rows = []
-    for q, dy, dx in NEIGHBOURS.get(p, ()):
-        r, out = residuals[q], np.zeros((h, w), np.int64)
-        ys, xs = np.arange(h) + dy, np.arange(w) + dx
-        my, mx = (ys >= 0) & (ys < r.shape[0]), (xs >= 0) & (xs < r.shape[1])
-        out[np.ix_(my, mx)] = r[np.ix_(ys[my], xs[mx])]
-        rows.append(out.reshape(-1))
-    return np.stack(rows) if rows else np.zeros((0, h * w), np.int64)
+    taps = NEIGHBOURS.get(p, ())
+    out = np.zeros((len(taps), h, w), np.int64)
+    for t, (q, dy, dx) in enumerate(taps):
+        r = residuals[q]
+        y0, y1 = max(0, -dy), min(h, r.shape[0] - dy)
+        x0, x1 = max(0, -dx), min(w, r.shape[1] - dx)
+        if y1 > y0 and x1 > x0:
+            out[t, y0:y1, x0:x1] = r[y0 + dy:y1 + dy, x0 + dx:x1 + dx]
+    return out.reshape(len(taps), h * w)
 
 
 ACTIVITIES = 3     # neighbours, earlier components, earlier subbands of the level

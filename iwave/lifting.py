@@ -16,11 +16,13 @@ both halves. Subbands per level are ordered HL (high along x), LH, HH.
 import copy
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import nn
 
 from iwave.entropy.exact import (A_FRAC, A_MAX, W_FRAC, W_MAX, Conv, act, hard_tanh, is_exact,
                            quantise, round_half_up)
+from iwave.lifting_kernel import lift
 
 # Lifting coefficients of P1, U1, P2, U2, rounded to multiples of 2**-12 so the
 # linear path is exact. A step is one coefficient (the two nearest samples of
@@ -146,11 +148,32 @@ class LiftingTransform(nn.Module):
             value = value + self.steps[i](act(value / scale)) * (scale / 2 ** DAMPING_SHIFT)
         return round_half_up(value) if mode.rounding else value
 
+    def _compiled(self, x, mode):
+        """Whether the steps are the rounded linear path alone, which
+        iwave.lifting_kernel computes (exact mode on the CPU, no CNN)."""
+        return (mode.rounding and is_exact(x) and x.device.type == "cpu"
+                and not (mode.cnn and not all(s.is_zero_in_exact_mode() for s in self.steps)))
+
+    def _lift_compiled(self, even, odd, forward):
+        """Four rounded linear steps on copies of the halves (numpy, (rows, len))."""
+        n = even.shape[-1] + odd.shape[-1]
+        e = np.array(even.numpy(), order="C").reshape(-1, even.shape[-1])
+        o = np.array(odd.numpy(), order="C").reshape(-1, odd.shape[-1])
+        order = range(4) if forward else range(3, -1, -1)
+        for i in order:
+            near, far = self.coeffs[i]
+            dst, src = (o, e) if i % 2 == 0 else (e, o)
+            lift(dst, src, n, i % 2 == 0, near, far, 1.0 if forward else -1.0)
+        return e, o
+
     def _forward_1d(self, x, mode):
         even, odd = x[..., 0::2], x[..., 1::2]
         ne, no = even.shape[-1], odd.shape[-1]
         if no == 0:
             return even, odd
+        if self._compiled(x, mode):
+            e, o = self._lift_compiled(even, odd, True)
+            return torch.from_numpy(e).view(even.shape), torch.from_numpy(o).view(odd.shape)
         odd = odd + self._delta(0, even, True, no, mode)
         even = even + self._delta(1, odd, False, ne, mode)
         odd = odd + self._delta(2, even, True, no, mode)
@@ -159,7 +182,10 @@ class LiftingTransform(nn.Module):
 
     def _inverse_1d(self, even, odd, mode):
         ne, no = even.shape[-1], odd.shape[-1]
-        if no > 0:
+        if no > 0 and self._compiled(even, mode):
+            e, o = self._lift_compiled(even, odd, False)
+            even, odd = torch.from_numpy(e).view(even.shape), torch.from_numpy(o).view(odd.shape)
+        elif no > 0:
             even = even - self._delta(3, odd, False, ne, mode)
             odd = odd - self._delta(2, even, True, no, mode)
             even = even - self._delta(1, odd, False, ne, mode)

@@ -1,5 +1,6 @@
 """The exact-arithmetic layers give bit-identical float64 results whatever the
 thread count, batch composition or memory layout."""
+import pytest
 import torch
 
 from iwave.entropy.context_model import ContextModel
@@ -74,3 +75,24 @@ def test_the_phase_nets_constant_inputs_computed_once_give_the_same_outputs():
         whole = net(torch.cat([own, fixed], 1), 6, log_step)
         split = net(own, 6, log_step, net.constant_part(fixed, N_OWN_INPUTS))
     assert torch.equal(whole, split)
+
+
+@pytest.mark.parametrize("seed,shape,crop,spread", [(5, (1, 1), (1, 1), 8), (6, (7, 9), (6, 9), 8),
+                                                    (7, (12, 5), (12, 4), 8), (8, (10, 11), (9, 10), 4000)])
+def test_the_compiled_phase_net_gives_torchs_numbers(seed, shape, crop, spread):
+    """PhaseNet.fused (entropy.phase_kernel) computes forward's outputs,
+    cropped to a phase's size, bit for bit: random weights, inputs large
+    enough to hit the activations' clamp (spread 4000), grids of one pixel up."""
+    from iwave.entropy.context_model import N_OWN_INPUTS, PhaseNet
+    torch.manual_seed(seed)
+    net = PhaseNet(N_OWN_INPUTS + 14, 8, 5)
+    for p in net.parameters():
+        torch.nn.init.normal_(p, std=0.8)
+    g = torch.Generator().manual_seed(seed)
+    own = torch.randint(-spread, spread, (2, N_OWN_INPUTS) + shape, generator=g).double() / 8
+    fixed = torch.randint(-spread, spread, (2, 14) + shape, generator=g).double() / 16
+    log_step = torch.tensor(2.25, dtype=torch.float64)
+    with torch.no_grad():
+        whole = net(torch.cat([own, fixed], 1), 13, log_step)[:, :, :crop[0], :crop[1]]
+        fused = net.fused(own, 13, log_step, net.constant_part(fixed, N_OWN_INPUTS), *crop)
+    assert whole.abs().max() > 0 and torch.equal(whole, fused)

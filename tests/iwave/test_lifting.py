@@ -116,9 +116,35 @@ def test_linear_lifting_count_matches_the_work_done(monkeypatch, wavelet):
         return original(self, i, src, predict, n_dst, mode)
 
     monkeypatch.setattr(LiftingTransform, "_delta", counting)
+    monkeypatch.setattr(LiftingTransform, "_compiled", lambda self, x, mode: False)   # count torch's path
     with torch.no_grad():
         t(torch.zeros((3, 1, 64, 96), dtype=torch.float64))
     assert sum(done) == linear_lifting_macs(3, 64, 96, multiplies=t.linear_multiplies())
+
+
+@settings(max_examples=30, deadline=None)
+@given(h=st.integers(1, 30), w=st.integers(1, 30), seed=st.integers(0, 2**31),
+       bit_depth=st.sampled_from([8, 16]), levels=st.integers(1, 5),
+       wavelet=st.sampled_from(["cdf97", "cdf53", "cdf97m", "cdf137t"]))
+def test_compiled_steps_give_torchs_coefficients_and_pixels(h, w, seed, bit_depth, levels, wavelet):
+    """With zero CNNs a lossless transform runs its steps compiled
+    (iwave.lifting_kernel): the same subbands and the same inverse as the
+    tensor code, for any size, depth and wavelet."""
+    t = LiftingTransform(levels=levels, wavelet=wavelet)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, 2 ** bit_depth, (3, 1, h, w), generator=g).double()
+    with torch.no_grad():
+        for p in t.parameters():
+            p.zero_()
+        compiled = t(x, bit_depth)
+        assert t._compiled(x, t._mode(bit_depth, True))
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(LiftingTransform, "_compiled", lambda self, x, mode: False)
+            plain = t(x, bit_depth)
+            assert torch.equal(t.inverse(plain, bit_depth), x)
+        assert all(torch.equal(a, b) for a, b in zip(compiled, plain))
+        assert torch.equal(t.inverse(compiled, bit_depth), x)
+        assert all(torch.equal(b, c) for b, c in zip(compiled, t(x, bit_depth)))   # inputs untouched
 
 
 def _mirrored(x, t):

@@ -1,0 +1,123 @@
+"""The context model's per-phase arithmetic in exact mode, compiled with numba.
+
+Decoding calls a phase net once per phase of each subband and component
+(hundreds of calls per image) on grids from a few pixels to a few tens of
+thousands: in torch each layer is five or six small tensor operations
+(convolution, clamp, scale, round, ...), and their per-call cost, not the
+arithmetic, took most of a decode. Here one loop over the pixels runs every
+layer in registers.
+
+The numbers are the very ones torch computes (entropy.exact): every product
+and partial sum is a multiple of 2**-(A_FRAC + W_FRAC) below 2**53, so float64
+gives them without rounding in any order, and each requantisation is the same
+clamp, scale by a power of two, floor(x + 0.5). tests/entropy/test_exact.py
+compares both forms.
+"""
+import numba as nb
+import numpy as np
+
+from iwave.entropy.exact import A_FRAC, A_MAX
+
+_SCALE = float(1 << A_FRAC)
+
+
+@nb.njit(inline="always")
+def _act(v):
+    v = min(max(v, -A_MAX), A_MAX)
+    return np.floor(v * _SCALE + 0.5) / _SCALE
+
+
+@nb.njit(cache=True)
+def phase_outputs(own, constant, sw, sb, mw, cond, hw, hb, ow, ob, ph, pw):
+    """A phase net's two outputs (B, 2, ph, pw) from its own inputs `own`
+    (B, n, H, W), the constant part of its mixing layer `constant`
+    (B, width, H, W; PhaseNet.constant_part) and its exact parameters: depthwise
+    3x3 weights `sw` (n, 3, 3) and biases `sb` (n,) of its own inputs, mixing
+    weights `mw` (width, n), the conditioning vector `cond` (width,), hidden
+    and output weights and biases. Zero padding outside H x W.
+
+    A row at a time, each layer's inner loop over the row's pixels, which
+    the compiler turns into vector instructions."""
+    nb_, n, H, W = own.shape
+    width = mw.shape[0]
+    out = np.empty((nb_, 2, ph, pw))
+    padded = np.zeros((n, H + 2, W + 2))
+    s = np.empty((n, pw))
+    h = np.empty((width, pw))
+    y = np.empty((width, pw))
+    acc = np.empty(pw)
+    for bi in range(nb_):
+        padded[:, 1:H + 1, 1:W + 1] = own[bi]
+        for i in range(ph):
+            for k in range(n):
+                acc[:] = sb[k]
+                for di in range(3):
+                    for dj in range(3):
+                        wk = sw[k, di, dj]
+                        row = padded[k, i + di]
+                        for j in range(pw):
+                            acc[j] += wk * row[j + dj]
+                for j in range(pw):
+                    s[k, j] = _act(acc[j])
+            for k in range(width):
+                for j in range(pw):
+                    acc[j] = constant[bi, k, i, j]
+                for m in range(n):
+                    wk = mw[k, m]
+                    for j in range(pw):
+                        acc[j] += wk * s[m, j]
+                ck = cond[k]
+                for j in range(pw):
+                    h[k, j] = _act(max(_act(acc[j]) + ck, 0.0))
+            for k in range(width):
+                acc[:] = hb[k]
+                for m in range(width):
+                    wk = hw[k, m]
+                    for j in range(pw):
+                        acc[j] += wk * h[m, j]
+                for j in range(pw):
+                    y[k, j] = _act(max(_act(acc[j]), 0.0))
+            for k in range(2):
+                acc[:] = ob[k]
+                for m in range(width):
+                    wk = ow[k, m]
+                    for j in range(pw):
+                        acc[j] += wk * y[m, j]
+                for j in range(pw):
+                    out[bi, k, i, j] = _act(acc[j])
+    return out
+
+
+@nb.njit(cache=True)
+def mixed_constant(x, sw, sb, mw, mb):
+    """The mixing layer's sum over a phase net's fixed inputs x (B, m, H, W),
+    (B, width, H, W), not requantised (PhaseNet.constant_part): depthwise 3x3
+    (`sw` (m, 3, 3), `sb` (m,)) and requantised, then mixed (`mw` (width, m),
+    `mb` (width,))."""
+    nb_, m, H, W = x.shape
+    width = mw.shape[0]
+    out = np.empty((nb_, width, H, W))
+    padded = np.zeros((m, H + 2, W + 2))
+    s = np.empty((m, W))
+    acc = np.empty(W)
+    for bi in range(nb_):
+        padded[:, 1:H + 1, 1:W + 1] = x[bi]
+        for i in range(H):
+            for k in range(m):
+                acc[:] = sb[k]
+                for di in range(3):
+                    for dj in range(3):
+                        wk = sw[k, di, dj]
+                        row = padded[k, i + di]
+                        for j in range(W):
+                            acc[j] += wk * row[j + dj]
+                for j in range(W):
+                    s[k, j] = _act(acc[j])
+            for k in range(width):
+                acc[:] = mb[k]
+                for c in range(m):
+                    wk = mw[k, c]
+                    for j in range(W):
+                        acc[j] += wk * s[c, j]
+                out[bi, k, i] = acc
+    return out
