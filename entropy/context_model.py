@@ -23,7 +23,7 @@ from torch import nn
 
 from iwave.entropy.exact import (A_FRAC, A_MAX, W_FRAC, W_MAX, Conv, act, exact_parameter, hard_sigmoid,
                            hard_tanh, is_exact, magnitude_class, pl_log2, round_half_up)
-from iwave.entropy.phase_kernel import mixed_constant, phase_outputs
+from iwave.entropy.phase_kernel import lstm_step, mixed_constant, phase_outputs
 from iwave.entropy.tables import MAX_SCALE_INDEX, MEAN_RESOLUTIONS, SCALE_STEPS_PER_OCTAVE, ZERO_INDEX
 
 PHASES = ((0, 0), (1, 1), (0, 1), (1, 0))   # (dy, dx) of the four polyphase components
@@ -187,6 +187,17 @@ class ConvLSTM(nn.Module):
         self.cond = Embedding(n_bands, 4 * hidden)
 
     def forward(self, x, state, band, log_step):
+        if is_exact(x) and x.device.type == "cpu":     # the same numbers, compiled
+            h, c = state
+            (sw, sb), (gw, gb) = self.spatial.exact_parameters(), self.gates.exact_parameters()
+            h, c = lstm_step(torch.cat([x, h], 1).numpy(), c.contiguous().numpy(), sw[:, 0].numpy(),
+                             sb.numpy(), gw[:, :, 0, 0].contiguous().numpy(), gb.numpy(),
+                             self.cond(band, x, log_step).reshape(-1).numpy())
+            return torch.from_numpy(h), torch.from_numpy(c)
+        return self.tensor_forward(x, state, band, log_step)
+
+    def tensor_forward(self, x, state, band, log_step):
+        """forward in torch's operations (training, a GPU)."""
         h, c = state
         g = self.gates(self.spatial(torch.cat([x, h], 1))) + self.cond(band, x, log_step)
         i, f, o, u = torch.split(g, self.hidden, 1)

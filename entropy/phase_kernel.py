@@ -121,3 +121,53 @@ def mixed_constant(x, sw, sb, mw, mb):
                         acc[j] += wk * s[c, j]
                 out[bi, k, i] = acc
     return out
+
+
+@nb.njit(inline="always")
+def _hard_sigmoid(v):
+    return min(max(0.25 * v + 0.5, 0.0), 1.0)
+
+
+@nb.njit(cache=True)
+def lstm_step(xh, c, sw, sb, gw, gb, cond):
+    """The context LSTM's step (ConvLSTM.forward) on its input and hidden
+    state `xh` (B, m, H, W) and cell state `c` (B, hidden, H, W): depthwise
+    3x3 (`sw`, `sb`), gates (`gw` (4 hidden, m), `gb`) plus the conditioning
+    vector `cond`; returns the new (h, c)."""
+    nb_, m, H, W = xh.shape
+    hidden = c.shape[1]
+    h_out = np.empty((nb_, hidden, H, W))
+    c_out = np.empty((nb_, hidden, H, W))
+    padded = np.zeros((m, H + 2, W + 2))
+    s = np.empty((m, W))
+    g = np.empty((4 * hidden, W))
+    acc = np.empty(W)
+    for bi in range(nb_):
+        padded[:, 1:H + 1, 1:W + 1] = xh[bi]
+        for i in range(H):
+            for k in range(m):
+                acc[:] = sb[k]
+                for di in range(3):
+                    for dj in range(3):
+                        wk = sw[k, di, dj]
+                        row = padded[k, i + di]
+                        for j in range(W):
+                            acc[j] += wk * row[j + dj]
+                for j in range(W):
+                    s[k, j] = _act(acc[j])
+            for k in range(4 * hidden):
+                acc[:] = gb[k]
+                for q in range(m):
+                    wk = gw[k, q]
+                    for j in range(W):
+                        acc[j] += wk * s[q, j]
+                for j in range(W):
+                    g[k, j] = _act(acc[j]) + cond[k]
+            for k in range(hidden):
+                for j in range(W):
+                    keep = _act(_hard_sigmoid(g[hidden + k, j]) * c[bi, k, i, j])
+                    add = _act(_hard_sigmoid(g[k, j]) * min(max(g[3 * hidden + k, j], -1.0), 1.0))
+                    cj = _act(keep + add)
+                    c_out[bi, k, i, j] = cj
+                    h_out[bi, k, i, j] = _act(_hard_sigmoid(g[2 * hidden + k, j]) * min(max(cj, -1.0), 1.0))
+    return h_out, c_out

@@ -96,3 +96,21 @@ def test_the_compiled_phase_net_gives_torchs_numbers(seed, shape, crop, spread):
         whole = net(torch.cat([own, fixed], 1), 13, log_step)[:, :, :crop[0], :crop[1]]
         fused = net.fused(own, 13, log_step, net.constant_part(fixed, N_OWN_INPUTS), *crop)
     assert whole.abs().max() > 0 and torch.equal(whole, fused)
+
+
+@pytest.mark.parametrize("seed,shape,spread", [(9, (1, 1), 8), (10, (6, 13), 8), (11, (9, 4), 4000)])
+def test_the_compiled_context_lstm_gives_torchs_numbers(seed, shape, spread):
+    """ConvLSTM.forward in exact mode on the CPU (entropy.phase_kernel.lstm_step)
+    gives tensor_forward's state bit for bit."""
+    from iwave.entropy.context_model import ConvLSTM
+    torch.manual_seed(seed)
+    lstm = ConvLSTM(24, 4, 13)
+    for p in lstm.parameters():
+        torch.nn.init.normal_(p, std=0.8)
+    g = torch.Generator().manual_seed(seed)
+    x, h, c = (torch.randint(-spread, spread, (2, n) + shape, generator=g).double() / 16 for n in (24, 4, 4))
+    log_step = torch.tensor(-0.75, dtype=torch.float64)
+    with torch.no_grad():
+        got = lstm(x, (h, c), 7, log_step)
+        want = lstm.tensor_forward(x, (h, c), 7, log_step)
+    assert all(torch.equal(a, b) for a, b in zip(got, want)) and want[1].abs().max() > 0
