@@ -31,10 +31,11 @@ well-calibrated model keeps the single set.
 """
 from typing import NamedTuple
 
+import numba as nb
 import numpy as np
 
 from iwave.entropy.laplace_coder import EntropyError
-from iwave.entropy.tables import ZERO_INDEX
+from iwave.entropy.tables import MAX_SCALE_INDEX, SCALE_STEPS_PER_OCTAVE, ZERO_INDEX
 
 IDENTITY = (8, 0, 0)
 SLOPE_MAX = 16           # a in 0..16: the mean scaled by 0 to 2 in eighths
@@ -164,6 +165,63 @@ class Plan(NamedTuple):
                 x = np.asarray(x, dtype=np.int64).reshape(len(w), -1)
                 f = f + (np.array(w, dtype=np.int64) @ x).reshape(f.shape) / 2
         return a, f, s
+
+    def coder_parameters(self, part, mean, log2_scale, resolution, references=None, part_references=None,
+                         activities=None):
+        """The coder's integer means (in 1/resolution) and scale indices of
+        values of part `part` from the model's exact mean and log2 scale
+        (float64 arrays, one per value): what `arrays` and
+        context_model.coding_parameters compute, in one compiled loop."""
+        n_classes = len(self.thresholds) + 1
+        first = (part if self.per_part else 0) * n_classes
+        table = np.array(self.adjustments[first:first + n_classes], dtype=np.int64).reshape(-1, 3)
+        n = mean.size
+        part_mix = self.part_mix[part] if self.part_mix else ()
+
+        def weights(w, x):
+            if not any(w):
+                return np.zeros(0, np.int64), np.zeros((0, n), np.int64)
+            return np.array(w, dtype=np.int64), np.asarray(x, dtype=np.int64).reshape(len(w), n)
+        return _coder_parameters(
+            np.ascontiguousarray(mean, dtype=np.float64).reshape(-1),
+            np.ascontiguousarray(log2_scale, dtype=np.float64).reshape(-1),
+            np.array(self.thresholds, dtype=np.int64), table, *weights(self.mix, references),
+            *weights(part_mix, part_references), *weights(self.gains, activities), float(resolution))
+
+
+@nb.njit(cache=True)
+def _coder_parameters(mean, log2_scale, thresholds, table, mix, references, part_mix, part_references,
+                      gains, activities, resolution):
+    n = mean.shape[0]
+    m_out = np.empty(n, np.int64)
+    k_out = np.empty(n, np.int64)
+    for i in range(n):
+        kbase = np.int64(np.floor(log2_scale[i] * SCALE_STEPS_PER_OCTAVE + 0.5)) + ZERO_INDEX
+        shift = np.int64(0)
+        if gains.shape[0]:
+            acc = np.int64(8)
+            for g in range(gains.shape[0]):
+                a = min(max(activities[g, i], 0), ACTIVITY_MAX)
+                acc += gains[g] * _LOG6[a + 1]
+            shift = acc // 16
+        cls = 0
+        for t in range(thresholds.shape[0]):
+            if thresholds[t] <= kbase + shift:
+                cls = t + 1
+        slope, f, s = table[cls, 0], float(table[cls, 1]), table[cls, 2] + shift
+        if mix.shape[0]:
+            acc = np.int64(0)
+            for j in range(mix.shape[0]):
+                acc += mix[j] * references[j, i]
+            f = f + acc / 2
+        if part_mix.shape[0]:
+            acc = np.int64(0)
+            for j in range(part_mix.shape[0]):
+                acc += part_mix[j] * part_references[j, i]
+            f = f + acc / 2
+        m_out[i] = np.int64(np.floor((mean[i] * (slope / 8) + f / 8) * resolution + 0.5))
+        k_out[i] = min(max(kbase + s, 0), MAX_SCALE_INDEX)
+    return m_out, k_out
 
 
 IDENTITY_PLAN = Plan(False, (), (IDENTITY,))

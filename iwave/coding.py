@@ -8,7 +8,7 @@ import zlib
 import numpy as np
 import torch
 
-from iwave.entropy.context_model import PHASES, coding_parameters, scale_index_base
+from iwave.entropy.context_model import PHASES
 from iwave.quantisation import dequantise
 
 
@@ -29,10 +29,10 @@ def planned_parameters(plan, p, mean, log2_scale, resolution, references=None, p
                        activities=None):
     """The coder's integer means and scale indices of phase p of a subband
     under its coding plan (references as for coding_plan, of phase p)."""
-    kbase = scale_index_base(log2_scale).to(torch.int64).numpy()
-    adjustment = tuple(torch.from_numpy(x) for x in plan.arrays(p, kbase, references, part_references,
-                                                                activities))
-    return coding_parameters(mean, log2_scale, adjustment, resolution)
+    m, k = plan.coder_parameters(p, mean.detach().double().cpu().numpy(),
+                                 log2_scale.detach().double().cpu().numpy(), resolution,
+                                 references, part_references, activities)
+    return torch.from_numpy(m).view(mean.shape), torch.from_numpy(k).view(mean.shape)
 
 
 # For each phase, its coded neighbours in earlier phases of the same subband,

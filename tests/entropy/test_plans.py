@@ -259,3 +259,37 @@ def test_plan_fits_its_adjustment_under_the_mix_as_the_coder_applies_it():
     p = plan_fit.plan(parts, references=[x[None]])
     assert p.mix == (16,) and p.adjustments[0][0] == 4
     assert sum(plan_fit.plan_bits(p, parts, None, references=[x[None]])) / n < 1.5
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_coder_parameters_are_the_arrays_under_the_coding_formula(seed):
+    """Plan.coder_parameters (one compiled loop, what the codec calls) gives
+    the integer means and scale indices that Plan.arrays and
+    context_model.coding_parameters give together, for random plans with and
+    without thresholds, per-part tables, mixes, part mixes and gains."""
+    import torch
+    from iwave.entropy.context_model import coding_parameters, scale_index_base
+    rng = np.random.default_rng(seed)
+    n, parts = 300, 4
+    n_thr = int(rng.integers(0, 4))
+    thresholds = tuple(sorted(int(t) for t in rng.choice(np.arange(ZERO_INDEX - 40, ZERO_INDEX + 40),
+                                                          n_thr, replace=False)))
+    per_part = bool(rng.integers(2))
+    adjustments = tuple((int(rng.integers(0, 17)), int(rng.integers(-50, 51)), int(rng.integers(-9, 10)))
+                        for _ in range((parts if per_part else 1) * (n_thr + 1)))
+    mix = tuple(int(w) for w in rng.integers(-64, 65, size=int(rng.integers(0, 3))))
+    part_mix = tuple(tuple(int(w) for w in rng.integers(-8, 9, size=4)) if rng.integers(2) else ()
+                     for _ in range(parts)) if seed % 2 else ()
+    gains = tuple(int(g) for g in rng.integers(-32, 33, size=3)) if seed % 3 else ()
+    plan = plan_format.Plan(per_part, thresholds, adjustments, mix, part_mix, gains)
+    mean = torch.from_numpy(rng.integers(-2 ** 20, 2 ** 20, n) / 1024.0)
+    log2_scale = torch.from_numpy(rng.integers(-8 * 1024, 20 * 1024, n) / 1024.0)
+    references = rng.integers(-300, 300, (len(mix), n))
+    activities = rng.integers(0, 2000, (3, n))
+    for p in range(parts):
+        part_refs = rng.integers(-50, 50, (len(part_mix[p]) if part_mix else 0, n))
+        kbase = scale_index_base(log2_scale).to(torch.int64).numpy()
+        adj = tuple(torch.from_numpy(x) for x in plan.arrays(p, kbase, references, part_refs, activities))
+        want = coding_parameters(mean, log2_scale, adj, 4)
+        got = plan.coder_parameters(p, mean.numpy(), log2_scale.numpy(), 4, references, part_refs, activities)
+        assert np.array_equal(got[0], want[0].numpy()) and np.array_equal(got[1], want[1].numpy())
