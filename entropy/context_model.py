@@ -148,14 +148,15 @@ class PhaseNet(nn.Module):
         s = act(F.conv2d(x, w[n_changing:], b[n_changing:], padding=1, groups=x.shape[1]))
         return F.conv2d(s, mw[:, n_changing:], mb)
 
-    def fused(self, own, cond_index, log_step, constant, ph, pw):
+    def fused(self, own, cond_index, log_step, constant, ph, pw, coded=4):
         """forward(own, ..., constant)[:, :, :ph, :pw] in one compiled loop
         (entropy.phase_kernel): the same numbers, without torch's per-call
-        cost. Exact mode on the CPU only."""
+        cost. Exact mode on the CPU only. `coded`: own inputs k with
+        k % 4 >= coded are zero (phases not coded yet), which the loop skips."""
         n = own.shape[1]
         sw, sb, mw, hw, hb, ow, ob = self._kernel_parameters(n)
         cond = self.cond(cond_index, own, log_step).reshape(-1).numpy()
-        out = phase_outputs(own.numpy(), constant.numpy(), sw, sb, mw, cond, hw, hb, ow, ob, ph, pw)
+        out = phase_outputs(own.numpy(), constant.numpy(), sw, sb, mw, cond, hw, hb, ow, ob, ph, pw, coded)
         return torch.from_numpy(out)
 
     def _kernel_parameters(self, n, fixed=False):
@@ -278,7 +279,7 @@ class ContextModel(nn.Module):
                 for p in range(4):
                     ph, pw = phase_size(h, w, p)
                     if fast:
-                        out = net.fused(own[c], b * 4 + p, log_steps[c], constant, ph, pw)
+                        out = net.fused(own[c], b * 4 + p, log_steps[c], constant, ph, pw, p)
                     else:
                         mine = features(coded[c], b, bit_depth)
                         if constant is None:

@@ -28,13 +28,15 @@ def _act(v):
 
 
 @nb.njit(cache=True)
-def phase_outputs(own, constant, sw, sb, mw, cond, hw, hb, ow, ob, ph, pw):
+def phase_outputs(own, constant, sw, sb, mw, cond, hw, hb, ow, ob, ph, pw, coded=4):
     """A phase net's two outputs (B, 2, ph, pw) from its own inputs `own`
     (B, n, H, W), the constant part of its mixing layer `constant`
     (B, width, H, W; PhaseNet.constant_part) and its exact parameters: depthwise
     3x3 weights `sw` (n, 3, 3) and biases `sb` (n,) of its own inputs, mixing
     weights `mw` (width, n), the conditioning vector `cond` (width,), hidden
-    and output weights and biases. Zero padding outside H x W.
+    and output weights and biases. Zero padding outside H x W. Own inputs
+    k with k % 4 >= `coded` are known to be zero (the phases not coded yet):
+    their spatial layer gives its bias alone.
 
     A row at a time, each layer's inner loop over the row's pixels, which
     the compiler turns into vector instructions."""
@@ -51,12 +53,13 @@ def phase_outputs(own, constant, sw, sb, mw, cond, hw, hb, ow, ob, ph, pw):
         for i in range(ph):
             for k in range(n):
                 acc[:] = sb[k]
-                for di in range(3):
-                    for dj in range(3):
-                        wk = sw[k, di, dj]
-                        row = padded[k, i + di]
-                        for j in range(pw):
-                            acc[j] += wk * row[j + dj]
+                if k % 4 < coded:
+                    for di in range(3):
+                        for dj in range(3):
+                            wk = sw[k, di, dj]
+                            row = padded[k, i + di]
+                            for j in range(pw):
+                                acc[j] += wk * row[j + dj]
                 for j in range(pw):
                     s[k, j] = _act(acc[j])
             for k in range(width):
