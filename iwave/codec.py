@@ -16,9 +16,9 @@ from iwave.errors import IWaveError
 from iwave.imageio import read_image, validate_array
 from iwave.metadata import checked
 from iwave.model import IWaveModel, find_shipped_model, resolve_model_paths
+from iwave.quantisation import MAX_STEP, MIN_STEP
 from iwave.threads import limited, resolve
 
-MIN_STEP, MAX_STEP = 0.1, 1e6
 BPP_GRID_START, BPP_GRID_SIZE = 8.0, 10     # --bpp first tries steps 8, 16, ... 4096
 DEFAULT_TILE = 1024          # pixels; a 1024 x 1024 tile codes in about 0.5 GB
 LOSSY_OVERLAP = 16           # lossy tiles extend this far into their neighbours: no seams

@@ -18,12 +18,12 @@ import torch
 from iwave.entropy import plan_fit
 from iwave.entropy.context_model import laplace_bits
 from iwave.entropy.tables import zeroth_order_bits
-from iwave.codec import MAX_STEP, MIN_STEP
 from iwave.coding import plan_inputs, residual
 from iwave.encoder import component_groups, group_plan, model_outputs, subband_arrays, subbands
 from iwave.errors import IWaveError
 from iwave.imageio import read_image
 from iwave.model import IWaveModel, resolve_model_paths
+from iwave.quantisation import MAX_STEP, MIN_STEP
 
 
 def diagnose(model, image, step=None):

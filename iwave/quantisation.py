@@ -6,6 +6,8 @@ the decoder and training.
 of a subband tensor holds the components (0 in the codec, 1 in training)."""
 import torch
 
+MIN_STEP, MAX_STEP = 0.1, 1e6     # the steps a file may use (codec, --bpp's search)
+
 
 def _shaped(steps_b, like, comp_dim):
     t = torch.as_tensor(steps_b, dtype=like.dtype, device=like.device)

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from iwave.encoder import ENCODER_ROUNDING, component_groups
+from iwave.quantisation import MAX_STEP, MIN_STEP
 
 ESTIMATE_PIXELS = 9 * 128 * 128     # the estimate looks at about this many pixels (sample_blocks)
 BLOCK = 128
@@ -25,7 +26,7 @@ CLOSE_ENOUGH = 0.97             # a file of at least this fraction of the target
 # steps 8-128 on the 16 held-out crops (docs/experiments/ratio.py)
 PRIOR_RATIO = 0.8
 AIM = 0.99                      # aim a little below the target, so the first encode seldom overshoots
-BISECTIONS = 18                 # of log step over 0.1..1e6: to 0.01% of a step
+BISECTIONS = 18                 # of log step over MIN_STEP..MAX_STEP: to 0.01% of a step
 _MAGNITUDES = 1 << 16           # index magnitudes beyond this share one histogram bin
 
 
@@ -71,7 +72,7 @@ class RateEstimate:
         return total / self.pixels
 
 
-def _step_for(estimate, rate, log_ratio=lambda log_step: 0.0, lo=0.1, hi=1e6):
+def _step_for(estimate, rate, log_ratio=lambda log_step: 0.0, lo=MIN_STEP, hi=MAX_STEP):
     """The step at which estimate.bpp x exp(log_ratio(log step)) falls to
     `rate` (bisection in log step over the codec's step range; both
     decrease with the step), or `hi` if it never does."""

@@ -20,9 +20,9 @@ import numpy as np
 from iwave.entropy.plan_fit import value_bits
 from iwave.entropy.plan_format import SIDE, side_integers
 from iwave.entropy.tables import ZERO_INDEX
-from iwave.codec import MAX_STEP, MIN_STEP
 from iwave.errors import IWaveError
 from iwave.model import IWaveModel
+from iwave.quantisation import MAX_STEP, MIN_STEP
 from iwave.train.data import add_sample_options, training_sample
 from iwave.train.tables import coded_streams_of
 
