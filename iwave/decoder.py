@@ -105,7 +105,7 @@ def decode_tile(model, header, chunks, core, level=0):
     n_colour = header.components - int(header.has_alpha)
     lossy = header.mode == bitstream.MODE_LOSSY
     indexed = is_palette_tile(header, chunks)
-    comps, start, colour_done = [], 0, False
+    comps, start = [], 0
     for gi, n in enumerate([1] if indexed else [n_colour] + ([1] if header.has_alpha else [])):
         steps = model.lossy_steps(header.step, n) if lossy and gi == 0 else None
         cond = model.condition_steps(header.step, n) if steps else None
@@ -129,9 +129,9 @@ def decode_tile(model, header, chunks, core, level=0):
             if level and (gain := preview.dc_gain(transform.coeffs)) != 1:
                 x = x / gain ** (2 * level)
         x = torch.floor(x[:, 0] + 0.5).to(torch.int64).numpy()
+        if gi == 0 and not indexed:     # before a sample map, which is of RGB values
+            x = to_rgb(x, header)
         if values is not None:
-            if n > 1:            # the map is of RGB values: undo the colour transform first
-                x, colour_done = to_rgb(x, header), True
             if level:            # a low-pass index between or beyond the map's: the nearest one
                 x = np.clip(x, 0, len(values) - 1)
             try:
@@ -145,8 +145,7 @@ def decode_tile(model, header, chunks, core, level=0):
             return palette.colours_of(x, colours)[keep[0], keep[1]]
         except EntropyError as e:
             raise IWaveError(f"file is corrupt ({e})") from None
-    return assemble([c[:, keep[0], keep[1]] for c in comps], header, clip=level > 0,
-                    colour_done=colour_done)
+    return assemble([c[:, keep[0], keep[1]] for c in comps], header, clip=level > 0)
 
 
 def decode_group(model, chunks, height, width, header, cond_steps, level=0, indexed=False):
@@ -230,15 +229,13 @@ def to_rgb(colour, header):
     return colour
 
 
-def assemble(comps, header, clip=False, colour_done=False):
-    """One tile's component planes -> (h, w, components) pixels. Lossless
-    pixels out of range mean a corrupt file, unless `clip` (a preview: a
-    low-pass band may overshoot). colour_done: the colour planes are RGB
-    already (a colour group's sample map)."""
+def assemble(comps, header, clip=False):
+    """One tile's component planes, RGB (or grey) and alpha, -> (h, w,
+    components) pixels. Lossless pixels out of range mean a corrupt file,
+    unless `clip` (a preview: a low-pass band may overshoot)."""
     hi = (1 << header.bit_depth) - 1
     dtype = np.uint16 if header.bit_depth == 16 else np.uint8
-    colour = comps[0] if colour_done else to_rgb(comps[0], header)
-    planes = list(colour) + ([comps[1][0]] if header.has_alpha else [])
+    planes = list(comps[0]) + ([comps[1][0]] if header.has_alpha else [])
     lossless = header.mode == bitstream.MODE_LOSSLESS and not clip
     if lossless and any(p.min() < 0 or p.max() > hi for p in planes):
         raise IWaveError("file is corrupt (decoded pixels out of range)")
