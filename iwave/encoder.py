@@ -264,9 +264,12 @@ def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAUL
     group, through one map of the values its RGB planes use (`rgb`, the
     planes x is the YCoCg-R of; format 13 on). Each is coded on the lifting
     paths (iwave.lifting_paths) that `paths` asks for: the model's "own",
-    the one whose subbands "estimate" smallest, or "all". head: writes what
-    the first stream starts with (a palette), if anything; search: the
-    coding plans' (entropy.plan_fit.Search)."""
+    the one whose subbands "estimate" smallest, or "all" (with a map, on the
+    estimated path first for each form, then every other path for the
+    smaller of them alone: a scan's mapped and unmapped forms seldom swap
+    places from one path to another). head: writes what the first stream
+    starts with (a palette), if anything; search: the coding plans'
+    (entropy.plan_fit.Search)."""
     inputs = [(x, bit_depth, None)]                  # (planes, coded depth, sample map)
     source = x if len(x) == 1 else rgb
     values = sample_map.candidate(source, bit_depth) if source is not None else None
@@ -275,15 +278,27 @@ def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAUL
         if len(x) > 1:
             indices = np.moveaxis(rgb_to_ycocg(np.moveaxis(indices, 0, -1)), -1, 0)
         inputs.append((indices, sample_map.coded_depth(values, bit_depth, tight=True), values))
-    best = None
-    for planes, depth, mapped in inputs:
-        def bands_on(transform, planes=planes, depth=depth):
+
+    def coded_on(planes, depth, mapped, which, done=None):
+        def bands_on(transform):
             return subbands(model, planes, depth, None, transform=transform)[0]
-        for path, bands in _lifting_paths(model, paths, bands_on):
-            coded = encode_group(model, bands, depth, None, sample_maps=[mapped] + [None] * (len(x) - 1),
-                                 head=head, search=search, path=path)
-            if best is None or sum(map(len, coded)) < sum(map(len, best)):
-                best = coded
+        for path, bands in _lifting_paths(model, which, bands_on):
+            if path != done:
+                yield path, encode_group(model, bands, depth, None, head=head, search=search, path=path,
+                                         sample_maps=[mapped] + [None] * (len(x) - 1))
+
+    first = "estimate" if paths == "all" and len(inputs) > 1 else paths
+    best = None                                      # (streams, input, path)
+    for form in inputs:
+        for path, coded in coded_on(*form, first):
+            if best is None or sum(map(len, coded)) < sum(map(len, best[0])):
+                best = (coded, form, path)
+    if first != paths:             # every other path, for the smaller form alone
+        _, form, done = best
+        for path, coded in coded_on(*form, paths, done):
+            if sum(map(len, coded)) < sum(map(len, best[0])):
+                best = (coded, form, path)
+    best = best[0]
     if len(x) == 1 and len(values := np.unique(x)) <= index_coder.MAX_VALUES:
         direct = [encode_direct(model, x[0], values, head, len(best[0]))]
         best = direct if len(direct[0]) < len(best[0]) else best

@@ -86,3 +86,25 @@ def test_an_unknown_path_is_a_corrupt_file(codec, monkeypatch):
     data = codec.compress(IMAGES["rgb8"]())
     with pytest.raises(IWaveError, match="corrupt.*bad lifting path"):
         codec.decompress(data)
+
+
+def test_effort_9_codes_every_path_for_the_smaller_form_of_a_sparse_scan_only(codec, monkeypatch):
+    """A scan of few values has two forms (mapped and not): effort 9 codes
+    each on its estimated path, then the three other paths for the smaller
+    one alone (5 codings, not 8)."""
+    a = IMAGES["grey16-sparse"]()
+    sizes = []
+    original = encoder.encode_group
+
+    def counted(*args, **kwargs):
+        streams = original(*args, **kwargs)
+        sizes.append((kwargs["path"], kwargs["sample_maps"][0] is not None, sum(map(len, streams))))
+        return streams
+    monkeypatch.setattr(encoder, "encode_group", counted)
+    data = codec.compress(a, effort=9)
+    np.testing.assert_array_equal(codec.decompress(data), a)
+    assert len(sizes) == 5 and len({(p, m) for p, m, _ in sizes}) == 5
+    first, rest = sizes[:2], sizes[2:]
+    winner = min(first, key=lambda s: s[2])
+    assert {m for _, m, _ in rest} == {winner[1]}
+    assert {p for p, _, _ in rest} | {winner[0]} == set(range(len(lifting_paths.PATHS)))
