@@ -299,7 +299,8 @@ def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAUL
             if sum(map(len, coded)) < sum(map(len, best[0])):
                 best = (coded, form, path)
     best = best[0]
-    if len(x) == 1 and len(values := np.unique(x)) <= index_coder.MAX_VALUES:
+    if len(x) == 1 and len(values := np.unique(x)) <= index_coder.MAX_VALUES and \
+            not index_coder.hopeless(sample_map.to_indices(x[0], values), len(values), len(best[0])):
         direct = [encode_direct(model, x[0], values, head, len(best[0]))]
         best = direct if len(direct[0]) < len(best[0]) else best
     return best

@@ -187,3 +187,32 @@ def test_a_map_on_a_later_stream_of_a_colour_group_is_corruption(codec, monkeypa
 def test_sixteen_bit_histograms_single_dense_and_sparse_round_trip(codec, make):
     a = make()
     np.testing.assert_array_equal(codec.decompress(codec.compress(a)), a)
+
+
+@pytest.mark.parametrize("kind", ["photo", "two-level"])
+def test_the_index_coders_early_estimate_is_close_to_the_whole_plane(kind):
+    """index_coder.hopeless estimates the plane's cost from four bands of
+    rows: it refuses when its rival is well below that cost and not when
+    the rival is about as large."""
+    a = photo_like(400, 300, 1, seed=31).astype(np.int64)
+    if kind == "two-level":
+        a = np.where(a > 128, 255, 0)
+    values = np.unique(a)
+    plane = sample_map.to_indices(a, values)
+    bits = index_coder.index_bits(len(values))
+    _, freqs, _, _, _ = index_coder._walk(plane, bits, index_coder._neighbours(bits, index_coder.CONTEXT_BITS[0]),
+                                          index_coder.TEMPLATE, False, np.zeros(0, np.uint8), 0, np.uint64(0))
+    whole = index_coder._cost(freqs) / 8
+    assert index_coder.hopeless(plane, len(values), whole / 2.5)
+    assert not index_coder.hopeless(plane, len(values), whole)
+
+
+def test_a_large_two_level_image_is_still_coded_as_indices(codec, monkeypatch):
+    """The early estimate (images over 256 rows) lets graphics through."""
+    a = np.where(photo_like(300, 280, 1, seed=32) > 128, 255, 0).astype(np.uint8)
+    calls = []
+    original = encoder.encode_direct
+    monkeypatch.setattr(encoder, "encode_direct", lambda *x, **k: calls.append(1) or original(*x, **k))
+    data = codec.compress(a)
+    np.testing.assert_array_equal(codec.decompress(data), a)
+    assert calls and len(data) < a.size / 8 / 2
