@@ -149,21 +149,21 @@ class LiftingTransform(nn.Module):
         return round_half_up(value) if mode.rounding else value
 
     def _compiled(self, x, mode):
-        """Whether the steps are the rounded linear path alone, which
-        iwave.lifting_kernel computes (exact mode on the CPU, no CNN)."""
-        return (mode.rounding and is_exact(x) and x.device.type == "cpu"
+        """Whether the steps are the linear path alone, which
+        iwave.lifting_kernel computes (float64 on the CPU, no CNN)."""
+        return (is_exact(x) and x.device.type == "cpu"
                 and not (mode.cnn and not all(s.is_zero_in_exact_mode() for s in self.steps)))
 
-    def _lift_compiled(self, even, odd, forward):
-        """Four rounded linear steps on copies of the halves (numpy, (rows, len))."""
+    def _lift_compiled(self, even, odd, forward, mode):
+        """Four linear steps on copies of the halves (numpy, (rows, len))."""
         n = even.shape[-1] + odd.shape[-1]
         e = np.array(even.numpy(), order="C").reshape(-1, even.shape[-1])
         o = np.array(odd.numpy(), order="C").reshape(-1, odd.shape[-1])
         order = range(4) if forward else range(3, -1, -1)
         for i in order:
-            near, far = self.coeffs[i]
+            near, far = (self.coeffs if mode.rounding else self.lossy_coeffs)[i]
             dst, src = (o, e) if i % 2 == 0 else (e, o)
-            lift(dst, src, n, i % 2 == 0, near, far, 1.0 if forward else -1.0)
+            lift(dst, src, n, i % 2 == 0, near, far, 1.0 if forward else -1.0, mode.rounding)
         return e, o
 
     def _forward_1d(self, x, mode):
@@ -172,7 +172,7 @@ class LiftingTransform(nn.Module):
         if no == 0:
             return even, odd
         if self._compiled(x, mode):
-            e, o = self._lift_compiled(even, odd, True)
+            e, o = self._lift_compiled(even, odd, True, mode)
             return torch.from_numpy(e).view(even.shape), torch.from_numpy(o).view(odd.shape)
         odd = odd + self._delta(0, even, True, no, mode)
         even = even + self._delta(1, odd, False, ne, mode)
@@ -183,7 +183,7 @@ class LiftingTransform(nn.Module):
     def _inverse_1d(self, even, odd, mode):
         ne, no = even.shape[-1], odd.shape[-1]
         if no > 0 and self._compiled(even, mode):
-            e, o = self._lift_compiled(even, odd, False)
+            e, o = self._lift_compiled(even, odd, False, mode)
             even, odd = torch.from_numpy(e).view(even.shape), torch.from_numpy(o).view(odd.shape)
         elif no > 0:
             even = even - self._delta(3, odd, False, ne, mode)

@@ -1,13 +1,14 @@
-"""The integer lifting steps' linear path, compiled with numba.
+"""The lifting steps' linear path, compiled with numba.
 
 When a transform's learned corrections are exactly zero (every shipped
-model's) a lossless lifting step is the rounded linear filter alone:
+model's) a lifting step is the linear filter alone,
     dst[k] += sign * floor(near * (src[a] + src[b]) + far * (src[c] + src[d]) + 1/2)
-with mirrored neighbours. Torch evaluated it as a gather, a few additions,
-a floor and a subtraction over whole planes; one loop here does the same
-arithmetic per sample. The taps are on the 2**-12 grid and the samples are
-integers, so every product and sum is exact in float64 and the result is
-the very same (tests/iwave/test_lifting.py compares both)."""
+with mirrored neighbours (lossless; lossy steps leave out the floor and
+the half). Torch evaluated it as a gather, a few additions, a floor and a
+subtraction over whole planes; one loop here does the same float64
+operations in the same order per sample, so the result is the very same
+(tests/iwave/test_lifting.py compares both). Lossless, every product and
+sum is exact besides (taps on the 2**-12 grid, integer samples)."""
 import numba as nb
 import numpy as np
 
@@ -25,10 +26,11 @@ def _mirror(p, n):
 
 
 @nb.njit(cache=True)
-def lift(dst, src, n, predict, near, far, sign):
-    """One rounded lifting step on the rows of (rows, len) halves of signals
-    of length n, in place on dst: the odd half from the even one (`predict`)
-    or the even half from the odd one, added (sign 1) or taken away (-1)."""
+def lift(dst, src, n, predict, near, far, sign, rounding):
+    """One lifting step on the rows of (rows, len) halves of signals of
+    length n, in place on dst: the odd half from the even one (`predict`)
+    or the even half from the odd one, rounded (lossless) or not, added
+    (sign 1) or taken away (-1)."""
     parity = 0 if predict else 1
     o1, o2, f1, f2 = (0, 2, -2, 4) if predict else (-1, 1, -3, 3)
     for r in range(dst.shape[0]):
@@ -39,4 +41,9 @@ def lift(dst, src, n, predict, near, far, sign):
             if far != 0.0:
                 v = v + far * (other[(_mirror(x + f1, n) - parity) // 2]
                                + other[(_mirror(x + f2, n) - parity) // 2])
-            row[k] += sign * np.floor(v + 0.5)
+            if rounding:
+                v = np.floor(v + 0.5)
+            if sign > 0:
+                row[k] = row[k] + v
+            else:
+                row[k] = row[k] - v

@@ -147,6 +147,29 @@ def test_compiled_steps_give_torchs_coefficients_and_pixels(h, w, seed, bit_dept
         assert all(torch.equal(b, c) for b, c in zip(compiled, t(x, bit_depth)))   # inputs untouched
 
 
+@settings(max_examples=30, deadline=None)
+@given(h=st.integers(1, 30), w=st.integers(1, 30), seed=st.integers(0, 2**31), levels=st.integers(1, 5),
+       wavelet=st.sampled_from(["cdf97", "cdf53", "cdf97m"]))
+def test_compiled_real_valued_steps_give_torchs_numbers(h, w, seed, levels, wavelet):
+    """Lossy (real-valued) steps compiled give torch's float64 numbers bit
+    for bit, forward on pixels and inverse on dequantised subbands."""
+    t = LiftingTransform(levels=levels, wavelet="cdf53", lossy_wavelet=wavelet)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, 256, (3, 1, h, w), generator=g).double()
+    with torch.no_grad():
+        for p in t.parameters():
+            p.zero_()
+        compiled = t(x, 8, rounding=False)
+        noisy = [b + torch.randn(b.shape, generator=g, dtype=torch.float64) for b in compiled]
+        back = t.inverse(noisy, 8, rounding=False)
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(LiftingTransform, "_compiled", lambda self, x, mode: False)
+            plain = t(x, 8, rounding=False)
+            plain_back = t.inverse(noisy, 8, rounding=False)
+        assert all(torch.equal(a, b) for a, b in zip(compiled, plain))
+        assert torch.equal(back, plain_back)
+
+
 def _mirrored(x, t):
     n = len(x)
     while not 0 <= t < n:
