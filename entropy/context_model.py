@@ -16,6 +16,8 @@ is exact (entropy.exact), so encoder and decoder derive identical integer
 (mean, scale index) pairs on any machine. `walk` is the single procedure
 used by the encoder, the decoder and training, so they cannot drift apart.
 """
+import contextlib
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -31,6 +33,26 @@ N_OWN_INPUTS = 8           # a phase net's first inputs: features() of its compo
 MAX_COMPONENTS = 3
 LOG2_SIGMA_MIN = -4.0
 LOG2_SIGMA_MAX = 40.0      # the coder's largest scale index is about 2**45
+
+
+_COMPILED = [True]
+
+
+@contextlib.contextmanager
+def in_tensor_operations():
+    """Within it, exact mode runs in torch's operations instead of the
+    compiled kernels (the same numbers): what a FLOP counter can see
+    (iwave.complexity), and the reference the kernels are tested against."""
+    _COMPILED[0], before = False, _COMPILED[0]
+    try:
+        yield
+    finally:
+        _COMPILED[0] = before
+
+
+def _compiled(x):
+    """Whether exact-mode work on tensor x runs compiled (float64, CPU)."""
+    return _COMPILED[0] and is_exact(x) and x.device.type == "cpu"
 
 
 def band_level(b, levels):
@@ -142,7 +164,7 @@ class PhaseNet(nn.Module):
         exact; entropy.exact)."""
         w, b = self.spatial.exact_parameters()
         mw, mb = self.mix.exact_parameters()
-        if x.device.type == "cpu":      # the same numbers, compiled (entropy.phase_kernel)
+        if _compiled(x):      # the same numbers, compiled (entropy.phase_kernel)
             return torch.from_numpy(mixed_constant(
                 x.contiguous().numpy(), *self._kernel_parameters(n_changing, fixed=True)))
         s = act(F.conv2d(x, w[n_changing:], b[n_changing:], padding=1, groups=x.shape[1]))
@@ -188,7 +210,7 @@ class ConvLSTM(nn.Module):
         self.cond = Embedding(n_bands, 4 * hidden)
 
     def forward(self, x, state, band, log_step):
-        if is_exact(x) and x.device.type == "cpu":     # the same numbers, compiled
+        if _compiled(x):     # the same numbers, compiled
             h, c = state
             (sw, sb), (gw, gb) = self.spatial.exact_parameters(), self.gates.exact_parameters()
             h, c = lstm_step(torch.cat([x, h], 1).numpy(), c.contiguous().numpy(), sw[:, 0].numpy(),
@@ -265,7 +287,7 @@ class ContextModel(nn.Module):
             coded = [torch.zeros((batch, 4, qh, qw), dtype=dtype, device=dev) for _ in range(n_comp)]
             # exact mode on the CPU: each component's features kept up to date
             # phase by phase, and the phase nets run compiled (PhaseNet.fused)
-            fast = is_exact(state[0]) and dev.type == "cpu" and qh > 0 and qw > 0
+            fast = _compiled(state[0]) and qh > 0 and qw > 0
             own = [torch.zeros((batch, N_OWN_INPUTS, qh, qw), dtype=dtype) for _ in coded] if fast else None
             for c in range(n_comp):
                 earlier = own[:c] if fast else [features(coded[e], b, bit_depth) for e in range(c)]

@@ -27,6 +27,32 @@ def _act(v):
     return np.floor(v * _SCALE + 0.5) / _SCALE
 
 
+@nb.njit(inline="always")
+def _depthwise_row(padded, sw, sb, k, i, acc, out, use_input=True):
+    """Row i of input k's depthwise 3x3 (`padded`: inputs with a zero
+    border of one) plus bias, requantised into out; with use_input False
+    (an input known to be zero) the bias alone."""
+    acc[:] = sb[k]
+    if use_input:
+        for di in range(3):
+            for dj in range(3):
+                wk = sw[k, di, dj]
+                row = padded[k, i + di]
+                for j in range(out.shape[0]):
+                    acc[j] += wk * row[j + dj]
+    for j in range(out.shape[0]):
+        out[j] = _act(acc[j])
+
+
+@nb.njit(inline="always")
+def _mix_row(w, k, rows, acc):
+    """acc += sum over m of w[k, m] * rows[m] (a 1x1 layer's output k on a row)."""
+    for m in range(rows.shape[0]):
+        wk = w[k, m]
+        for j in range(acc.shape[0]):
+            acc[j] += wk * rows[m, j]
+
+
 @nb.njit(cache=True)
 def phase_outputs(own, constant, sw, sb, mw, cond, hw, hb, ow, ob, ph, pw, coded=4):
     """A phase net's two outputs (B, 2, ph, pw) from its own inputs `own`
@@ -52,40 +78,20 @@ def phase_outputs(own, constant, sw, sb, mw, cond, hw, hb, ow, ob, ph, pw, coded
         padded[:, 1:H + 1, 1:W + 1] = own[bi]
         for i in range(ph):
             for k in range(n):
-                acc[:] = sb[k]
-                if k % 4 < coded:
-                    for di in range(3):
-                        for dj in range(3):
-                            wk = sw[k, di, dj]
-                            row = padded[k, i + di]
-                            for j in range(pw):
-                                acc[j] += wk * row[j + dj]
-                for j in range(pw):
-                    s[k, j] = _act(acc[j])
+                _depthwise_row(padded, sw, sb, k, i, acc, s[k], k % 4 < coded)
             for k in range(width):
+                acc[:] = constant[bi, k, i, :pw]
+                _mix_row(mw, k, s, acc)
                 for j in range(pw):
-                    acc[j] = constant[bi, k, i, j]
-                for m in range(n):
-                    wk = mw[k, m]
-                    for j in range(pw):
-                        acc[j] += wk * s[m, j]
-                ck = cond[k]
-                for j in range(pw):
-                    h[k, j] = _act(max(_act(acc[j]) + ck, 0.0))
+                    h[k, j] = _act(max(_act(acc[j]) + cond[k], 0.0))
             for k in range(width):
                 acc[:] = hb[k]
-                for m in range(width):
-                    wk = hw[k, m]
-                    for j in range(pw):
-                        acc[j] += wk * h[m, j]
+                _mix_row(hw, k, h, acc)
                 for j in range(pw):
                     y[k, j] = _act(max(_act(acc[j]), 0.0))
             for k in range(2):
                 acc[:] = ob[k]
-                for m in range(width):
-                    wk = ow[k, m]
-                    for j in range(pw):
-                        acc[j] += wk * y[m, j]
+                _mix_row(ow, k, y, acc)
                 for j in range(pw):
                     out[bi, k, i, j] = _act(acc[j])
     return out
@@ -107,21 +113,10 @@ def mixed_constant(x, sw, sb, mw, mb):
         padded[:, 1:H + 1, 1:W + 1] = x[bi]
         for i in range(H):
             for k in range(m):
-                acc[:] = sb[k]
-                for di in range(3):
-                    for dj in range(3):
-                        wk = sw[k, di, dj]
-                        row = padded[k, i + di]
-                        for j in range(W):
-                            acc[j] += wk * row[j + dj]
-                for j in range(W):
-                    s[k, j] = _act(acc[j])
+                _depthwise_row(padded, sw, sb, k, i, acc, s[k])
             for k in range(width):
                 acc[:] = mb[k]
-                for c in range(m):
-                    wk = mw[k, c]
-                    for j in range(W):
-                        acc[j] += wk * s[c, j]
+                _mix_row(mw, k, s, acc)
                 out[bi, k, i] = acc
     return out
 
@@ -149,21 +144,10 @@ def lstm_step(xh, c, sw, sb, gw, gb, cond):
         padded[:, 1:H + 1, 1:W + 1] = xh[bi]
         for i in range(H):
             for k in range(m):
-                acc[:] = sb[k]
-                for di in range(3):
-                    for dj in range(3):
-                        wk = sw[k, di, dj]
-                        row = padded[k, i + di]
-                        for j in range(W):
-                            acc[j] += wk * row[j + dj]
-                for j in range(W):
-                    s[k, j] = _act(acc[j])
+                _depthwise_row(padded, sw, sb, k, i, acc, s[k])
             for k in range(4 * hidden):
                 acc[:] = gb[k]
-                for q in range(m):
-                    wk = gw[k, q]
-                    for j in range(W):
-                        acc[j] += wk * s[q, j]
+                _mix_row(gw, k, s, acc)
                 for j in range(W):
                     g[k, j] = _act(acc[j]) + cond[k]
             for k in range(hidden):

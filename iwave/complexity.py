@@ -1,11 +1,14 @@
 """Multiply-accumulates per pixel of the encoder and decoder, counted with
 torch.utils.flop_counter.FlopCounterMode (MAC = FLOP / 2) on a 768x512 RGB
 image, as the brief prescribes, plus the elementwise multiplies of the fixed
-lifting path and of the post filter, which that counter does not see."""
+lifting path and of the post filter, which that counter does not see. The
+context model is counted in torch's operations: its compiled kernels
+(entropy.phase_kernel) do the same arithmetic where the counter cannot see it."""
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from iwave import lifting_paths, postfilter
+from iwave.entropy.context_model import in_tensor_operations
 
 COUNTED_STEP = 32.0     # lossy counts: any step (the networks' size does not depend on it)
 
@@ -52,9 +55,10 @@ def macs_per_pixel(model, lossy=False, width=768, height=512):
         bands = model.transform(x, 8, rounding=rounding)
         shapes = [tuple(t.shape[-2:]) for t in bands]
 
-        def walk():
-            model.context.walk(shapes, 3, 1, 8, lambda b, c, p, m, s: torch.zeros_like(m),
-                               band_steps=steps)
+        def walk():      # in torch's operations, which the counter sees (not the compiled kernels)
+            with in_tensor_operations():
+                model.context.walk(shapes, 3, 1, 8, lambda b, c, p, m, s: torch.zeros_like(m),
+                                   band_steps=steps)
         linear = linear_lifting_macs(model.levels, height, width, multiplies=_linear_multiplies(model, lossy))
         transform = (_count(lambda: model.transform(x, 8, rounding=rounding)) + linear) / pixels
         inverse = (_count(lambda: model.transform.inverse(bands, 8, rounding=rounding))

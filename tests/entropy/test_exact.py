@@ -118,3 +118,33 @@ def test_the_compiled_context_lstm_gives_torchs_numbers(seed, shape, spread):
         got = lstm(x, (h, c), 7, log_step)
         want = lstm.tensor_forward(x, (h, c), 7, log_step)
     assert all(torch.equal(a, b) for a, b in zip(got, want)) and want[1].abs().max() > 0
+
+
+def test_a_whole_walk_compiled_gives_the_tensor_walks_predictions():
+    """The context model's walk with its compiled kernels (exact mode on the
+    CPU) and in torch's operations predicts the very same means and scales
+    for every phase: random weights, three components, a parent band, odd
+    sizes."""
+    from iwave.entropy.context_model import in_tensor_operations
+    torch.manual_seed(12)
+    model = ContextModel(levels=3, width=6, lstm_hidden=3, parent=True)
+    for p in model.parameters():
+        torch.nn.init.normal_(p, std=0.6)
+    shapes = [(5, 6), (5, 6), (5, 6), (5, 6), (9, 12), (10, 11), (9, 11), (19, 23), (18, 22), (18, 23)]
+
+    def run():
+        seen = []
+
+        def emit(b, c, p, mean, log2_scale):
+            seen.append((mean.clone(), log2_scale.clone()))
+            gen = torch.Generator().manual_seed(len(seen))
+            return torch.randint(-60, 60, mean.shape, generator=gen).double()
+        with torch.no_grad():
+            bands = model.walk(shapes, 3, 2, 10, emit, band_steps=[[2.0, 3.0, 5.0]] * len(shapes))
+        return seen, bands
+    compiled, bands_c = run()
+    with in_tensor_operations():
+        plain, bands_t = run()
+    assert len(compiled) == len(plain) == 4 * 3 * len(shapes)
+    assert all(torch.equal(a, b) for x, y in zip(compiled, plain) for a, b in zip(x, y))
+    assert all(torch.equal(a, b) for a, b in zip(bands_c, bands_t))
