@@ -210,18 +210,13 @@ class ConvLSTM(nn.Module):
         self.cond = Embedding(n_bands, 4 * hidden)
 
     def forward(self, x, state, band, log_step):
-        if _compiled(x):     # the same numbers, compiled
-            h, c = state
+        h, c = state
+        if _compiled(x):     # the same numbers, compiled (entropy.phase_kernel)
             (sw, sb), (gw, gb) = self.spatial.exact_parameters(), self.gates.exact_parameters()
             h, c = lstm_step(torch.cat([x, h], 1).numpy(), c.contiguous().numpy(), sw[:, 0].numpy(),
                              sb.numpy(), gw[:, :, 0, 0].contiguous().numpy(), gb.numpy(),
                              self.cond(band, x, log_step).reshape(-1).numpy())
             return torch.from_numpy(h), torch.from_numpy(c)
-        return self.tensor_forward(x, state, band, log_step)
-
-    def tensor_forward(self, x, state, band, log_step):
-        """forward in torch's operations (training, a GPU)."""
-        h, c = state
         g = self.gates(self.spatial(torch.cat([x, h], 1))) + self.cond(band, x, log_step)
         i, f, o, u = torch.split(g, self.hidden, 1)
         c = act(act(hard_sigmoid(f) * c) + act(hard_sigmoid(i) * hard_tanh(u)))
