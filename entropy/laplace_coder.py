@@ -9,6 +9,8 @@ Per value, residual r = v - mean:
 * |symbol| beyond the table's radius: the escape symbol, then an
   Elias-gamma-like payload of raw bits, so no input can break coding.
 """
+from typing import NamedTuple
+
 import numba as nb
 import numpy as np
 
@@ -204,6 +206,20 @@ def _as_i64(a):
     return np.ascontiguousarray(np.asarray(a).reshape(-1), dtype=np.int64)
 
 
+class _Values(NamedTuple):
+    """A batch that ValueEncoder.add queued, coded under the tables."""
+    values: np.ndarray
+    means: np.ndarray
+    scales: np.ndarray
+
+
+class _Ops(NamedTuple):
+    """A batch that ValueEncoder.add_ops queued: symbols the caller modelled."""
+    start: np.ndarray
+    freq: np.ndarray
+    bits: np.ndarray
+
+
 class ValueEncoder:
     """Collects (values, means, scale indices) batches; `finish()` returns bytes.
 
@@ -223,30 +239,28 @@ class ValueEncoder:
         whole = m >> 2 if self._quarters else m
         if v.size and np.abs(v - whole).max() >= (1 << (MAX_RESIDUAL_BITS - 1)) - 1:
             raise ValueError("residual too large to code")
-        self._batches.append((v, m, s))
+        self._batches.append(_Values(v, m, s))
 
     def add_ops(self, start, freq, bits):
         """Queue symbols already modelled by the caller (an adaptive model):
         each a (start, frequency) in a range of 2**bits."""
-        self._batches.append((None, _as_i64(start), _as_i64(freq), _as_i64(bits)))
+        self._batches.append(_Ops(_as_i64(start), _as_i64(freq), _as_i64(bits)))
 
     def finish(self) -> bytes:
         cum, radius = self._tables
-        n = sum(b[1].size for b in self._batches)
-        cap = n * (2 + 3 + 3 + 3) + 1        # symbol, length, payload, low bits
+        n = sum(b[0].size for b in self._batches)
+        cap = n * (2 + 3 + 3 + 3) + 1        # symbol, length, payload, low bits (ops: one each)
         start = np.empty(cap, np.int64)
         freq = np.empty(cap, np.int64)
         bits = np.empty(cap, np.int64)
         n_ops = 0
         for batch in self._batches:
-            if batch[0] is None:           # add_ops: the caller's own (start, freq, bits)
-                k = batch[1].size
-                start[n_ops:n_ops + k], freq[n_ops:n_ops + k], bits[n_ops:n_ops + k] = batch[1:]
+            if isinstance(batch, _Ops):
+                k = batch.start.size
+                start[n_ops:n_ops + k], freq[n_ops:n_ops + k], bits[n_ops:n_ops + k] = batch
                 n_ops += k
-                continue
-            v, m, s = batch
-            n_ops = _ops_for_values(v, m, s, cum, radius, self._quarters, start, freq, bits,
-                                    n_ops)
+            else:
+                n_ops = _ops_for_values(*batch, cum, radius, self._quarters, start, freq, bits, n_ops)
         return rans_encode(start[:n_ops], freq[:n_ops], bits[:n_ops]).tobytes()
 
 
