@@ -59,7 +59,7 @@ def _lifting_parameters(model, cfg):
     prediction is zero (P2, U2 of 5/3 and 9/7-M) sees a constant and could
     only add one. Lossless only: the real-valued lossy transform uses the
     same CNNs, and training them on integer rates alone would not serve it."""
-    scale = cfg.get("lifting_lr_scale", 0)
+    scale = cfg["lifting_lr_scale"]
     if not isinstance(scale, (int, float)) or scale < 0:
         raise SystemExit("config lifting_lr_scale must be a number >= 0 (0: the transform stays fixed)")
     if not scale:
@@ -127,7 +127,8 @@ def _log_uniform(rng, lo_hi):
 
 def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, ddp=None,
           stop_at=None, device="cpu"):
-    """Train (resuming from out_dir/checkpoint.pt if present). `stop_after`
+    """Train (resuming from out_dir/checkpoint.pt if present) under `cfg`, a
+    dict with every setting (train.config.load_config). `stop_after`
     ends this invocation after that many steps, as an interruption would;
     `stop_at` ends it at that step of the schedule (a run cut short on purpose,
     reproducible from scratch by the same command). `device`: "cpu" or "cuda"
@@ -136,16 +137,16 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
     Stage 1 (`steps`): the context model learns the rate on the fixed
     transform. Stage 3 (`denoiser_steps`, if the model has a denoiser): the
     dequantisation denoiser learns on lossy reconstructions, all else frozen."""
-    if cfg.get("mean_rounding", "straight-through") not in ("straight-through", "expected"):
+    if cfg["mean_rounding"] not in ("straight-through", "expected"):
         raise SystemExit("config mean_rounding must be \"straight-through\" or \"expected\"")
-    rounding = cfg.get("quantiser_rounding", 0.5)
+    rounding = cfg["quantiser_rounding"]
     if not 0.0 < rounding <= 0.5:
         raise SystemExit("config quantiser_rounding must be in (0, 0.5]: 0.5 rounds to the "
                          "nearest, less rounds with a dead zone as iwave's encoder does (0.4)")
     # Lossy batches can be quantised as the encoder quantises: the dead zone,
     # then its rate-distortion rounding (iwave.codec.RD_LAMBDA), which zeroes
     # more values; rd_lambda for the context model, denoiser_rd_lambda for the denoiser
-    rd_lambda, dn_rd_lambda = cfg.get("rd_lambda", 0.0), cfg.get("denoiser_rd_lambda", 0.0)
+    rd_lambda, dn_rd_lambda = cfg["rd_lambda"], cfg["denoiser_rd_lambda"]
     for key, value in (("rd_lambda", rd_lambda), ("denoiser_rd_lambda", dn_rd_lambda)):
         if not 0.0 <= value <= 10.0:
             raise SystemExit(f"config {key} must be between 0 (dead zone only) and 10")
@@ -168,13 +169,13 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
         stages["context"] = stages["context"] + lifting
         groups.append({"params": lifting, "lr_scale": cfg["lifting_lr_scale"]})
     opts = {"context": torch.optim.Adam(groups, lr=cfg["lr"])}
-    dn_steps = cfg.get("denoiser_steps", 0) if model.denoiser is not None else 0
+    dn_steps = cfg["denoiser_steps"] if model.denoiser is not None else 0
     if dn_steps:
         stages["denoiser"] = list(model.denoiser.parameters())
-        opts["denoiser"] = torch.optim.Adam(stages["denoiser"], lr=cfg.get("denoiser_lr", cfg["lr"]))
+        opts["denoiser"] = torch.optim.Adam(stages["denoiser"], lr=cfg["denoiser_lr"])
     step, elapsed = 0, 0.0
     saved_average, init_id, init = None, None, None
-    if cfg.get("init"):      # fine-tuning: start from a trained model's weights
+    if cfg["init"]:      # fine-tuning: start from a trained model's weights
         init = init_model(cfg["init"])
         init_id = init.identifier()
         init_state = {k: v.to(device) for k, v in init.state_dict().items()}
@@ -193,7 +194,7 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
             # the card would name the wrong starting point, e.g. after the
             # init file was replaced by a newer model: point init at the old one
             raise SystemExit(f"{ckpt} started from model {started}, but config init "
-                             f"{cfg.get('init')} is {init_id or 'not set'}: "
+                             f"{cfg['init']} is {init_id or 'not set'}: "
                              "give the file it started from")
         _load_model_state(model, state["model"], step, cfg)
         opts["context"].load_state_dict(state["opt"])
@@ -206,7 +207,7 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
         saved_average = state.get("ema")
         if ddp.main:
             print(f"resumed from {ckpt} at step {step}", flush=True)
-    average = _average(model, cfg) if cfg.get("ema") else None
+    average = _average(model, cfg) if cfg["ema"] else None
     if average is not None and saved_average is not None:
         average.load_state_dict(saved_average)   # (else it starts from the current weights)
     if ddp.main:
@@ -264,13 +265,13 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
                 steps = model.lossy_steps(q, 3)
                 bands = encoder_indices(model, bands, steps, rounding, rd_lambda)
             loss = bits_per_subpixel(model, bands, steps=steps,
-                                     expected_rounding=cfg.get("mean_rounding") == "expected")
+                                     expected_rounding=cfg["mean_rounding"] == "expected")
             mode = "lossy" if lossy else "lossless"
         else:
             stage, mode = "denoiser", "denoiser"
-            lr = cosine(cfg.get("denoiser_lr", cfg["lr"]), cfg["lr_final"], step - cfg["steps"],
+            lr = cosine(cfg["denoiser_lr"], cfg["lr_final"], step - cfg["steps"],
                         dn_steps)
-            q = _log_uniform(rng, cfg.get("denoiser_step_range", cfg["step_range"]))
+            q = _log_uniform(rng, cfg["denoiser_step_range"])
             loss = denoiser_loss(model, rgb, q, rounding, dn_rd_lambda)
         params, opt = stages[stage], opts[stage]
         for g in opt.param_groups:
