@@ -119,13 +119,22 @@ _LIMITS = np.array([[0, SLOPE_MAX], [-OFFSET_MAX, OFFSET_MAX], [-SHIFT_MAX, SHIF
                    dtype=np.int64)
 
 
+@nb.njit(inline="always")
+def _point(a, f, s):
+    """One integer for an adjustment (a, f, s) within _LIMITS."""
+    return (a * 4096 + f + 2048) * 256 + s + 128
+
+
 @nb.njit(cache=True)
 def _search(v, mu, off, kb, cost, radius, resolution, moves, limits):
     """Pattern search from the identity: each parameter in turn (offset first,
-    as a bias is the commonest mismatch), moves shrinking, twice round."""
+    as a bias is the commonest mismatch), moves shrinking, twice round. A
+    point already evaluated is not evaluated again (the search often steps
+    back to where it came from): the same numbers, fewer passes over v."""
     best = np.array([8, 0, 0], dtype=np.int64)
     base = _bits(v, mu, off, kb, best[0], best[1], best[2], cost, radius, resolution)
     best_bits = base
+    seen = {_point(best[0], best[1], best[2]): base}
     trial = best.copy()
     for _ in range(2):
         for i in (1, 0, 2):
@@ -138,8 +147,13 @@ def _search(v, mu, off, kb, cost, radius, resolution, moves, limits):
                     for sign in (1, -1):
                         trial[:] = best
                         trial[i] = min(max(trial[i] + sign * d, limits[i, 0]), limits[i, 1])
-                        bits = _bits(v, mu, off, kb, trial[0], trial[1], trial[2], cost, radius,
-                                     resolution)
+                        key = _point(trial[0], trial[1], trial[2])
+                        if key in seen:
+                            bits = seen[key]
+                        else:
+                            bits = _bits(v, mu, off, kb, trial[0], trial[1], trial[2], cost, radius,
+                                         resolution)
+                            seen[key] = bits
                         if bits < best_bits:
                             best[:] = trial
                             best_bits = bits
