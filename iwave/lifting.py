@@ -125,24 +125,31 @@ class LiftingTransform(nn.Module):
         return sum(1 + bool(far) for _, far in (self.coeffs if rounding else self.lossy_coeffs))
 
     # -- one lifting step -------------------------------------------------
-    def _delta(self, i, src, predict, n_dst, mode: _Step):
-        """Value added to the destination half (length n_dst along x)."""
+    @staticmethod
+    def _gather(n_src, n_dst, predict, far):
+        """Where a step reads the other half: the indices of its mirror-
+        extended samples (one gather), and the start in them of each tap's
+        slice of length n_dst, near pair then far pair (0s if no far taps)."""
         # x positions of the other half's samples, relative to 2n: predict
         # odd[n] (at 2n+1) from even[n], even[n+1] and even[n-1], even[n+2];
         # update even[n] (at 2n) from odd[n-1], odd[n] and odd[n-2], odd[n+1].
         parity, near_at, far_at = (0, (0, 2), (-2, 4)) if predict else (1, (-1, 1), (-3, 3))
-        near, far = (self.coeffs if mode.rounding else self.lossy_coeffs)[i]
         lo, hi = far_at if far else near_at
-        # One gather of the mirror-extended half; each tap is a slice of it.
-        ext = src[..., _mirror(src.shape[-1] + n_dst, parity, lo, n_dst + (hi - lo) // 2)]
+        index = _mirror(n_src + n_dst, parity, lo, n_dst + (hi - lo) // 2)
+        return index, tuple((o - lo) // 2 for o in near_at + (far_at if far else (lo, lo)))
 
-        def pair(offsets):
-            a, b = (ext[..., (o - lo) // 2:(o - lo) // 2 + n_dst] for o in offsets)
-            return a + b
+    def _delta(self, i, src, predict, n_dst, mode: _Step):
+        """Value added to the destination half (length n_dst along x)."""
+        near, far = (self.coeffs if mode.rounding else self.lossy_coeffs)[i]
+        index, starts = self._gather(src.shape[-1], n_dst, predict, far)
+        ext = src[..., index]
 
-        value = near * pair(near_at)
+        def pair(a, b):
+            return ext[..., a:a + n_dst] + ext[..., b:b + n_dst]
+
+        value = near * pair(*starts[:2])
         if far:
-            value = value + far * pair(far_at)
+            value = value + far * pair(*starts[2:])
         if mode.cnn and not (is_exact(value) and self.steps[i].is_zero_in_exact_mode()):
             scale = 2.0 ** mode.shift
             value = value + self.steps[i](act(value / scale)) * (scale / 2 ** DAMPING_SHIFT)
@@ -152,18 +159,18 @@ class LiftingTransform(nn.Module):
         """Whether the steps are the linear path alone, which
         iwave.lifting_kernel computes (float64 on the CPU, no CNN)."""
         return (is_exact(x) and x.device.type == "cpu"
-                and not (mode.cnn and not all(s.is_zero_in_exact_mode() for s in self.steps)))
+                and (not mode.cnn or all(s.is_zero_in_exact_mode() for s in self.steps)))
 
     def _lift_compiled(self, even, odd, forward, mode):
         """Four linear steps on copies of the halves (numpy, (rows, len))."""
-        n = even.shape[-1] + odd.shape[-1]
         e = np.array(even.numpy(), order="C").reshape(-1, even.shape[-1])
         o = np.array(odd.numpy(), order="C").reshape(-1, odd.shape[-1])
-        order = range(4) if forward else range(3, -1, -1)
-        for i in order:
+        for i in range(4) if forward else range(3, -1, -1):
             near, far = (self.coeffs if mode.rounding else self.lossy_coeffs)[i]
             dst, src = (o, e) if i % 2 == 0 else (e, o)
-            lift(dst, src, n, i % 2 == 0, near, far, 1.0 if forward else -1.0, mode.rounding)
+            index, starts = self._gather(src.shape[-1], dst.shape[-1], i % 2 == 0, far)
+            lift(dst, src, index.numpy(), np.array(starts), near, far, 1.0 if forward else -1.0,
+                 mode.rounding)
         return e, o
 
     def _forward_1d(self, x, mode):
