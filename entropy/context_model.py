@@ -162,11 +162,10 @@ class PhaseNet(nn.Module):
         these inputs is computed once instead of four times. Exact mode
         only, where it gives the very same numbers (every partial sum is
         exact; entropy.exact)."""
-        w, b = self.spatial.exact_parameters()
-        mw, mb = self.mix.exact_parameters()
         if _compiled(x):      # the same numbers, compiled (entropy.phase_kernel)
             return torch.from_numpy(mixed_constant(
                 x.contiguous().numpy(), *self._kernel_parameters(n_changing, fixed=True)))
+        (w, b), (mw, mb) = self.spatial.exact_parameters(), self.mix.exact_parameters()
         s = act(F.conv2d(x, w[n_changing:], b[n_changing:], padding=1, groups=x.shape[1]))
         return F.conv2d(s, mw[:, n_changing:], mb)
 

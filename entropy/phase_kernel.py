@@ -28,20 +28,22 @@ def _act(v):
 
 
 @nb.njit(inline="always")
-def _depthwise_row(padded, sw, sb, k, i, acc, out, use_input=True):
-    """Row i of input k's depthwise 3x3 (`padded`: inputs with a zero
-    border of one) plus bias, requantised into out; with use_input False
-    (an input known to be zero) the bias alone."""
-    acc[:] = sb[k]
-    if use_input:
-        for di in range(3):
-            for dj in range(3):
-                wk = sw[k, di, dj]
-                row = padded[k, i + di]
-                for j in range(out.shape[0]):
-                    acc[j] += wk * row[j + dj]
-    for j in range(out.shape[0]):
-        out[j] = _act(acc[j])
+def _depthwise_rows(padded, sw, sb, i, acc, out, coded=4):
+    """Row i of every input's depthwise 3x3 (`padded`: the inputs with a
+    zero border of one) plus bias, requantised into out (inputs, row
+    length); inputs k with k % 4 >= coded are known to be zero: their bias
+    alone."""
+    for k in range(out.shape[0]):
+        acc[:] = sb[k]
+        if k % 4 < coded:
+            for di in range(3):
+                for dj in range(3):
+                    wk = sw[k, di, dj]
+                    row = padded[k, i + di]
+                    for j in range(out.shape[1]):
+                        acc[j] += wk * row[j + dj]
+        for j in range(out.shape[1]):
+            out[k, j] = _act(acc[j])
 
 
 @nb.njit(inline="always")
@@ -77,8 +79,7 @@ def phase_outputs(own, constant, sw, sb, mw, cond, hw, hb, ow, ob, ph, pw, coded
     for bi in range(nb_):
         padded[:, 1:H + 1, 1:W + 1] = own[bi]
         for i in range(ph):
-            for k in range(n):
-                _depthwise_row(padded, sw, sb, k, i, acc, s[k], k % 4 < coded)
+            _depthwise_rows(padded, sw, sb, i, acc, s, coded)
             for k in range(width):
                 acc[:] = constant[bi, k, i, :pw]
                 _mix_row(mw, k, s, acc)
@@ -112,8 +113,7 @@ def mixed_constant(x, sw, sb, mw, mb):
     for bi in range(nb_):
         padded[:, 1:H + 1, 1:W + 1] = x[bi]
         for i in range(H):
-            for k in range(m):
-                _depthwise_row(padded, sw, sb, k, i, acc, s[k])
+            _depthwise_rows(padded, sw, sb, i, acc, s)
             for k in range(width):
                 acc[:] = mb[k]
                 _mix_row(mw, k, s, acc)
@@ -143,8 +143,7 @@ def lstm_step(xh, c, sw, sb, gw, gb, cond):
     for bi in range(nb_):
         padded[:, 1:H + 1, 1:W + 1] = xh[bi]
         for i in range(H):
-            for k in range(m):
-                _depthwise_row(padded, sw, sb, k, i, acc, s[k])
+            _depthwise_rows(padded, sw, sb, i, acc, s)
             for k in range(4 * hidden):
                 acc[:] = gb[k]
                 _mix_row(gw, k, s, acc)
