@@ -6,6 +6,7 @@ import pytest
 
 from iwave import encoder, lifting_paths
 from iwave.codec import Codec
+from iwave.entropy.tables import zeroth_order_bits
 from iwave.errors import IWaveError
 from tests.conftest import photo_like
 
@@ -63,14 +64,19 @@ def test_effort_9_keeps_the_smallest_path(codec, monkeypatch):
 def test_the_estimate_is_the_path_of_least_subband_entropy(codec):
     model = codec.model_for(False)
     x = encoder.component_groups(IMAGES["rgb8"]())[0][0]
-    seen = []
+    seen, bits = [], []
 
     def bands_on(transform):
         seen.append(transform.coeffs)
-        return encoder.subbands(model, x, 8, None, transform=transform)[0]
-    chosen, _ = lifting_paths.estimate(model, bands_on)
+        bands = encoder.subbands(model, x, 8, None, transform=transform)[0]
+        bits.append(sum(zeroth_order_bits(b[i].numpy()) for b in bands for i in range(b.shape[0])))
+        return bands
+    chosen, bands = lifting_paths.estimate(model, bands_on)
     assert len(set(seen)) == len(lifting_paths.PATHS) and 0 <= chosen < len(lifting_paths.PATHS)
     assert seen[0] == model.transform.coeffs                   # path 0: the model's own
+    assert chosen == int(np.argmin(bits))
+    want = encoder.subbands(model, x, 8, None, transform=lifting_paths.transform(model, chosen))[0]
+    assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(bands, want))
 
 
 def test_other_taps_leave_the_models_transform_alone(model):
