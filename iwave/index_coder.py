@@ -115,6 +115,15 @@ def _cost(freqs):
     return float(np.sum(PROB_BITS - np.log2(freqs)))
 
 
+def _modelled(plane, bits, context_bits):
+    """The (starts, frequencies) the adaptive model gives a plane's bits
+    with contexts of `context_bits` (what write queues; _cost sums them)."""
+    starts, freqs, _, _, _ = _walk(np.ascontiguousarray(plane, dtype=np.int64), bits,
+                                   _neighbours(bits, context_bits), TEMPLATE, False,
+                                   np.zeros(0, np.uint8), 0, np.uint64(0))
+    return starts, freqs
+
+
 SAMPLE_BANDS, SAMPLE_ROWS = 4, 32      # hopeless(): bands of rows spread over the plane
 HOPELESS = 1.3                         # ... and how far above its rival an estimate may be
 
@@ -128,16 +137,12 @@ def hopeless(plane, count, rival_bytes):
     rival_bytes. A grey photograph has up to 256 values but
     is smaller through the wavelet, and coding its index plane in full only
     to find that out took about a quarter of its encode."""
-    h, w = plane.shape
+    h = plane.shape[0]
     if h <= SAMPLE_BANDS * SAMPLE_ROWS * 2:
         return False
-    bits, plane = index_bits(count), np.ascontiguousarray(plane, dtype=np.int64)
-    taken = _neighbours(bits, CONTEXT_BITS[0])
-    cost = 0.0
-    for y in np.linspace(0, h - SAMPLE_ROWS, SAMPLE_BANDS).astype(np.int64):
-        band = np.ascontiguousarray(plane[y:y + SAMPLE_ROWS])
-        _, freqs, _, _, _ = _walk(band, bits, taken, TEMPLATE, False, np.zeros(0, np.uint8), 0, np.uint64(0))
-        cost += _cost(freqs)
+    bits = index_bits(count)
+    cost = sum(_cost(_modelled(plane[y:y + SAMPLE_ROWS], bits, CONTEXT_BITS[0])[1])
+               for y in np.linspace(0, h - SAMPLE_ROWS, SAMPLE_BANDS).astype(np.int64))
     return cost * h / (SAMPLE_BANDS * SAMPLE_ROWS) > HOPELESS * 8 * rival_bytes
 
 
@@ -151,8 +156,7 @@ def write(encoder, plane, count, rival_bytes=None):
     for c in CONTEXT_BITS:
         if best is not None and rival_bytes is not None and best[0] > 1.25 * 8 * rival_bytes:
             break
-        starts, freqs, _, _, _ = _walk(plane, bits, _neighbours(bits, c), TEMPLATE, False,
-                                       np.zeros(0, np.uint8), 0, np.uint64(0))
+        starts, freqs = _modelled(plane, bits, c)
         if best is None or _cost(freqs) < best[0]:
             best = (_cost(freqs), c, starts, freqs)
     _, c, starts, freqs = best

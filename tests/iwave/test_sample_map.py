@@ -200,10 +200,7 @@ def test_the_index_coders_early_estimate_is_close_to_the_whole_plane(kind):
     values = np.unique(a)
     plane = sample_map.to_indices(a, values)
     bits = index_coder.index_bits(len(values))
-    taken = index_coder._neighbours(bits, index_coder.CONTEXT_BITS[0])
-    _, freqs, _, _, _ = index_coder._walk(plane, bits, taken, index_coder.TEMPLATE, False,
-                                          np.zeros(0, np.uint8), 0, np.uint64(0))
-    whole = index_coder._cost(freqs) / 8
+    whole = index_coder._cost(index_coder._modelled(plane, bits, index_coder.CONTEXT_BITS[0])[1]) / 8
     assert index_coder.hopeless(plane, len(values), whole / 2.5)
     assert not index_coder.hopeless(plane, len(values), whole)
 
