@@ -16,15 +16,13 @@ is exact (entropy.exact), so encoder and decoder derive identical integer
 (mean, scale index) pairs on any machine. `walk` is the single procedure
 used by the encoder, the decoder and training, so they cannot drift apart.
 """
-import contextlib
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from iwave.entropy.exact import (A_FRAC, A_MAX, W_FRAC, W_MAX, Conv, act, exact_parameter, hard_sigmoid,
-                           hard_tanh, is_exact, magnitude_class, pl_log2, round_half_up)
+from iwave.entropy.exact import (A_FRAC, A_MAX, W_FRAC, W_MAX, Conv, act, compiled, exact_parameter,
+                                hard_sigmoid, hard_tanh, is_exact, magnitude_class, pl_log2, round_half_up)
 from iwave.entropy.phase_kernel import lstm_step, mixed_constant, phase_outputs
 from iwave.entropy.tables import MAX_SCALE_INDEX, MEAN_RESOLUTIONS, SCALE_STEPS_PER_OCTAVE, ZERO_INDEX
 
@@ -33,26 +31,6 @@ N_OWN_INPUTS = 8           # a phase net's first inputs: features() of its compo
 MAX_COMPONENTS = 3
 LOG2_SIGMA_MIN = -4.0
 LOG2_SIGMA_MAX = 40.0      # the coder's largest scale index is about 2**45
-
-
-_COMPILED = [True]
-
-
-@contextlib.contextmanager
-def in_tensor_operations():
-    """Within it, exact mode runs in torch's operations instead of the
-    compiled kernels (the same numbers): what a FLOP counter can see
-    (iwave.complexity), and the reference the kernels are tested against."""
-    _COMPILED[0], before = False, _COMPILED[0]
-    try:
-        yield
-    finally:
-        _COMPILED[0] = before
-
-
-def _compiled(x):
-    """Whether exact-mode work on tensor x runs compiled (float64, CPU)."""
-    return _COMPILED[0] and is_exact(x) and x.device.type == "cpu"
 
 
 def band_level(b, levels):
@@ -162,7 +140,7 @@ class PhaseNet(nn.Module):
         these inputs is computed once instead of four times. Exact mode
         only, where it gives the very same numbers (every partial sum is
         exact; entropy.exact)."""
-        if _compiled(x):      # the same numbers, compiled (entropy.phase_kernel)
+        if compiled(x):      # the same numbers, compiled (entropy.phase_kernel)
             return torch.from_numpy(mixed_constant(
                 x.contiguous().numpy(), *self._kernel_parameters(n_changing, fixed=True)))
         (w, b), (mw, mb) = self.spatial.exact_parameters(), self.mix.exact_parameters()
@@ -210,7 +188,7 @@ class ConvLSTM(nn.Module):
 
     def forward(self, x, state, band, log_step):
         h, c = state
-        if _compiled(x):     # the same numbers, compiled (entropy.phase_kernel)
+        if compiled(x):     # the same numbers, compiled (entropy.phase_kernel)
             (sw, sb), (gw, gb) = self.spatial.exact_parameters(), self.gates.exact_parameters()
             h, c = lstm_step(torch.cat([x, h], 1).numpy(), c.contiguous().numpy(), sw[:, 0].numpy(),
                              sb.numpy(), gw[:, :, 0, 0].contiguous().numpy(), gb.numpy(),
@@ -281,7 +259,7 @@ class ContextModel(nn.Module):
             coded = [torch.zeros((batch, 4, qh, qw), dtype=dtype, device=dev) for _ in range(n_comp)]
             # exact mode on the CPU: each component's features kept up to date
             # phase by phase, and the phase nets run compiled (PhaseNet.fused)
-            fast = _compiled(state[0]) and qh > 0 and qw > 0
+            fast = compiled(state[0]) and qh > 0 and qw > 0
             own = [torch.zeros((batch, N_OWN_INPUTS, qh, qw), dtype=dtype) for _ in coded] if fast else None
             for c in range(n_comp):
                 earlier = own[:c] if fast else [features(coded[e], b, bit_depth) for e in range(c)]

@@ -10,6 +10,8 @@ instruction set. Non-linearities are piecewise linear with dyadic slopes
 In float32 (training) the same modules run unquantised, with a
 straight-through estimator where they round.
 """
+import contextlib
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -23,6 +25,27 @@ MAX_FAN_IN = 1024            # 2**21 * 2**15 * 2**10 = 2**46 < 2**53
 
 def is_exact(x: torch.Tensor) -> bool:
     return x.dtype == torch.float64
+
+
+_COMPILED = [True]
+
+
+@contextlib.contextmanager
+def in_tensor_operations():
+    """Within it, exact mode runs in torch's operations instead of the
+    compiled kernels (entropy.phase_kernel, iwave.denoiser_kernel; the same
+    numbers): what a FLOP counter can see (iwave.complexity), and the
+    reference the kernels are tested against."""
+    _COMPILED[0], before = False, _COMPILED[0]
+    try:
+        yield
+    finally:
+        _COMPILED[0] = before
+
+
+def compiled(x: torch.Tensor) -> bool:
+    """Whether exact-mode work on tensor x runs compiled (float64, CPU)."""
+    return _COMPILED[0] and is_exact(x) and x.device.type == "cpu"
 
 
 def round_half_up(x: torch.Tensor) -> torch.Tensor:

@@ -7,52 +7,13 @@ thousands: in torch each layer is five or six small tensor operations
 arithmetic, took most of a decode. Here one loop over the pixels runs every
 layer in registers.
 
-The numbers are the very ones torch computes (entropy.exact): every product
-and partial sum is a multiple of 2**-(A_FRAC + W_FRAC) below 2**53, so float64
-gives them without rounding in any order, and each requantisation is the same
-clamp, scale by a power of two, floor(x + 0.5). tests/entropy/test_exact.py
-compares both forms.
+The numbers are the very ones torch computes (entropy.exact_kernel says
+why); tests/entropy/test_exact.py compares both forms.
 """
 import numba as nb
 import numpy as np
 
-from iwave.entropy.exact import A_FRAC, A_MAX
-
-_SCALE = float(1 << A_FRAC)
-
-
-@nb.njit(inline="always")
-def _act(v):
-    v = min(max(v, -A_MAX), A_MAX)
-    return np.floor(v * _SCALE + 0.5) / _SCALE
-
-
-@nb.njit(inline="always")
-def _depthwise_rows(padded, sw, sb, i, acc, out, coded=4):
-    """Row i of every input's depthwise 3x3 (`padded`: the inputs with a
-    zero border of one) plus bias, requantised into out (inputs, row
-    length); inputs k with k % 4 >= coded are known to be zero: their bias
-    alone."""
-    for k in range(out.shape[0]):
-        acc[:] = sb[k]
-        if k % 4 < coded:
-            for di in range(3):
-                for dj in range(3):
-                    wk = sw[k, di, dj]
-                    row = padded[k, i + di]
-                    for j in range(out.shape[1]):
-                        acc[j] += wk * row[j + dj]
-        for j in range(out.shape[1]):
-            out[k, j] = _act(acc[j])
-
-
-@nb.njit(inline="always")
-def _mix_row(w, k, rows, acc):
-    """acc += sum over m of w[k, m] * rows[m] (a 1x1 layer's output k on a row)."""
-    for m in range(rows.shape[0]):
-        wk = w[k, m]
-        for j in range(acc.shape[0]):
-            acc[j] += wk * rows[m, j]
+from iwave.entropy.exact_kernel import act, depthwise_rows, mix_row
 
 
 @nb.njit(cache=True)
@@ -79,22 +40,22 @@ def phase_outputs(own, constant, sw, sb, mw, cond, hw, hb, ow, ob, ph, pw, coded
     for bi in range(nb_):
         padded[:, 1:H + 1, 1:W + 1] = own[bi]
         for i in range(ph):
-            _depthwise_rows(padded, sw, sb, i, acc, s, coded)
+            depthwise_rows(padded, sw, sb, i, acc, s, coded)
             for k in range(width):
                 acc[:] = constant[bi, k, i, :pw]
-                _mix_row(mw, k, s, acc)
+                mix_row(mw, k, s, acc)
                 for j in range(pw):
-                    h[k, j] = _act(max(_act(acc[j]) + cond[k], 0.0))
+                    h[k, j] = act(max(act(acc[j]) + cond[k], 0.0))
             for k in range(width):
                 acc[:] = hb[k]
-                _mix_row(hw, k, h, acc)
+                mix_row(hw, k, h, acc)
                 for j in range(pw):
-                    y[k, j] = _act(max(_act(acc[j]), 0.0))
+                    y[k, j] = act(max(act(acc[j]), 0.0))
             for k in range(2):
                 acc[:] = ob[k]
-                _mix_row(ow, k, y, acc)
+                mix_row(ow, k, y, acc)
                 for j in range(pw):
-                    out[bi, k, i, j] = _act(acc[j])
+                    out[bi, k, i, j] = act(acc[j])
     return out
 
 
@@ -113,10 +74,10 @@ def mixed_constant(x, sw, sb, mw, mb):
     for bi in range(nb_):
         padded[:, 1:H + 1, 1:W + 1] = x[bi]
         for i in range(H):
-            _depthwise_rows(padded, sw, sb, i, acc, s)
+            depthwise_rows(padded, sw, sb, i, acc, s)
             for k in range(width):
                 acc[:] = mb[k]
-                _mix_row(mw, k, s, acc)
+                mix_row(mw, k, s, acc)
                 out[bi, k, i] = acc
     return out
 
@@ -143,17 +104,17 @@ def lstm_step(xh, c, sw, sb, gw, gb, cond):
     for bi in range(nb_):
         padded[:, 1:H + 1, 1:W + 1] = xh[bi]
         for i in range(H):
-            _depthwise_rows(padded, sw, sb, i, acc, s)
+            depthwise_rows(padded, sw, sb, i, acc, s)
             for k in range(4 * hidden):
                 acc[:] = gb[k]
-                _mix_row(gw, k, s, acc)
+                mix_row(gw, k, s, acc)
                 for j in range(W):
-                    g[k, j] = _act(acc[j]) + cond[k]
+                    g[k, j] = act(acc[j]) + cond[k]
             for k in range(hidden):
                 for j in range(W):
-                    keep = _act(_hard_sigmoid(g[hidden + k, j]) * c[bi, k, i, j])
-                    add = _act(_hard_sigmoid(g[k, j]) * min(max(g[3 * hidden + k, j], -1.0), 1.0))
-                    cj = _act(keep + add)
+                    keep = act(_hard_sigmoid(g[hidden + k, j]) * c[bi, k, i, j])
+                    add = act(_hard_sigmoid(g[k, j]) * min(max(g[3 * hidden + k, j], -1.0), 1.0))
+                    cj = act(keep + add)
                     c_out[bi, k, i, j] = cj
-                    h_out[bi, k, i, j] = _act(_hard_sigmoid(g[2 * hidden + k, j]) * min(max(cj, -1.0), 1.0))
+                    h_out[bi, k, i, j] = act(_hard_sigmoid(g[2 * hidden + k, j]) * min(max(cj, -1.0), 1.0))
     return h_out, c_out

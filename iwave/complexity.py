@@ -2,13 +2,14 @@
 torch.utils.flop_counter.FlopCounterMode (MAC = FLOP / 2) on a 768x512 RGB
 image, as the brief prescribes, plus the elementwise multiplies of the fixed
 lifting path and of the post filter, which that counter does not see. The
-context model is counted in torch's operations: its compiled kernels
-(entropy.phase_kernel) do the same arithmetic where the counter cannot see it."""
+context model and the denoiser are counted in torch's operations: their
+compiled kernels (entropy.phase_kernel, iwave.denoiser_kernel) do the same
+arithmetic where the counter cannot see it."""
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from iwave import lifting_paths, postfilter
-from iwave.entropy.context_model import in_tensor_operations
+from iwave.entropy.exact import in_tensor_operations
 
 COUNTED_STEP = 32.0     # lossy counts: any step (the networks' size does not depend on it)
 
@@ -67,7 +68,8 @@ def macs_per_pixel(model, lossy=False, width=768, height=512):
         decoder = {"context_model": context, "inverse_transform": inverse}
         if lossy and model.denoiser is not None:
             ycc = x.transpose(0, 1)
-            decoder["denoiser"] = _count(lambda: model.denoiser(ycc, COUNTED_STEP)) / pixels
+            with in_tensor_operations():
+                decoder["denoiser"] = _count(lambda: model.denoiser(ycc, COUNTED_STEP)) / pixels
     encoder = {"transform": transform, "context_model": context}
     from iwave.encoder import RD_LAMBDA
     if lossy and RD_LAMBDA:      # rd_quantise runs the context model once more

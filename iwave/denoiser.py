@@ -13,14 +13,18 @@ neighbourhood of about 10x10 pixels, conditioned on the quantisation step
 About 160 multiply-accumulates per pixel with hidden = 16 and depth 0; each
 extra block adds (9 + hidden) * hidden / 4 and widens the view by 4 pixels. Built from the
 exact layers of entropy.exact, so in float64 it gives the same pixels on
-every machine, as the rest of the decoder does. The last layer starts at
-zero: an untrained denoiser changes nothing.
+every machine, as the rest of the decoder does; on the CPU its layers run
+compiled (iwave.denoiser_kernel), with the same numbers. The last layer
+starts at zero: an untrained denoiser changes nothing.
 """
+import numpy as np
+import torch
 import torch.nn.functional as F
 from torch import nn
 
+from iwave.denoiser_kernel import correction
 from iwave.entropy.context_model import Embedding
-from iwave.entropy.exact import Conv, act, pl_log2
+from iwave.entropy.exact import Conv, act, compiled, pl_log2
 
 OUTPUT_SCALE = 16.0       # network output x 16 = correction in pixel values (grid 1/64)
 
@@ -52,9 +56,34 @@ class Denoiser(nn.Module):
         x = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate") if (h % 2 or w % 2) else x
         x = act(F.pixel_unshuffle(x / self.input_scale, 2))
         log_step = act(x.new_tensor(pl_log2(step)))
-        y = act(F.relu(self.mix(self.spatial1(x)) + self.cond(0, x, log_step)))
-        for block in self.blocks:
-            y = act(F.relu(block(y)))
-        r = self.out(self.spatial2(y))
+        if compiled(x):
+            cond = self.cond(0, x, log_step).reshape(-1).numpy()
+            r = torch.stack([torch.from_numpy(correction(xi.numpy(), cond, *self._kernel_parameters()))
+                             for xi in x])
+        else:
+            y = act(F.relu(self.mix(self.spatial1(x)) + self.cond(0, x, log_step)))
+            for block in self.blocks:
+                y = act(F.relu(block(y)))
+            r = self.out(self.spatial2(y))
         r = F.pixel_shuffle(r, 2)[..., :h, :w]
         return ycc + r * OUTPUT_SCALE
+
+    def _kernel_parameters(self):
+        """The exact parameters as iwave.denoiser_kernel.correction takes
+        them, kept while they last."""
+        layers = ([self.spatial1, self.mix] + [conv for block in self.blocks for conv in block]
+                  + [self.spatial2, self.out])
+        exact = tuple(t for conv in layers for t in conv.exact_parameters())
+        cached = self.__dict__.get("_kernel_cache")
+        if cached is None or any(a is not b for a, b in zip(cached[0], exact)):
+            # depthwise weights (k, 1, 3, 3) -> (k, 3, 3); 1x1 ones (k, m, 1, 1) -> (k, m)
+            a = [t.numpy() if t.ndim == 1 else t.numpy()[:, 0] if t.shape[-1] == 3 else t.numpy()[:, :, 0, 0]
+                 for t in exact]
+            head, blocks, tail = a[:4], a[4:-4], a[-4:]
+            hidden = head[2].shape[0]
+            shapes = ((hidden, 3, 3), (hidden,), (hidden, hidden), (hidden,))
+            per_block = [np.stack(blocks[i::4]) if blocks else np.zeros((0,) + shape)
+                         for i, shape in enumerate(shapes)]
+            arrays = tuple(np.ascontiguousarray(t) for t in head + per_block + tail)
+            cached = self._kernel_cache = (exact, arrays)
+        return cached[1]

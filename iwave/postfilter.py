@@ -18,6 +18,7 @@ This module is the filter's format (and all a decoder needs);
 iwave.postfilter_fit is the encoder's fit."""
 from typing import NamedTuple
 
+import numba as nb
 import numpy as np
 import torch
 
@@ -48,27 +49,46 @@ class Filter(NamedTuple):
     weights: tuple           # one per tap of the shape, then the offset, in 1/PRECISION
 
 
-def differences(x, taps):
-    """(taps, H, W): x[+d] + x[-d] - 2x for each tap d of an (H, W) plane."""
+@nb.njit(cache=True)
+def _weighted_differences(x, taps, weights):
+    """weights[t] * (x[+d] + x[-d] - 2x) for each tap d = taps[t] of an
+    (H, W) plane, samples beyond it repeated from its edge: (taps, H, W)."""
     h, w = x.shape
-    p = torch.nn.functional.pad(x[None, None], (RADIUS,) * 4, mode="replicate")[0, 0]
+    p = np.empty((h + 2 * RADIUS, w + 2 * RADIUS))
+    for i in range(h + 2 * RADIUS):
+        row = x[min(max(i - RADIUS, 0), h - 1)]
+        for j in range(w + 2 * RADIUS):
+            p[i, j] = row[min(max(j - RADIUS, 0), w - 1)]
+    out = np.empty((len(taps), h, w))
+    for t in range(len(taps)):
+        dy, dx, wt = taps[t, 0], taps[t, 1], weights[t]
+        for i in range(h):
+            a, b, o = p[RADIUS + i + dy, RADIUS + dx:], p[RADIUS + i - dy, RADIUS - dx:], out[t, i]
+            for j in range(w):
+                o[j] = wt * ((a[j] + b[j]) - 2.0 * x[i, j])
+    return out
 
-    def at(dy, dx):
-        return p[RADIUS + dy:RADIUS + dy + h, RADIUS + dx:RADIUS + dx + w]
-    return torch.stack([at(dy, dx) + at(-dy, -dx) - 2 * x for dy, dx in taps])
+
+def differences(x, taps, weights=None):
+    """(taps, H, W): x[+d] + x[-d] - 2x for each tap d of an (H, W) float64
+    plane, each times its weight if `weights` are given (the very numbers
+    of torch's elementwise operations, in one compiled pass)."""
+    weights = np.ones(len(taps)) if weights is None else np.asarray(weights, dtype=np.float64)
+    plane = x.double().contiguous().numpy()
+    return torch.from_numpy(_weighted_differences(plane, np.array(taps, dtype=np.int64), weights))
 
 
 def apply(planes, filters):
-    """planes (n, 1, H, W) float tensor, one Filter or None (unfiltered) per
-    component -> filtered planes."""
+    """planes (n, 1, H, W) float64 tensor, one Filter or None (unfiltered)
+    per component -> filtered planes. (The sum over taps is torch's, whose
+    order of additions files since format 7 decode with.)"""
     out = planes.clone()
     for c, f in enumerate(filters):
         if f is None:
             continue
         x = planes[c, 0]
-        w = torch.tensor(f.weights[:-1], dtype=x.dtype) / PRECISION
-        out[c, 0] = (x + (w[:, None, None] * differences(x, SHAPES[f.shape])).sum(0)
-                     + f.weights[-1] / PRECISION)
+        w = np.array(f.weights[:-1], dtype=np.float64) / PRECISION
+        out[c, 0] = x + differences(x, SHAPES[f.shape], w).sum(0) + f.weights[-1] / PRECISION
     return out
 
 

@@ -106,7 +106,8 @@ def test_the_compiled_phase_net_gives_torchs_numbers(seed, shape, crop, spread):
 def test_the_compiled_context_lstm_gives_torchs_numbers(seed, shape, spread):
     """ConvLSTM.forward in exact mode on the CPU (entropy.phase_kernel.lstm_step)
     gives the state torch's operations give, bit for bit."""
-    from iwave.entropy.context_model import ConvLSTM, in_tensor_operations
+    from iwave.entropy.context_model import ConvLSTM
+    from iwave.entropy.exact import in_tensor_operations
     torch.manual_seed(seed)
     lstm = ConvLSTM(24, 4, 13)
     for p in lstm.parameters():
@@ -126,7 +127,7 @@ def test_a_whole_walk_compiled_gives_the_tensor_walks_predictions():
     CPU) and in torch's operations predicts the very same means and scales
     for every phase: random weights, three components, a parent band, odd
     sizes."""
-    from iwave.entropy.context_model import in_tensor_operations
+    from iwave.entropy.exact import in_tensor_operations
     torch.manual_seed(12)
     model = ContextModel(levels=3, width=6, lstm_hidden=3, parent=True)
     for p in model.parameters():

@@ -1,7 +1,9 @@
+import pytest
 import torch
 
 from iwave.complexity import macs_per_pixel
 from iwave.denoiser import OUTPUT_SCALE, Denoiser
+from iwave.entropy.exact import in_tensor_operations
 from iwave.model import IWaveModel
 
 
@@ -72,3 +74,21 @@ def test_deeper_denoiser_is_exact_and_counted():
     shallow, deep = (macs_per_pixel(IWaveModel(dict(cfg, denoiser={"hidden": 8, "depth": n})),
                                     lossy=True)["decoder"]["denoiser"] for n in (0, 2))
     assert abs(deep - shallow - 2 * (9 + 8) * 8 / 4) < 1       # each block: (9 + hidden) hidden / 4
+
+
+@pytest.mark.parametrize("hidden, depth", [(16, 0), (24, 1), (8, 2)])
+def test_the_compiled_layers_give_torchs_numbers(hidden, depth):
+    """On the CPU in float64 the layers run compiled (iwave.denoiser_kernel);
+    with weights large enough to clamp, any size, and two images at once,
+    they must give the pixels of torch's operations bit for bit."""
+    torch.manual_seed(hidden + depth)
+    d = Denoiser(hidden=hidden, depth=depth, input_scale=1.0)     # pixel-sized inputs: layers clamp
+    with torch.no_grad():
+        for p in d.parameters():
+            p.normal_(0, 0.7)
+    for h, w in ((1, 1), (2, 3), (7, 9), (24, 17)):
+        x = torch.cat([planes(h, w, 5), planes(h, w, 6)])
+        compiled = d(x, 24.0)
+        with in_tensor_operations():
+            assert torch.equal(compiled, d(x, 24.0))
+        assert not torch.equal(compiled, x)

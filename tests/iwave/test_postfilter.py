@@ -25,6 +25,23 @@ def test_no_filter_and_zero_weights_change_nothing_and_flat_areas_only_move_by_t
     assert torch.allclose(out, flat + 0.5)
 
 
+@pytest.mark.parametrize("h, w", [(1, 1), (2, 3), (7, 1), (17, 29)])
+def test_the_compiled_differences_are_torchs_elementwise_numbers(h, w):
+    """Since format 7 files decode with torch's sum over the taps of
+    weight x (x[+d] + x[-d] - 2x), edges repeated: the compiled pass must
+    give every one of those products bit for bit."""
+    rng = np.random.default_rng(h * w)
+    x = torch.from_numpy(rng.normal(0, 60, (h, w)))
+    weights = rng.integers(-1024, 1025, len(postfilter.ALL_TAPS)) / postfilter.PRECISION
+    r = postfilter.RADIUS
+    p = torch.nn.functional.pad(x[None, None], (r,) * 4, mode="replicate")[0, 0]
+    at = lambda dy, dx: p[r + dy:r + dy + h, r + dx:r + dx + w]
+    plain = torch.stack([at(dy, dx) + at(-dy, -dx) - 2 * x for dy, dx in postfilter.ALL_TAPS])
+    assert torch.equal(postfilter.differences(x, postfilter.ALL_TAPS), plain)
+    weighted = torch.from_numpy(weights)[:, None, None] * plain
+    assert torch.equal(postfilter.differences(x, postfilter.ALL_TAPS, weights), weighted)
+
+
 def test_the_encoder_finds_the_filter_that_made_the_target():
     x = planes(1)
     made = Filter(1, (12, -5, 3, 0, 7, -9, 4, 2, -1, 6, 0, -3, 40))
