@@ -16,13 +16,13 @@ is exact (entropy.exact), so encoder and decoder derive identical integer
 (mean, scale index) pairs on any machine. `walk` is the single procedure
 used by the encoder, the decoder and training, so they cannot drift apart.
 """
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from iwave.entropy.exact import (A_FRAC, A_MAX, W_FRAC, W_MAX, Conv, act, compiled, exact_parameter,
-                                hard_sigmoid, hard_tanh, is_exact, magnitude_class, pl_log2, round_half_up)
+                                hard_sigmoid, hard_tanh, is_exact, kernel_arrays, magnitude_class, pl_log2,
+                                round_half_up)
 from iwave.entropy.phase_kernel import lstm_step, mixed_constant, phase_outputs
 from iwave.entropy.tables import MAX_SCALE_INDEX, MEAN_RESOLUTIONS, SCALE_STEPS_PER_OCTAVE, ZERO_INDEX
 
@@ -159,20 +159,14 @@ class PhaseNet(nn.Module):
         return torch.from_numpy(out)
 
     def _kernel_parameters(self, n, fixed=False):
-        """The exact parameters as entropy.phase_kernel takes them, kept while
-        they last: for the first n inputs (`phase_outputs`), or with `fixed`
-        for the inputs after them (`mixed_constant`)."""
-        exact = self.spatial.exact_parameters() + self.mix.exact_parameters() + \
-            self.hidden.exact_parameters() + self.out.exact_parameters()
-        key = (n, fixed)
-        cache = self.__dict__.setdefault("_kernel_cache", {})
-        cached = cache.get(key)
-        if cached is None or any(a is not b for a, b in zip(cached[0], exact)):
-            (sw, sb, mw, mb, hw, hb, ow, ob) = (t.numpy() for t in exact)
-            arrays = ((sw[n:, 0], sb[n:], mw[:, n:, 0, 0], mb) if fixed else
-                      (sw[:n, 0], sb[:n], mw[:, :n, 0, 0], hw[:, :, 0, 0], hb, ow[:, :, 0, 0], ob))
-            cached = cache[key] = (exact, tuple(np.ascontiguousarray(a) for a in arrays))
-        return cached[1]
+        """The exact parameters as entropy.phase_kernel takes them: for the
+        first n inputs (`phase_outputs`), or with `fixed` for the inputs after
+        them (`mixed_constant`)."""
+        def build(p):
+            sw, sb, mw, mb, hw, hb, ow, ob = p
+            return ((sw[n:, 0], sb[n:], mw[:, n:, 0, 0], mb) if fixed else
+                    (sw[:n, 0], sb[:n], mw[:, :n, 0, 0], hw[:, :, 0, 0], hb, ow[:, :, 0, 0], ob))
+        return kernel_arrays(self, (n, fixed), (self.spatial, self.mix, self.hidden, self.out), build)
 
 
 class ConvLSTM(nn.Module):
@@ -189,9 +183,9 @@ class ConvLSTM(nn.Module):
     def forward(self, x, state, band, log_step):
         h, c = state
         if compiled(x):     # the same numbers, compiled (entropy.phase_kernel)
-            (sw, sb), (gw, gb) = self.spatial.exact_parameters(), self.gates.exact_parameters()
-            h, c = lstm_step(torch.cat([x, h], 1).numpy(), c.contiguous().numpy(), sw[:, 0].numpy(),
-                             sb.numpy(), gw[:, :, 0, 0].contiguous().numpy(), gb.numpy(),
+            sw, sb, gw, gb = kernel_arrays(self, None, (self.spatial, self.gates),
+                                           lambda p: (p[0][:, 0], p[1], p[2][:, :, 0, 0], p[3]))
+            h, c = lstm_step(torch.cat([x, h], 1).numpy(), c.contiguous().numpy(), sw, sb, gw, gb,
                              self.cond(band, x, log_step).reshape(-1).numpy())
             return torch.from_numpy(h), torch.from_numpy(c)
         g = self.gates(self.spatial(torch.cat([x, h], 1))) + self.cond(band, x, log_step)

@@ -12,6 +12,7 @@ straight-through estimator where they round.
 """
 import contextlib
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -71,6 +72,20 @@ def exact_parameter(p: torch.Tensor, frac: int, bound: float) -> torch.Tensor:
     if cached is None or cached[0] != key:
         cached = (key, quantise(p.detach().double(), frac, bound))
         p._exact_copy = cached
+    return cached[1]
+
+
+def kernel_arrays(owner, key, layers, build):
+    """The exact parameters of `layers` (Conv modules: weight and bias of
+    each, in order) as a compiled kernel takes them: build(numpy arrays) ->
+    a tuple of arrays, kept on `owner` under `key` while the parameters
+    last (rebuilt once any of them changes, as in training)."""
+    exact = tuple(t for conv in layers for t in conv.exact_parameters())
+    cache = owner.__dict__.setdefault("_kernel_arrays", {})
+    cached = cache.get(key)
+    if cached is None or any(a is not b for a, b in zip(cached[0], exact)):
+        arrays = build([t.numpy() for t in exact])
+        cached = cache[key] = (exact, tuple(np.ascontiguousarray(a) for a in arrays))
     return cached[1]
 
 

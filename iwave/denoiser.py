@@ -24,7 +24,7 @@ from torch import nn
 
 from iwave.denoiser_kernel import correction
 from iwave.entropy.context_model import Embedding
-from iwave.entropy.exact import Conv, act, compiled, pl_log2
+from iwave.entropy.exact import Conv, act, compiled, kernel_arrays, pl_log2
 
 OUTPUT_SCALE = 16.0       # network output x 16 = correction in pixel values (grid 1/64)
 
@@ -69,21 +69,17 @@ class Denoiser(nn.Module):
         return ycc + r * OUTPUT_SCALE
 
     def _kernel_parameters(self):
-        """The exact parameters as iwave.denoiser_kernel.correction takes
-        them, kept while they last."""
-        layers = ([self.spatial1, self.mix] + [conv for block in self.blocks for conv in block]
-                  + [self.spatial2, self.out])
-        exact = tuple(t for conv in layers for t in conv.exact_parameters())
-        cached = self.__dict__.get("_kernel_cache")
-        if cached is None or any(a is not b for a, b in zip(cached[0], exact)):
+        """The exact parameters as iwave.denoiser_kernel.correction takes them."""
+        hidden = self.mix.out_channels
+        shapes = ((hidden, 3, 3), (hidden,), (hidden, hidden), (hidden,))
+
+        def build(p):
             # depthwise weights (k, 1, 3, 3) -> (k, 3, 3); 1x1 ones (k, m, 1, 1) -> (k, m)
-            a = [t.numpy() if t.ndim == 1 else t.numpy()[:, 0] if t.shape[-1] == 3 else t.numpy()[:, :, 0, 0]
-                 for t in exact]
-            head, blocks, tail = a[:4], a[4:-4], a[-4:]
-            hidden = head[2].shape[0]
-            shapes = ((hidden, 3, 3), (hidden,), (hidden, hidden), (hidden,))
+            p = [t if t.ndim == 1 else t[:, 0] if t.shape[-1] == 3 else t[:, :, 0, 0] for t in p]
+            head, blocks, tail = p[:4], p[4:-4], p[-4:]
             per_block = [np.stack(blocks[i::4]) if blocks else np.zeros((0,) + shape)
                          for i, shape in enumerate(shapes)]
-            arrays = tuple(np.ascontiguousarray(t) for t in head + per_block + tail)
-            cached = self._kernel_cache = (exact, arrays)
-        return cached[1]
+            return head + per_block + tail
+        layers = ([self.spatial1, self.mix] + [conv for block in self.blocks for conv in block]
+                  + [self.spatial2, self.out])
+        return kernel_arrays(self, None, layers, build)
