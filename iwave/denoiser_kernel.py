@@ -32,10 +32,10 @@ def correction(x, cond, s1w, s1b, mw, mb, bdw, bdb, bpw, bpb, s2w, s2b, ow, ob):
     """The denoiser's output r (12, H, W) from its requantised block inputs
     x (12, H, W) and the step's conditioning vector `cond` (hidden,):
     depthwise 3x3 (`s1w` (12, 3, 3), `s1b`), 1x1 to hidden (`mw`, `mb`)
-    plus `cond` and ReLU, then
-    for each block d a depthwise 3x3 (`bdw[d]`, `bdb[d]`) and a 1x1 with ReLU
-    (`bpw[d]`, `bpb[d]`), then depthwise 3x3 (`s2w`, `s2b`) and 1x1 back to
-    12 (`ow`, `ob`); zero padding outside H x W."""
+    plus `cond` and ReLU; for each block d a depthwise 3x3 (`bdw[d]`,
+    `bdb[d]`) and a 1x1 with ReLU (`bpw[d]`, `bpb[d]`); then depthwise 3x3
+    (`s2w`, `s2b`) and 1x1 back to 12 (`ow`, `ob`). Zero padding outside
+    H x W, as torch's convolutions."""
     c, H, W = x.shape
     hidden = mw.shape[0]
     padded = np.zeros((c, H + 2, W + 2))
