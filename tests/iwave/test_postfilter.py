@@ -1,5 +1,9 @@
 """The post filter: what the encoder fits is what the decoder applies, it is
 sent only where it pays, and malformed side data is refused."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -40,6 +44,31 @@ def test_the_compiled_differences_are_torchs_elementwise_numbers(h, w):
     assert torch.equal(postfilter.differences(x, postfilter.ALL_TAPS), plain)
     weighted = torch.from_numpy(weights)[:, None, None] * plain
     assert torch.equal(postfilter.differences(x, postfilter.ALL_TAPS, weights), weighted)
+
+
+FILTERED = """
+import hashlib, sys, numpy as np, torch
+from iwave import postfilter
+from iwave.postfilter import Filter
+torch.set_num_threads(int(sys.argv[1]))
+rng = np.random.default_rng(7)
+x = torch.from_numpy(rng.normal(128, 60, (3, 1, 61, 97)))
+f = [Filter(1, tuple(int(v) for v in rng.integers(-300, 300, 13))), Filter(0, (9, -4, 3, 2, -7, 5, 11)), None]
+print(hashlib.sha256(postfilter.apply(x, f).numpy().tobytes()).hexdigest())
+"""
+
+
+def test_filtered_planes_are_the_same_whatever_the_instruction_set_and_threads():
+    """torch, not the file, fixes the order in which the taps are summed;
+    it must not vary with the vector instructions torch picks for the CPU
+    or with the thread count, or a pixel could round the other way."""
+    def digest(capability, threads):      # capability None: what torch picks for this CPU
+        env = {k: v for k, v in os.environ.items() if k != "ATEN_CPU_CAPABILITY"}
+        env.update({} if capability is None else {"ATEN_CPU_CAPABILITY": capability})
+        r = subprocess.run([sys.executable, "-c", FILTERED, str(threads)], capture_output=True, text=True,
+                           env=env, check=True)
+        return r.stdout.strip()
+    assert len({digest("default", 1), digest("avx2", 2), digest(None, 1)}) == 1
 
 
 def test_the_encoder_finds_the_filter_that_made_the_target():
