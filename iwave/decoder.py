@@ -2,6 +2,7 @@
 only the encoder needs (tests/iwave/test_layout.py checks), so what a
 decoder must do is visible here, in iwave.coding and in the modules they
 import."""
+import dataclasses
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -33,6 +34,7 @@ class StreamFormat:
     tight_depth: bool = False    # mapped indices coded at the fewest bits that hold them (13 on)
     colour_map: bool = False     # a lossless colour group may have one map of its RGB values (13 on)
     lifting_paths: bool = False  # lossless groups name their lifting path (13 on)
+    zero_groups: bool = False    # streams flag their subbands of zeros, which have no plan (14 on)
 
 
 class Group(NamedTuple):
@@ -61,6 +63,8 @@ STREAM_FORMATS = {
     12: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True),  # + effort
     13: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True,
                      tight_depth=True, colour_map=True, lifting_paths=True),
+    14: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True,
+                     tight_depth=True, colour_map=True, lifting_paths=True, zero_groups=True),
 }
 
 
@@ -81,7 +85,13 @@ def is_palette_tile(header, chunks):
 
 
 def read_plans(decoder, count, fmt, component):
-    """The coding plans of `count` subbands at the start of a component's stream."""
+    """The coding plans of `count` subbands at the start of a component's
+    stream; None for a subband flagged as entirely zero (format 14 on)."""
+    if fmt.zero_groups:
+        zero = plan_format.read_zero_groups(decoder, count)
+        plans = iter(read_plans(decoder, count - sum(zero), dataclasses.replace(fmt, zero_groups=False),
+                                component))
+        return [None if z else next(plans) for z in zero]
     if fmt.plans == "plans" and fmt.plan_inputs:
         return plan_format.read_plans(decoder, count, len(PHASES), references=component,
                                      part_references=PART_REFERENCES, activities=ACTIVITIES,
@@ -197,6 +207,10 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
     residuals = [[[None] * len(PHASES) for _ in shapes] for _ in range(n)]
 
     def emit(b, c, p, mean, log2_scale):
+        if plans[c][b] is None:      # a subband of zeros: nothing coded (nor centroid offsets)
+            v = np.zeros(tuple(mean.shape), dtype=np.int64)
+            decoded[c][b][p], residuals[c][b][p] = v, residual(v, mean)
+            return torch.from_numpy(v).double()
         m, k = planned_parameters(plans[c][b], p, mean, log2_scale, model.mean_resolution,
                                   *plan_inputs(decoded, residuals, c, b, p, tuple(mean.shape[-2:])))
         try:

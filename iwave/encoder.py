@@ -143,8 +143,9 @@ def plan_search(settings):
 def coded_streams(model, bands, bit_depth, cond_steps, search=plan_fit.DEFAULT_SEARCH):
     """What the encoder codes for one component group: per component, the
     coding plan of each subband (entropy.plan_fit, searching as `search`
-    says) and the (values, integer means, scale indices) of every phase in
-    coding order."""
+    says; None for a subband whose values are all zero, which is flagged
+    and not coded) and the (values, integer means, scale indices) of every
+    phase of the other subbands in coding order."""
     tables = model.tables
     outputs = model_outputs(model, bands, bit_depth, cond_steps)
     values = [[[v.to(torch.int64).numpy() for v, _, _ in phases] for phases in per_band]
@@ -156,13 +157,34 @@ def coded_streams(model, bands, bit_depth, cond_steps, search=plan_fit.DEFAULT_S
         inputs = [[plan_inputs(values, residuals, c, b, p, ph[1].shape[-2:]) for p, ph in enumerate(phases)]
                   for b, phases in enumerate(per_band)]
         plans = [group_plan(phases, tables, inputs[b], search) for b, phases in enumerate(per_band)]
-        symbols = [(values[c][b][p],
-                    *(t.numpy() for t in planned_parameters(plan, p, mean, log2_scale,
-                                                            model.mean_resolution, *inputs[b][p])))
-                   for b, (phases, plan) in enumerate(zip(per_band, plans))
-                   for p, (_, mean, log2_scale) in enumerate(phases)]
-        out.append((plans, symbols))
+        symbols = [[(values[c][b][p],
+                     *(t.numpy() for t in planned_parameters(plan, p, mean, log2_scale,
+                                                             model.mean_resolution, *inputs[b][p])))
+                    for p, (_, mean, log2_scale) in enumerate(phases)]
+                   for b, (phases, plan) in enumerate(zip(per_band, plans))]
+        zero = zero_groups(plans, symbols, tables)
+        out.append(([None if z else plan for z, plan in zip(zero, plans)],
+                    [s for z, per_band in zip(zero, symbols) if not z for s in per_band]))
     return out
+
+
+def zero_groups(plans, symbols, tables):
+    """Which of a stream's subbands to flag as entirely zero (format 14):
+    those whose values are all zero, if flagging them costs fewer bits than
+    coding them (their plans and values) and flagging none; else none."""
+    zero = [not any(v.any() for v, _, _ in per_band) for per_band in symbols]
+    if not any(zero):
+        return zero
+
+    def side_bits(side):
+        values, scales = side
+        return float(plan_fit.value_bits(values, np.zeros_like(values), scales, tables).sum())
+    coded = sum(side_bits(plan_format.side_of(plan)) + sum(float(plan_fit.value_bits(*s, tables).sum())
+                                                            for s in per_band)
+                for z, plan, per_band in zip(zero, plans, symbols) if z)
+    none = [False] * len(zero)
+    return zero if side_bits(plan_format.zero_group_side(zero)) < side_bits(
+        plan_format.zero_group_side(none)) + coded else none
 
 
 def rd_quantise(model, raw, q, steps, cond_steps, lam, batched=False, dtype=torch.float64,
@@ -332,9 +354,9 @@ def encode_direct(model, x, values, head=None, rival_bytes=None):
 def encode_group(model, bands, bit_depth, cond_steps, filters=None, sample_maps=None, head=None,
                  search=plan_fit.DEFAULT_SEARCH, path=None):
     """One stream per component: its post filter (lossy) or its sample map
-    flag and map (lossless), the per-subband coding plans fitted to this
-    image (entropy.plan_fit, searching as `search` says), then the
-    coefficients; the first stream starts with what `head` writes, if given,
+    flag and map (lossless), which subbands are entirely zero, the coding
+    plans fitted to this image for the others (entropy.plan_fit, searching
+    as `search` says), then their coefficients; the first stream starts with what `head` writes, if given,
     then the lifting path `path` the bands were made on (lossless; None:
     none written, as in a lossy group)."""
     streams = []
@@ -348,7 +370,8 @@ def encode_group(model, bands, bit_depth, cond_steps, filters=None, sample_maps=
             sample_map.write(encoder, sample_maps[c])
         if filters is not None:
             postfilter.write(encoder, [filters[c]])
-        plan_format.write_plans(encoder, plans)
+        plan_format.write_zero_groups(encoder, [plan is None for plan in plans])
+        plan_format.write_plans(encoder, [plan for plan in plans if plan is not None])
         for v, m, k in symbols:
             encoder.add(v, m, k)
         streams.append(encoder.finish())

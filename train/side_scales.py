@@ -34,7 +34,7 @@ def collect(model, files, steps, progress=True):
     `files` at each lossy step (None: lossless)."""
     out = defaultdict(list)
     for plans, _ in coded_streams_of(model, files, steps, "collecting plans", progress):
-        for plan in plans:
+        for plan in (p for p in plans if p is not None):     # None: a subband of zeros, no plan
             for v, kind in side_integers(plan, SIDE.part_flags):
                 out[kind].append(v)
     return {k: np.array(v, dtype=np.int64) for k, v in out.items()}

@@ -293,3 +293,24 @@ def test_coder_parameters_are_the_arrays_under_the_coding_formula(seed):
         want = coding_parameters(mean, log2_scale, adj, 4)
         got = plan.coder_parameters(p, mean.numpy(), log2_scale.numpy(), 4, references, part_refs, activities)
         assert np.array_equal(got[0], want[0].numpy()) and np.array_equal(got[1], want[1].numpy())
+
+
+def test_zero_group_flags_round_trip_and_malformed_flags_are_corrupt():
+    for zero in ([False] * 5, [False, True, False, True, True], [True]):
+        enc = ValueEncoder()
+        plan_format.write_zero_groups(enc, zero)
+        dec = ValueDecoder(enc.finish())
+        assert plan_format.read_zero_groups(dec, len(zero)) == zero
+        dec.check_end()
+    values, _ = plan_format.zero_group_side([False] * 16)
+    assert values.tolist() == [0]            # no subband of zeros: one flag, no more
+
+    def stream(values):
+        enc = ValueEncoder()
+        scales = np.full(len(values), ZERO_INDEX + plan_format.ZERO_GROUP_SCALE)
+        scales[0] = ZERO_INDEX + plan_format.ZERO_ANY_SCALE
+        enc.add(values, np.zeros(len(values), np.int64), scales)
+        return ValueDecoder(enc.finish())
+    for values in ([2, 0, 0], [1, 0, 2], [1, 0, 0], [-1, 1, 1]):    # bad "any", bad flag, "any" for none
+        with pytest.raises(EntropyError, match="zero-group"):
+            plan_format.read_zero_groups(stream(values), 2)
