@@ -23,7 +23,7 @@ from torch import nn
 from iwave.entropy.exact import (A_FRAC, A_MAX, W_FRAC, W_MAX, Conv, act, compiled, exact_parameter,
                                 hard_sigmoid, hard_tanh, is_exact, kernel_arrays, magnitude_class, pl_log2,
                                 round_half_up)
-from iwave.entropy.phase_kernel import lstm_step, mixed_constant, phase_outputs
+from iwave.entropy.exact_kernels import lstm_step, mixed_constant, phase_outputs
 from iwave.entropy.tables import MAX_SCALE_INDEX, MEAN_RESOLUTIONS, SCALE_STEPS_PER_OCTAVE, ZERO_INDEX
 
 PHASES = ((0, 0), (1, 1), (0, 1), (1, 0))   # (dy, dx) of the four polyphase components
@@ -140,7 +140,7 @@ class PhaseNet(nn.Module):
         these inputs is computed once instead of four times. Exact mode
         only, where it gives the very same numbers (every partial sum is
         exact; entropy.exact)."""
-        if compiled(x):      # the same numbers, compiled (entropy.phase_kernel)
+        if compiled(x):      # the same numbers, compiled (entropy.exact_kernels)
             return torch.from_numpy(mixed_constant(
                 x.contiguous().numpy(), *self._kernel_parameters(n_changing, fixed=True)))
         (w, b), (mw, mb) = self.spatial.exact_parameters(), self.mix.exact_parameters()
@@ -149,7 +149,7 @@ class PhaseNet(nn.Module):
 
     def fused(self, own, cond_index, log_step, constant, ph, pw, coded=4):
         """forward(own, ..., constant)[:, :, :ph, :pw] in one compiled loop
-        (entropy.phase_kernel): the same numbers, without torch's per-call
+        (entropy.exact_kernels): the same numbers, without torch's per-call
         cost. Exact mode on the CPU only. `coded`: own inputs k with
         k % 4 >= coded are zero (phases not coded yet), which the loop skips."""
         n = own.shape[1]
@@ -159,7 +159,7 @@ class PhaseNet(nn.Module):
         return torch.from_numpy(out)
 
     def _kernel_parameters(self, n, fixed=False):
-        """The exact parameters as entropy.phase_kernel takes them: for the
+        """The exact parameters as entropy.exact_kernels takes them: for the
         first n inputs (`phase_outputs`), or with `fixed` for the inputs after
         them (`mixed_constant`)."""
         def build(p):
@@ -182,7 +182,7 @@ class ConvLSTM(nn.Module):
 
     def forward(self, x, state, band, log_step):
         h, c = state
-        if compiled(x):     # the same numbers, compiled (entropy.phase_kernel)
+        if compiled(x):     # the same numbers, compiled (entropy.exact_kernels)
             sw, sb, gw, gb = kernel_arrays(self, None, (self.spatial, self.gates),
                                            lambda p: (p[0][:, 0], p[1], p[2][:, :, 0, 0], p[3]))
             h, c = lstm_step(torch.cat([x, h], 1).numpy(), c.contiguous().numpy(), sw, sb, gw, gb,

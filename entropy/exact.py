@@ -34,9 +34,9 @@ _COMPILED = [True]
 @contextlib.contextmanager
 def in_tensor_operations():
     """Within it, exact mode runs in torch's operations instead of the
-    compiled kernels (entropy.phase_kernel, iwave.denoiser_kernel; the same
-    numbers): what a FLOP counter can see (iwave.complexity), and the
-    reference the kernels are tested against."""
+    compiled kernels (entropy.exact_kernels; the same numbers): what a FLOP
+    counter can see (iwave.complexity), and the reference the kernels are
+    tested against."""
     _COMPILED[0], before = False, _COMPILED[0]
     try:
         yield
@@ -45,8 +45,9 @@ def in_tensor_operations():
 
 
 def compiled(x: torch.Tensor) -> bool:
-    """Whether exact-mode work on tensor x runs compiled (float64, CPU)."""
-    return _COMPILED[0] and is_exact(x) and x.device.type == "cpu"
+    """Whether exact-mode work on tensor x runs compiled (float64, on the
+    CPU, and no gradient wanted: autograd needs torch's operations)."""
+    return _COMPILED[0] and is_exact(x) and x.device.type == "cpu" and not x.requires_grad
 
 
 def round_half_up(x: torch.Tensor) -> torch.Tensor:

@@ -3,7 +3,7 @@ torch.utils.flop_counter.FlopCounterMode (MAC = FLOP / 2) on a 768x512 RGB
 image, as the brief prescribes, plus the elementwise multiplies of the fixed
 lifting path and of the post filter, which that counter does not see. The
 context model and the denoiser are counted in torch's operations: their
-compiled kernels (entropy.phase_kernel, iwave.denoiser_kernel) do the same
+compiled kernels (entropy.exact_kernels) do the same
 arithmetic where the counter cannot see it."""
 import torch
 from torch.utils.flop_counter import FlopCounterMode

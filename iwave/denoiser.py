@@ -14,7 +14,7 @@ About 160 multiply-accumulates per pixel with hidden = 16 and depth 0; each
 extra block adds (9 + hidden) * hidden / 4 and widens the view by 4 pixels. Built from the
 exact layers of entropy.exact, so in float64 it gives the same pixels on
 every machine, as the rest of the decoder does; on the CPU its layers run
-compiled (iwave.denoiser_kernel), with the same numbers. The last layer
+compiled (entropy.exact_kernels.separable_stack), with the same numbers. The last layer
 starts at zero: an untrained denoiser changes nothing.
 """
 import numpy as np
@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from iwave.denoiser_kernel import correction
 from iwave.entropy.context_model import Embedding
+from iwave.entropy.exact_kernels import separable_stack
 from iwave.entropy.exact import Conv, act, compiled, kernel_arrays, pl_log2
 
 OUTPUT_SCALE = 16.0       # network output x 16 = correction in pixel values (grid 1/64)
@@ -56,9 +56,9 @@ class Denoiser(nn.Module):
         x = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate") if (h % 2 or w % 2) else x
         x = act(F.pixel_unshuffle(x / self.input_scale, 2))
         log_step = act(x.new_tensor(pl_log2(step)))
-        if compiled(x):
+        if compiled(x) and len(x):
             cond = self.cond(0, x, log_step).reshape(-1).numpy()
-            r = torch.stack([torch.from_numpy(correction(xi.numpy(), cond, *self._kernel_parameters()))
+            r = torch.stack([torch.from_numpy(separable_stack(xi.numpy(), cond, *self._kernel_parameters()))
                              for xi in x])
         else:
             y = act(F.relu(self.mix(self.spatial1(x)) + self.cond(0, x, log_step)))
@@ -69,7 +69,7 @@ class Denoiser(nn.Module):
         return ycc + r * OUTPUT_SCALE
 
     def _kernel_parameters(self):
-        """The exact parameters as iwave.denoiser_kernel.correction takes them."""
+        """The exact parameters as entropy.exact_kernels.separable_stack takes them."""
         hidden = self.mix.out_channels
         shapes = ((hidden, 3, 3), (hidden,), (hidden, hidden), (hidden,))
 

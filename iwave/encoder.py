@@ -147,6 +147,7 @@ def coded_streams(model, bands, bit_depth, cond_steps, search=plan_fit.DEFAULT_S
     and not coded) and the (values, integer means, scale indices) of every
     phase of the other subbands in coding order."""
     tables = model.tables
+    centroid = cond_steps is not None and model.lossy_option("centroid")
     outputs = model_outputs(model, bands, bit_depth, cond_steps)
     values = [[[v.to(torch.int64).numpy() for v, _, _ in phases] for phases in per_band]
               for per_band in outputs]
@@ -162,7 +163,9 @@ def coded_streams(model, bands, bit_depth, cond_steps, search=plan_fit.DEFAULT_S
                                                              model.mean_resolution, *inputs[b][p])))
                     for p, (_, mean, log2_scale) in enumerate(phases)]
                    for b, (phases, plan) in enumerate(zip(per_band, plans))]
-        zero = zero_groups(plans, symbols, tables)
+        # (coded zeros get centroid offsets, flagged ones none: a centroid
+        # model's encoder flags nothing, so that only bits decide the flags)
+        zero = [False] * len(plans) if centroid else zero_groups(plans, symbols, tables)
         out.append(([None if z else plan for z, plan in zip(zero, plans)],
                     [s for z, per_band in zip(zero, symbols) if not z for s in per_band]))
     return out

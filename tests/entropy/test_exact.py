@@ -80,7 +80,7 @@ def test_the_phase_nets_constant_inputs_computed_once_give_the_same_outputs():
 @pytest.mark.parametrize("seed,shape,crop,spread", [(5, (1, 1), (1, 1), 8), (6, (7, 9), (6, 9), 8),
                                                     (7, (12, 5), (12, 4), 8), (8, (10, 11), (9, 10), 4000)])
 def test_the_compiled_phase_net_gives_torchs_numbers(seed, shape, crop, spread):
-    """PhaseNet.fused (entropy.phase_kernel) computes forward's outputs,
+    """PhaseNet.fused (entropy.exact_kernels) computes forward's outputs,
     cropped to a phase's size, bit for bit: random weights, inputs large
     enough to hit the activations' clamp (spread 4000), grids of one pixel up."""
     from iwave.entropy.context_model import N_OWN_INPUTS, PhaseNet
@@ -104,7 +104,7 @@ def test_the_compiled_phase_net_gives_torchs_numbers(seed, shape, crop, spread):
 
 @pytest.mark.parametrize("seed,shape,spread", [(9, (1, 1), 8), (10, (6, 13), 8), (11, (9, 4), 4000)])
 def test_the_compiled_context_lstm_gives_torchs_numbers(seed, shape, spread):
-    """ConvLSTM.forward in exact mode on the CPU (entropy.phase_kernel.lstm_step)
+    """ConvLSTM.forward in exact mode on the CPU (entropy.exact_kernels.lstm_step)
     gives the state torch's operations give, bit for bit."""
     from iwave.entropy.context_model import ConvLSTM
     from iwave.entropy.exact import in_tensor_operations

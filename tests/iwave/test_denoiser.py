@@ -78,7 +78,7 @@ def test_deeper_denoiser_is_exact_and_counted():
 
 @pytest.mark.parametrize("hidden, depth", [(16, 0), (24, 1), (8, 2)])
 def test_the_compiled_layers_give_torchs_numbers(hidden, depth):
-    """On the CPU in float64 the layers run compiled (iwave.denoiser_kernel);
+    """On the CPU in float64 the layers run compiled (entropy.exact_kernels.separable_stack);
     with weights large enough to clamp, any size, and two images at once,
     they must give the pixels of torch's operations bit for bit."""
     torch.manual_seed(hidden + depth)
@@ -92,3 +92,12 @@ def test_the_compiled_layers_give_torchs_numbers(hidden, depth):
         with in_tensor_operations():
             assert torch.equal(compiled, d(x, 24.0))
         assert not torch.equal(compiled, x)
+
+
+def test_float64_inputs_that_want_gradients_or_no_images_take_torchs_path():
+    d = random_denoiser(9)
+    x = planes(6, 10).requires_grad_()
+    y = d(x, 24.0)
+    y.sum().backward()                      # autograd through torch's operations
+    assert x.grad is not None and torch.equal(y.detach(), d(x.detach(), 24.0))
+    assert d(planes(6, 10)[:0], 24.0).shape == (0, 3, 6, 10)
