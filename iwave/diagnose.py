@@ -1,7 +1,8 @@
 """Where the bits go: per subband and component, the bits the coder spends
 with the model's own parameters, with the per-image coding plan (also
 per value in each of the four phases, in coding order: how much the phases
-coded first help the later ones), the model's float32 training estimate, and
+coded first help the later ones; none for a subband of zeros the encoder
+flags instead, `zero_flagged`), the model's float32 training estimate, and
 the zeroth-order entropy of the values
 (what a static per-subband histogram would need, its table not counted).
 
@@ -18,8 +19,8 @@ import torch
 from iwave.entropy import plan_fit
 from iwave.entropy.context_model import laplace_bits
 from iwave.entropy.tables import zeroth_order_bits
-from iwave.coding import plan_inputs, residual
-from iwave.encoder import component_groups, group_plan, model_outputs, subband_arrays, subbands
+from iwave.coding import plan_inputs, planned_parameters, residual
+from iwave.encoder import component_groups, group_plan, model_outputs, subband_arrays, subbands, zero_groups
 from iwave.errors import IWaveError
 from iwave.imageio import read_image
 from iwave.model import IWaveModel, resolve_model_paths
@@ -38,11 +39,17 @@ def diagnose(model, image, step=None):
     residuals = [[[residual(v, mean) for v, mean, _ in phases] for phases in per_band]
                  for per_band in exact]
     for c, per_band in enumerate(exact):
+        plans, symbols = [], []
         for b, phases in enumerate(per_band):
             v, mu, kb = subband_arrays(phases)
             inputs = [plan_inputs(values, residuals, c, b, p, ph[1].shape[-2:])
                       for p, ph in enumerate(phases)]
             plan = group_plan(phases, tables, inputs)
+            plans.append(plan)
+            symbols.append([(ph[0].to(torch.int64).numpy(),
+                             *(t.numpy() for t in planned_parameters(plan, p, ph[1], ph[2],
+                                                                     model.mean_resolution, *inputs[p])))
+                            for p, ph in enumerate(phases)])
             estimate = sum(float(laplace_bits(t, m, s, resolution=model.mean_resolution).sum())
                            for t, m, s in train[c][b])
             planned = plan_fit.plan_bits(plan, [subband_arrays([ph]) for ph in phases], tables,
@@ -58,6 +65,11 @@ def diagnose(model, image, step=None):
                          "bits_per_value_by_phase": per_phase,
                          "training_estimate": estimate / pixels,
                          "zeroth_order": zeroth_order_bits(v) / pixels})
+        # subbands of zeros the encoder flags instead of coding (format 14) cost nothing
+        for row, zero in zip(rows[-len(per_band):], zero_groups(plans, symbols, tables)):
+            row["zero_flagged"] = zero
+            if zero:
+                row["adjusted"], row["bits_per_value_by_phase"] = 0.0, [0.0] * len(row["values_by_phase"])
     return sorted(rows, key=lambda r: (r["band"], r["component"]))
 
 

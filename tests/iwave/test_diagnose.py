@@ -30,3 +30,11 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys):
     Image.fromarray(np.zeros((8, 8), np.uint16)).save(tmp_path / "deep.png")
     with pytest.raises(SystemExit, match="8-bit"):
         main([str(tmp_path / "deep.png")])
+
+
+def test_subbands_of_zeros_the_encoder_flags_cost_nothing(codec, sample):
+    a = sample[:64, :96]
+    rows = diagnose(codec.model_for(True), a, 320.0)
+    flagged = [r for r in rows if r["zero_flagged"]]
+    assert flagged and all(r["adjusted"] == 0.0 and r["zeroth_order"] == 0.0 for r in flagged)
+    assert all(r["coder"] > 0 for r in flagged)          # what coding them would have cost
