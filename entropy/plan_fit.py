@@ -386,11 +386,15 @@ def _planned_bits(values, means, kbase, a, f, s, cost, radius, resolution):
     """_bits with an adjustment per value."""
     total = 0.0
     for i in range(values.shape[0]):
-        total += _adjusted_bits(values[i], means[i], kbase[i], a[i], f[i], s[i], cost, radius,
-                                resolution)
+        total += _adjusted_bits(values[i], means[i], kbase[i], a[i], f[i], s[i], cost, radius, resolution)
     return total
 
 
-def side_bits(plan):
-    values, scales = side_of(plan)
-    return float(value_bits(values, np.zeros_like(values), scales).sum())
+def integer_bits(side, tables=None):
+    """Bits of side integers, (values, scale indices), each coded around 0."""
+    values, scales = side
+    return float(value_bits(values, np.zeros_like(values), scales, tables).sum())
+
+
+def side_bits(plan, tables=None):
+    return integer_bits(side_of(plan), tables)

@@ -2,7 +2,6 @@
 only the encoder needs (tests/iwave/test_layout.py checks), so what a
 decoder must do is visible here, in iwave.coding and in the modules they
 import."""
-import dataclasses
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -87,11 +86,13 @@ def is_palette_tile(header, chunks):
 def read_plans(decoder, count, fmt, component):
     """The coding plans of `count` subbands at the start of a component's
     stream; None for a subband flagged as entirely zero (format 14 on)."""
-    if fmt.zero_groups:
-        zero = plan_format.read_zero_groups(decoder, count)
-        plans = iter(read_plans(decoder, count - sum(zero), dataclasses.replace(fmt, zero_groups=False),
-                                component))
-        return [None if z else next(plans) for z in zero]
+    zero = plan_format.read_zero_groups(decoder, count) if fmt.zero_groups else [False] * count
+    plans = iter(_plans(decoder, count - sum(zero), fmt, component))
+    return [None if z else next(plans) for z in zero]
+
+
+def _plans(decoder, count, fmt, component):
+    """`count` coding plans as version `fmt` writes them."""
     if fmt.plans == "plans" and fmt.plan_inputs:
         return plan_format.read_plans(decoder, count, len(PHASES), references=component,
                                      part_references=PART_REFERENCES, activities=ACTIVITIES,

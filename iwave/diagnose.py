@@ -19,8 +19,9 @@ import torch
 from iwave.entropy import plan_fit
 from iwave.entropy.context_model import laplace_bits
 from iwave.entropy.tables import zeroth_order_bits
-from iwave.coding import plan_inputs, planned_parameters, residual
-from iwave.encoder import component_groups, group_plan, model_outputs, subband_arrays, subbands, zero_groups
+from iwave.coding import plan_inputs, residual
+from iwave.encoder import (component_groups, group_plan, group_symbols, model_outputs, subband_arrays,
+                           subbands, zero_groups)
 from iwave.errors import IWaveError
 from iwave.imageio import read_image
 from iwave.model import IWaveModel, resolve_model_paths
@@ -46,10 +47,7 @@ def diagnose(model, image, step=None):
                       for p, ph in enumerate(phases)]
             plan = group_plan(phases, tables, inputs)
             plans.append(plan)
-            symbols.append([(ph[0].to(torch.int64).numpy(),
-                             *(t.numpy() for t in planned_parameters(plan, p, ph[1], ph[2],
-                                                                     model.mean_resolution, *inputs[p])))
-                            for p, ph in enumerate(phases)])
+            symbols.append(group_symbols(model, plan, phases, inputs))
             estimate = sum(float(laplace_bits(t, m, s, resolution=model.mean_resolution).sum())
                            for t, m, s in train[c][b])
             planned = plan_fit.plan_bits(plan, [subband_arrays([ph]) for ph in phases], tables,

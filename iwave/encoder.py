@@ -158,10 +158,7 @@ def coded_streams(model, bands, bit_depth, cond_steps, search=plan_fit.DEFAULT_S
         inputs = [[plan_inputs(values, residuals, c, b, p, ph[1].shape[-2:]) for p, ph in enumerate(phases)]
                   for b, phases in enumerate(per_band)]
         plans = [group_plan(phases, tables, inputs[b], search) for b, phases in enumerate(per_band)]
-        symbols = [[(values[c][b][p],
-                     *(t.numpy() for t in planned_parameters(plan, p, mean, log2_scale,
-                                                             model.mean_resolution, *inputs[b][p])))
-                    for p, (_, mean, log2_scale) in enumerate(phases)]
+        symbols = [group_symbols(model, plan, phases, inputs[b])
                    for b, (phases, plan) in enumerate(zip(per_band, plans))]
         # (coded zeros get centroid offsets, flagged ones none: a centroid
         # model's encoder flags nothing, so that only bits decide the flags)
@@ -171,6 +168,15 @@ def coded_streams(model, bands, bit_depth, cond_steps, search=plan_fit.DEFAULT_S
     return out
 
 
+def group_symbols(model, plan, phases, inputs):
+    """(values, integer means, scale indices) of each phase of a subband
+    (model_outputs' phases, plan_inputs' inputs) under its coding plan."""
+    return [(v.to(torch.int64).numpy(),
+             *(t.numpy() for t in planned_parameters(plan, p, mean, log2_scale, model.mean_resolution,
+                                                     *inputs[p])))
+            for p, (v, mean, log2_scale) in enumerate(phases)]
+
+
 def zero_groups(plans, symbols, tables):
     """Which of a stream's subbands to flag as entirely zero (format 14):
     those whose values are all zero, if flagging them costs fewer bits than
@@ -178,16 +184,12 @@ def zero_groups(plans, symbols, tables):
     zero = [not any(v.any() for v, _, _ in per_band) for per_band in symbols]
     if not any(zero):
         return zero
-
-    def side_bits(side):
-        values, scales = side
-        return float(plan_fit.value_bits(values, np.zeros_like(values), scales, tables).sum())
-    coded = sum(side_bits(plan_format.side_of(plan)) + sum(float(plan_fit.value_bits(*s, tables).sum())
-                                                            for s in per_band)
+    coded = sum(plan_fit.side_bits(plan, tables) + sum(float(plan_fit.value_bits(*s, tables).sum())
+                                                        for s in per_band)
                 for z, plan, per_band in zip(zero, plans, symbols) if z)
     none = [False] * len(zero)
-    return zero if side_bits(plan_format.zero_group_side(zero)) < side_bits(
-        plan_format.zero_group_side(none)) + coded else none
+    flags = lambda z: plan_fit.integer_bits(plan_format.zero_group_side(z), tables)
+    return zero if flags(zero) < flags(none) + coded else none
 
 
 def rd_quantise(model, raw, q, steps, cond_steps, lam, batched=False, dtype=torch.float64,

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import torch
 
-from iwave.entropy.plan_fit import value_bits
+from iwave.entropy.plan_fit import integer_bits
 from iwave.postfilter import ALL_TAPS, COEFF_MAX, PRECISION, SHAPES, Filter, differences, side_of
 
 # A bit of side information is worth 2 ln 2 times the mean squared error per
@@ -16,8 +16,7 @@ BIT_WORTH = 2 * math.log(2)
 
 def side_bits(f):
     """Bits the side code spends on one component's filter (None: off)."""
-    values, scales = side_of([f])
-    return float(value_bits(values, np.zeros_like(values), scales).sum())
+    return integer_bits(side_of([f]))
 
 
 def _best(x, err, core, weight, worth):
