@@ -47,7 +47,7 @@ def diagnose(model, image, step=None):
                       for p, ph in enumerate(phases)]
             plan = group_plan(phases, tables, inputs)
             plans.append(plan)
-            symbols.append(group_symbols(model, plan, phases, inputs))
+            symbols.append(group_symbols(model, plan, phases, inputs, values[c][b]))
             estimate = sum(float(laplace_bits(t, m, s, resolution=model.mean_resolution).sum())
                            for t, m, s in train[c][b])
             planned = plan_fit.plan_bits(plan, [subband_arrays([ph]) for ph in phases], tables,

@@ -158,7 +158,7 @@ def coded_streams(model, bands, bit_depth, cond_steps, search=plan_fit.DEFAULT_S
         inputs = [[plan_inputs(values, residuals, c, b, p, ph[1].shape[-2:]) for p, ph in enumerate(phases)]
                   for b, phases in enumerate(per_band)]
         plans = [group_plan(phases, tables, inputs[b], search) for b, phases in enumerate(per_band)]
-        symbols = [group_symbols(model, plan, phases, inputs[b])
+        symbols = [group_symbols(model, plan, phases, inputs[b], values[c][b])
                    for b, (phases, plan) in enumerate(zip(per_band, plans))]
         # (coded zeros get centroid offsets, flagged ones none: a centroid
         # model's encoder flags nothing, so that only bits decide the flags)
@@ -168,13 +168,15 @@ def coded_streams(model, bands, bit_depth, cond_steps, search=plan_fit.DEFAULT_S
     return out
 
 
-def group_symbols(model, plan, phases, inputs):
+def group_symbols(model, plan, phases, inputs, values):
     """(values, integer means, scale indices) of each phase of a subband
-    (model_outputs' phases, plan_inputs' inputs) under its coding plan."""
-    return [(v.to(torch.int64).numpy(),
+    (model_outputs' phases, plan_inputs' inputs, and its phases' values as
+    int64 numpy arrays, which the caller has made for the plan inputs)
+    under its coding plan."""
+    return [(values[p],
              *(t.numpy() for t in planned_parameters(plan, p, mean, log2_scale, model.mean_resolution,
                                                      *inputs[p])))
-            for p, (v, mean, log2_scale) in enumerate(phases)]
+            for p, (_, mean, log2_scale) in enumerate(phases)]
 
 
 def zero_groups(plans, symbols, tables):
