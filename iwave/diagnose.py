@@ -64,7 +64,7 @@ def diagnose(model, image, step=None):
                          "training_estimate": estimate / pixels,
                          "zeroth_order": zeroth_order_bits(v) / pixels})
         # subbands of zeros the encoder flags instead of coding (format 14) cost nothing
-        for row, zero in zip(rows[-len(per_band):], zero_groups(plans, symbols, tables)):
+        for row, zero in zip(rows[-len(per_band):], zero_groups(model, cond, plans, symbols)):
             row["zero_flagged"] = zero
             if zero:
                 row["adjusted"], row["bits_per_value_by_phase"] = 0.0, [0.0] * len(row["values_by_phase"])

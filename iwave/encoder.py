@@ -147,7 +147,6 @@ def coded_streams(model, bands, bit_depth, cond_steps, search=plan_fit.DEFAULT_S
     and not coded) and the (values, integer means, scale indices) of every
     phase of the other subbands in coding order."""
     tables = model.tables
-    centroid = cond_steps is not None and model.lossy_option("centroid")
     outputs = model_outputs(model, bands, bit_depth, cond_steps)
     values = [[[v.to(torch.int64).numpy() for v, _, _ in phases] for phases in per_band]
               for per_band in outputs]
@@ -160,9 +159,7 @@ def coded_streams(model, bands, bit_depth, cond_steps, search=plan_fit.DEFAULT_S
         plans = [group_plan(phases, tables, inputs[b], search) for b, phases in enumerate(per_band)]
         symbols = [group_symbols(model, plan, phases, inputs[b], values[c][b])
                    for b, (phases, plan) in enumerate(zip(per_band, plans))]
-        # (coded zeros get centroid offsets, flagged ones none: a centroid
-        # model's encoder flags nothing, so that only bits decide the flags)
-        zero = [False] * len(plans) if centroid else zero_groups(plans, symbols, tables)
+        zero = zero_groups(model, cond_steps, plans, symbols)
         out.append(([None if z else plan for z, plan in zip(zero, plans)],
                     [s for z, per_band in zip(zero, symbols) if not z for s in per_band]))
     return out
@@ -179,13 +176,17 @@ def group_symbols(model, plan, phases, inputs, values):
             for p, (_, mean, log2_scale) in enumerate(phases)]
 
 
-def zero_groups(plans, symbols, tables):
+def zero_groups(model, cond_steps, plans, symbols):
     """Which of a stream's subbands to flag as entirely zero (format 14):
     those whose values are all zero, if flagging them costs fewer bits than
-    coding them (their plans and values) and flagging none; else none."""
+    coding them (their plans and values) and flagging none; else none.
+    Also none for a lossy model with centroid reconstruction: its coded
+    zeros get centroid offsets and flagged ones none, so its pixels must not
+    depend on a choice made by bits."""
     zero = [not any(v.any() for v, _, _ in per_band) for per_band in symbols]
-    if not any(zero):
-        return zero
+    if not any(zero) or (cond_steps is not None and model.lossy_option("centroid")):
+        return [False] * len(zero)
+    tables = model.tables
     coded = sum(plan_fit.side_bits(plan, tables) + sum(float(plan_fit.value_bits(*s, tables).sum())
                                                         for s in per_band)
                 for z, plan, per_band in zip(zero, plans, symbols) if z)

@@ -42,7 +42,7 @@ def main():
             bits = sum(r["adjusted"] for r in diagnose(model, rgb, step)
                        if (r["band"], r["component"]) in zero) * pixels
             size = 8 * len(iwave.compress(rgb, step=step))
-            encoder.zero_groups = lambda plans, symbols, tables: [False] * len(plans)
+            encoder.zero_groups = lambda model, cond_steps, plans, symbols: [False] * len(plans)
             plain = 8 * len(iwave.compress(rgb, step=step))
             encoder.zero_groups = flag
             spent[step] += bits
