@@ -5,6 +5,7 @@ import numpy as np
 import iwave
 from iwave import encoder
 from iwave.entropy import plan_format
+from iwave.model import IWaveModel, resolve_model_paths
 from tests.conftest import photo_like
 
 
@@ -44,3 +45,17 @@ def test_a_constant_alpha_plane_round_trips_exactly(monkeypatch):
     data = iwave.compress(a)
     assert any(all(zero[1:]) for zero in written)          # alpha: every subband but LL is zero
     assert np.array_equal(iwave.decompress(data), a)
+
+
+def test_a_centroid_model_flags_nothing(monkeypatch):
+    """Coded zeros get centroid offsets and flagged ones none, so a model
+    with centroid reconstruction must not let bits choose: it flags no
+    subband, even where a plain model would."""
+    model = IWaveModel.load(resolve_model_paths()["lossy"])     # a copy of its own
+    model.config = {**model.config, "lossy": {**model.config.get("lossy", {}), "centroid": True}}
+    assert model.lossy_option("centroid")
+    a = photo_like(96, 128, 3, seed=5)
+    written = flags_written(monkeypatch)
+    data = iwave.Codec(model=model).compress(a, step=320.0)
+    assert written and not any(any(zero) for zero in written)
+    assert iwave.Codec(model=model).decompress(data).shape == a.shape
