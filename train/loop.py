@@ -120,6 +120,17 @@ def init_model(path):
         raise SystemExit(f"config init: {e}") from None
 
 
+def _take_denoiser(model, path, device):
+    """Config "denoiser_init": the model file `path`'s denoiser weights, which
+    must have the config's denoiser shape, replace the run's own."""
+    donor = {k: v.to(device) for k, v in init_model(path).state_dict().items()
+             if k.startswith("denoiser.")}
+    if model.denoiser is None or not donor or not _same_shapes(donor, model, "denoiser."):
+        raise SystemExit(f"config denoiser_init {path}: its denoiser is not the shape of the "
+                         "config's model.denoiser")
+    model.load_state_dict(donor, strict=False)
+
+
 def _log_uniform(rng, lo_hi):
     lo, hi = lo_hi
     return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
@@ -186,6 +197,8 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
         except ValueError as e:
             raise SystemExit(f"config init {cfg['init']}: {e}") from None
         _load_model_state(model, init_state, 0, cfg)
+    if cfg["denoiser_init"]:     # e.g. a context model trained afresh under a trained denoiser
+        _take_denoiser(model, cfg["denoiser_init"], device)
     if ckpt.exists():
         state = torch.load(ckpt, weights_only=False, map_location=device)
         step, elapsed = state["step"], state["elapsed"]

@@ -221,6 +221,24 @@ def test_init_starts_from_a_model_file_and_a_new_denoiser_starts_afresh(tmp_path
         train(cfg, data, tmp_path / "missing", progress=False)
 
 
+def test_denoiser_init_keeps_a_trained_denoiser_under_a_context_model_trained_afresh(tmp_path):
+    from iwave.train.export import export
+    data = make_data(tmp_path / "data")
+    donor, summary = train(denoiser_config(1, 2), data, tmp_path / "donor", progress=False)
+    export(donor, summary, denoiser_config(1, 2), tmp_path / "donor.npz", data, None, "...")
+    cfg = denoiser_config(2, 0)
+    cfg["seed"] = 5
+    cfg["denoiser_init"] = str(tmp_path / "donor.npz")
+    fresh, _ = train(cfg, data, tmp_path / "fresh", progress=False, stop_after=1)
+    fresh, _ = train(cfg, data, tmp_path / "fresh", progress=False)     # resumed
+    kept = {k: v for k, v in donor.state_dict().items() if k.startswith("denoiser.")}
+    assert kept and all(torch.equal(v, fresh.state_dict()[k]) for k, v in kept.items())
+    assert not torch.equal(fresh.context.lstm.gates.weight, donor.context.lstm.gates.weight)
+    cfg["model"]["denoiser"] = {"hidden": 6}
+    with pytest.raises(SystemExit, match="denoiser_init .* not the shape"):
+        train(cfg, data, tmp_path / "other", progress=False)
+
+
 def test_a_denoiser_only_fine_tune_keeps_the_inits_coding_tables(tmp_path):
     """Its transform and context model are the init's, so the init's fitted
     tables still fit; any other training drops them (train.tables refits)."""
