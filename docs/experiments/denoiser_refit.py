@@ -16,7 +16,6 @@ without its side bits (the ceiling a cheaper side code could approach).
     python docs/experiments/denoiser_refit.py HELD_OUT_FOLDER [--steps 24,40,64,100,160,256]
 
 Held-out images only (never Kodak)."""
-import argparse
 import glob
 import math
 import statistics
@@ -35,6 +34,8 @@ from iwave.encoder import component_groups, subbands
 from iwave.entropy.exact import act, pl_log2
 from iwave.model import IWaveModel, resolve_model_paths
 from iwave.quantisation import dequantise
+
+import held_out      # docs/experiments/held_out.py
 
 Q_BITS = 7
 
@@ -87,17 +88,13 @@ def psnr_after_post_filter(planes, target, rgb):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("folder")
-    ap.add_argument("--steps", default="24,40,64,100,160,256")
-    args = ap.parse_args()
-    torch.set_num_threads(1)
+    folder, steps = held_out.arguments(__doc__, "24,40,64,100,160,256")
     model = IWaveModel.load(resolve_model_paths()["lossy"])
     dn = model.denoiser
-    steps = [float(s) for s in args.steps.split(",")]
+    steps = [float(s) for s in steps]
     variants = ("shipped", "gain and offset", "whole layer", "whole layer, side bits not counted")
     results = {v: [] for v in variants}
-    for path in sorted(glob.glob(f"{args.folder}/*.png")):
+    for path in sorted(glob.glob(f"{folder}/*.png")):
         rgb = np.asarray(Image.open(path).convert("RGB"))
         rgb = rgb[:rgb.shape[0] // 2 * 2, :rgb.shape[1] // 2 * 2]
         x = component_groups(rgb)[0][0]

@@ -9,11 +9,9 @@ none).
     python docs/experiments/zero_groups.py HELD_OUT_FOLDER [--steps 320,200,125,78,49,30]
 
 Held-out images only (never Kodak)."""
-import argparse
 import glob
 
 import numpy as np
-import torch
 from PIL import Image
 
 import iwave
@@ -22,18 +20,16 @@ from iwave.diagnose import diagnose
 from iwave.encoder import component_groups, subbands
 from iwave.model import IWaveModel, resolve_model_paths
 
+import held_out      # docs/experiments/held_out.py
+
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("folder")
-    ap.add_argument("--steps", default="320,200,125,78,49,30")
-    args = ap.parse_args()
-    torch.set_num_threads(1)
+    folder, steps = held_out.arguments(__doc__, "320,200,125,78,49,30")
     model = IWaveModel.load(resolve_model_paths()["lossy"])
-    steps = [float(s) for s in args.steps.split(",")]
+    steps = [float(s) for s in steps]
     spent, files, unflagged = dict.fromkeys(steps, 0.0), dict.fromkeys(steps, 0), dict.fromkeys(steps, 0)
     flag = encoder.zero_groups
-    for path in sorted(glob.glob(f"{args.folder}/*.png")):
+    for path in sorted(glob.glob(f"{folder}/*.png")):
         rgb = np.asarray(Image.open(path).convert("RGB"))
         pixels = rgb.shape[0] * rgb.shape[1]
         for step in steps:
