@@ -1,10 +1,11 @@
-"""Bound: what a sequential same-phase context for phase 0 could buy (lossless).
+"""Bound: what a sequential same-phase context for phase 0 could buy (lossless,
+or lossy files at STEP with iwave-lossy).
 For phase 0 of each subband and component, the coder's scale index is moved
 by a gain times the log-activity of the already coded same-phase neighbours
 (up, up-left, up-right; and with 'left' also the left one), the best gain per
 (subband, component) chosen on the image itself (side bits not counted).
 
-    python docs/experiments/phase0_context.py photos5"""
+    python docs/experiments/phase0_context.py photos5 [STEP]"""
 import os, sys, numpy as np, torch
 from PIL import Image
 from iwave.model import IWaveModel
@@ -12,16 +13,17 @@ from iwave import encoder
 from iwave.entropy.plan_fit import value_bits
 from iwave.entropy.plan_format import activity_index
 torch.set_num_threads(1)
-model = IWaveModel.load("weights/iwave-lossless.npz")
+STEP = float(sys.argv[2]) if len(sys.argv) > 2 else None
+model = IWaveModel.load("weights/iwave-lossy.npz" if STEP else "weights/iwave-lossless.npz")
 tables = model.tables
 res = model.mean_resolution
 G = [-16, -8, -4, 0, 4, 8, 12, 16, 24, 32]
 tot = {"all": 0.0, "up": 0.0, "left": 0.0, "p0": 0.0}
-for f in sorted(os.listdir(sys.argv[1])):
+for f in sorted(f for f in os.listdir(sys.argv[1]) if f.endswith(".png")):
     a = np.asarray(Image.open(os.path.join(sys.argv[1], f)).convert("RGB"))
     x = encoder.component_groups(a)[0][0]
-    bands, _ = encoder.subbands(model, x, 8, None)
-    streams = encoder.coded_streams(model, bands, 8, None)
+    bands, cond = encoder.subbands(model, x, 8, STEP)
+    streams = encoder.coded_streams(model, bands, 8, cond)
     all_bits = 0.0; save = {"up": 0.0, "left": 0.0}; p0 = 0.0
     for plans, symbols in streams:
         for i, (v, m, k) in enumerate(symbols):
