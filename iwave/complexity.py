@@ -8,7 +8,7 @@ arithmetic where the counter cannot see it."""
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from iwave import lifting_paths, postfilter
+from iwave import filter_classes, lifting_paths, postfilter
 from iwave.entropy.exact import in_tensor_operations
 
 COUNTED_STEP = 32.0     # lossy counts: any step (the networks' size does not depend on it)
@@ -78,10 +78,13 @@ def macs_per_pixel(model, lossy=False, width=768, height=512):
         # the post filter's multiplies (elementwise, unseen by the counter): at
         # most its largest shape's taps per sample; the encoder reconstructs
         # what the decoder will (inverse transform, denoiser) and builds the
-        # least-squares normal equations of all the shapes' taps at once
-        decoder["post_filter"] = 3 * postfilter.MACS_PER_SAMPLE
+        # least-squares normal equations of all the shapes' taps at once;
+        # classifying the samples for per-class filters (format 15) costs
+        # filter_classes.OPS_PER_SAMPLE additions, counted as MACs, on both sides
+        decoder["post_filter"] = 3 * postfilter.MACS_PER_SAMPLE + filter_classes.OPS_PER_SAMPLE
         encoder["post_filter_fit"] = (inverse + decoder.get("denoiser", 0.0)
-                                      + 3 * (len(postfilter.ALL_TAPS) + 1) ** 2)
+                                      + 3 * (len(postfilter.ALL_TAPS) + 1) ** 2
+                                      + filter_classes.OPS_PER_SAMPLE)
     return {"image": f"{width}x{height} RGB", "mode": "lossy" if lossy else "lossless",
             "encoder": dict(encoder, total=sum(encoder.values())),
             "decoder": dict(decoder, total=sum(decoder.values()))}

@@ -34,6 +34,7 @@ class StreamFormat:
     colour_map: bool = False     # a lossless colour group may have one map of its RGB values (13 on)
     lifting_paths: bool = False  # lossless groups name their lifting path (13 on)
     zero_groups: bool = False    # streams flag their subbands of zeros, which have no plan (14 on)
+    classified_filters: bool = False   # a lossy stream's post filter may be per class (15 on)
 
 
 class Group(NamedTuple):
@@ -64,6 +65,9 @@ STREAM_FORMATS = {
                      tight_depth=True, colour_map=True, lifting_paths=True),
     14: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True,
                      tight_depth=True, colour_map=True, lifting_paths=True, zero_groups=True),
+    15: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True,
+                     tight_depth=True, colour_map=True, lifting_paths=True, zero_groups=True,
+                     classified_filters=True),
 }
 
 
@@ -132,7 +136,7 @@ def decode_tile(model, header, chunks, core, level=0):
         elif steps:
             x = reconstruct(model, bands, header.step, offsets)
             if filters is not None:
-                x = postfilter.apply(x, filters)
+                x = postfilter.apply(x, filters, header.step)
         else:
             transform = lifting_paths.transform(model, path)
             with torch.no_grad():
@@ -196,7 +200,7 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
                     plane = index_coder.read(decoders[0], height, width, len(values))
                     decoders[0].check_end()
                     return Group(None, None, None, values, depth, colours, plane, path)
-        filters = ([postfilter.read(d, 1)[0] for d in decoders]
+        filters = ([postfilter.read(d, 1, fmt.classified_filters)[0] for d in decoders]
                    if cond_steps is not None and fmt.post_filter else None)
         plans = [read_plans(d, len(shapes), fmt, c) for c, d in enumerate(decoders)]
     except EntropyError as e:

@@ -259,7 +259,7 @@ def encode_tile(model, pixels, keep, bit_depth, step, level=effort.DEFAULT_EFFOR
             # decoder computes; no shipped model uses them)
             weights = YCOCG_SYNTHESIS_GAINS if len(x) == 3 else (1.0,)
             filters = postfilter_fit.fit(reconstruct(model, bands, step),
-                                     torch.from_numpy(x)[:, None], keep, weights)
+                                         torch.from_numpy(x)[:, None], keep, weights, step)
         chunks += encode_group(model, bands, 8, cond, filters, search=search)
     if step is None and bit_depth == 8 and pixels.ndim == 3 and pixels.shape[2] >= 3:
         chunks = encode_palette(model, pixels, chunks, search, settings.lifting_paths)

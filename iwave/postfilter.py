@@ -14,6 +14,11 @@ unchanged), plus a constant offset:
 
 with w_i and b multiples of 1/PRECISION, samples beyond the tile repeated
 from its edge. Decoding costs at most MACS_PER_SAMPLE multiplies per sample.
+Since format 15 a component may instead have one such filter (or none)
+for each class of samples (iwave.filter_classes: by local activity and
+direction, as an adaptive loop filter's), which follow its shape symbol
+CLASSIFIED in class order.
+
 This module is the filter's format (and all a decoder needs);
 iwave.postfilter_fit is the encoder's fit."""
 from typing import NamedTuple
@@ -22,6 +27,7 @@ import numba as nb
 import numpy as np
 import torch
 
+from iwave import filter_classes
 from iwave.entropy import EntropyError
 from iwave.entropy.tables import ZERO_INDEX
 
@@ -44,9 +50,16 @@ MACS_PER_SAMPLE = max(len(t) for t in SHAPES)
 FLAG_SCALE, COEFF_SCALE = 0, 22   # Laplace scale indices (offsets from ZERO_INDEX) of the side code
 
 
+CLASSIFIED = len(SHAPES) + 1    # the shape symbol of per-class filters (format 15 on)
+
+
 class Filter(NamedTuple):
     shape: int               # index into SHAPES
     weights: tuple           # one per tap of the shape, then the offset, in 1/PRECISION
+
+
+class Classified(NamedTuple):
+    filters: tuple           # a Filter or None for each class (filter_classes.NUM_CLASSES)
 
 
 @nb.njit(cache=True)
@@ -78,17 +91,57 @@ def differences(x, taps, weights=None):
     return torch.from_numpy(_weighted_differences(plane, np.array(taps, dtype=np.int64), weights))
 
 
-def apply(planes, filters):
-    """planes (n, 1, H, W) float64 tensor, one Filter or None (unfiltered)
-    per component -> filtered planes. (The sum over taps is torch's, whose
-    order of additions files since format 7 decode with.)"""
+@nb.njit(cache=True)
+def _apply_classified(x, cls, taps, weights, offsets):
+    """x + weights[c] . (x[+d] + x[-d] - 2x) + offsets[c] for each sample of
+    class c, the taps summed in order: (H, W)."""
+    h, w = x.shape
+    out = np.empty((h, w))
+    for i in range(h):
+        for j in range(w):
+            c, centre = cls[i, j], 2.0 * x[i, j]
+            acc = 0.0
+            for t in range(taps.shape[0]):
+                dy, dx = taps[t, 0], taps[t, 1]
+                a = x[min(max(i + dy, 0), h - 1), min(max(j + dx, 0), w - 1)]
+                b = x[min(max(i - dy, 0), h - 1), min(max(j - dx, 0), w - 1)]
+                acc += weights[c, t] * ((a + b) - centre)
+            out[i, j] = x[i, j] + acc + offsets[c]
+    return out
+
+
+def _class_weights(f):
+    """A Classified filter's (classes, ALL_TAPS) weights and per-class offsets,
+    zero for the taps a class's shape lacks and for classes without a filter."""
+    weights = np.zeros((len(f.filters), len(ALL_TAPS)))
+    offsets = np.zeros(len(f.filters))
+    for k, g in enumerate(f.filters):
+        if g is not None:
+            for tap, v in zip(SHAPES[g.shape], g.weights):
+                weights[k, ALL_TAPS.index(tap)] = v / PRECISION
+            offsets[k] = g.weights[-1] / PRECISION
+    return weights, offsets
+
+
+def apply(planes, filters, step=None):
+    """planes (n, 1, H, W) float64 tensor, one Filter, Classified or None
+    (unfiltered) per component -> filtered planes; `step` (the file's) for
+    classified ones, classed on the first plane. (A single filter's sum over
+    taps is torch's, whose order of additions files since format 7 decode
+    with.)"""
     out = planes.clone()
+    cls = None
     for c, f in enumerate(filters):
-        if f is None:
-            continue
         x = planes[c, 0]
-        w = np.array(f.weights[:-1], dtype=np.float64) / PRECISION
-        out[c, 0] = x + differences(x, SHAPES[f.shape], w).sum(0) + f.weights[-1] / PRECISION
+        if isinstance(f, Classified):
+            if cls is None:
+                cls = filter_classes.classes(planes[0, 0], step)
+            weights, offsets = _class_weights(f)
+            out[c, 0] = torch.from_numpy(_apply_classified(
+                x.contiguous().numpy(), cls, np.array(ALL_TAPS, dtype=np.int64), weights, offsets))
+        elif f is not None:
+            w = np.array(f.weights[:-1], dtype=np.float64) / PRECISION
+            out[c, 0] = x + differences(x, SHAPES[f.shape], w).sum(0) + f.weights[-1] / PRECISION
     return out
 
 
@@ -96,6 +149,13 @@ def side_of(filters):
     """The integers the side code sends for these filters, and their scales."""
     values, scales = [], []
     for f in filters:
+        if isinstance(f, Classified):
+            values.append(CLASSIFIED)
+            scales.append(FLAG_SCALE)
+            v, k = side_of(f.filters)
+            values += list(v)
+            scales += list(k - ZERO_INDEX)
+            continue
         values.append(0 if f is None else f.shape + 1)
         scales.append(FLAG_SCALE)
         if f is not None:
@@ -110,12 +170,16 @@ def write(encoder, filters):
     encoder.add(values, np.zeros_like(values), scales)
 
 
-def read(decoder, count):
-    """`count` filters as write queued them; EntropyError if malformed."""
+def read(decoder, count, classified=False):
+    """`count` filters as write queued them, Classified ones only if
+    `classified` (format 15 on); EntropyError if malformed."""
     filters = []
     for _ in range(count):
         zero = np.zeros(1, dtype=np.int64)
         shape = int(decoder.decode(zero, zero + ZERO_INDEX + FLAG_SCALE)[0])
+        if classified and shape == CLASSIFIED:
+            filters.append(Classified(tuple(read(decoder, filter_classes.NUM_CLASSES))))
+            continue
         if not 0 <= shape <= len(SHAPES):
             raise EntropyError("post filter shape out of range")
         if shape == 0:

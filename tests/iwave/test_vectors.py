@@ -36,6 +36,10 @@ INPUTS = {"rgb8": (48, 64, 3, np.uint8, 1), "grey8": (33, 40, 1, np.uint8, 2),
           "sparse16": (40, 52, 1, np.uint16, 9), "palette8": (44, 56, 3, np.uint8, 10),
           "palettea8": (36, 42, 4, np.uint8, 11), "rgb8in16": (32, 40, 3, np.uint16, 12)}
 
+# inputs that are files of the package: the demo photo (the only input large
+# enough for per-class post filters to pay, version 15 on)
+FILE_INPUTS = {"sample": ROOT / "iwave" / "data" / "sample.png"}
+
 CURRENT = [  # (name, input, options)
     ("lossless-rgb8", "rgb8", {}), ("lossless-grey8", "grey8", {}),
     ("lossless-grey8-axis", "grey8", {"channel_axis": True}),
@@ -55,6 +59,7 @@ CURRENT = [  # (name, input, options)
     ("lossless-rgb8-effort9", "rgb8", {"effort": 9}),
     ("lossy-rgb8-step20-effort1", "rgb8", {"step": 20.0, "effort": 1}),
     ("lossy-rgb8-step20-effort9", "rgb8", {"step": 20.0, "effort": 9}),
+    ("lossy-sample-step16", "sample", {"step": 16.0}),       # per-class post filters (version 15 on)
 ]
 
 
@@ -92,7 +97,7 @@ def make_input(name, h, w, c, dtype, seed):
 
 
 def load_input(name, channel_axis=False):
-    a = read_image(VECTORS / f"{name}.png")
+    a = read_image(FILE_INPUTS.get(name, VECTORS / f"{name}.png"))
     return a[:, :, None] if channel_axis else a
 
 

@@ -1,0 +1,110 @@
+"""Per-class post filters (file format 15): the classes follow activity and
+direction, a classified filter does what its classes' filters do, the
+encoder finds one where it pays, and its side data round-trips or is
+refused."""
+import numpy as np
+import pytest
+import torch
+
+from iwave import filter_classes, postfilter, postfilter_fit
+from iwave.entropy import EntropyError, ValueDecoder, ValueEncoder
+from iwave.entropy.tables import ZERO_INDEX
+from iwave.filter_classes import DIRECTIONS, NUM_CLASSES
+from iwave.postfilter import CLASSIFIED, Classified, Filter
+from tests.conftest import ROOT
+from tests.iwave.test_postfilter import planes
+
+
+def test_classes_follow_activity_and_direction():
+    flat = np.full((12, 15), 90.0)
+    assert (filter_classes.classes(flat, 10) == 0).all()
+    cols = np.tile(np.array([0.0, 40.0] * 8)[:15], (12, 1))        # varies along rows
+    rows = cols[:, :12].T.copy()                                     # varies down columns
+    assert (filter_classes.classes(cols, 10)[2:-2, 2:-2] % DIRECTIONS == 1).all()
+    assert (filter_classes.classes(rows, 10)[2:-2, 2:-2] % DIRECTIONS == 2).all()
+    diagonal = np.add.outer(np.arange(14), np.arange(14)) % 2 * 40.0
+    assert (filter_classes.classes(diagonal, 10)[2:-2, 2:-2] % DIRECTIONS == 0).all()   # no direction wins
+    # the same stripes at a coarser step are less active (a lower activity class)
+    fine, coarse = filter_classes.classes(cols, 2), filter_classes.classes(cols, 200)
+    assert (fine // DIRECTIONS > coarse // DIRECTIONS).all()
+    x = planes(1, 23, 31)[0, 0]
+    cls = filter_classes.classes(x, 12.0)
+    assert cls.shape == (23, 31) and 0 <= cls.min() and cls.max() < NUM_CLASSES
+    assert len(np.unique(cls)) > 5
+
+
+def test_a_classified_filter_filters_each_class_with_its_own():
+    x = planes(2, 30, 41)
+    one = Filter(1, (12, -5, 3, 0, 7, -9, 4, 2, -1, 6, 0, -3, 40))
+    same = postfilter.apply(x, [Classified((one,) * NUM_CLASSES), None], 16.0)
+    assert torch.allclose(same, postfilter.apply(x, [one, None]), rtol=0, atol=1e-9)
+    assert torch.equal(postfilter.apply(x, [Classified((None,) * NUM_CLASSES), None], 16.0), x)
+    other = Filter(0, (-20, 9, 0, 3, 5, -8, -64))
+    per_class = tuple(one if k % 2 else other for k in range(NUM_CLASSES))
+    out = postfilter.apply(x, [None, Classified(per_class)], 16.0)
+    cls = torch.from_numpy(filter_classes.classes(x[0, 0], 16.0) % 2 == 1)   # classes of the first plane
+    assert torch.allclose(out[1, 0][cls], postfilter.apply(x, [None, one])[1, 0][cls], atol=1e-9)
+    assert torch.allclose(out[1, 0][~cls], postfilter.apply(x, [None, other])[1, 0][~cls], atol=1e-9)
+
+
+def test_the_encoder_sends_per_class_filters_where_they_pay():
+    x = planes(1, 64, 80, seed=3)
+    rng = np.random.default_rng(5)
+    made = Classified(tuple(Filter(1, tuple(int(v) for v in rng.integers(-40, 40, 13)))
+                            for _ in range(NUM_CLASSES)))
+    target = postfilter.apply(x, [made], 8.0)
+    core = (slice(None), slice(None))
+    fitted = postfilter_fit.fit(x, target, core, (1.0,), 8.0)[0]
+    assert isinstance(fitted, Classified)
+    left = ((postfilter.apply(x, [fitted], 8.0) - target) ** 2).mean()
+    single = postfilter_fit.fit(x, target, core, (1.0,))[0]          # no step: one filter
+    assert isinstance(single, Filter)
+    assert left < 0.1 * ((postfilter.apply(x, [single]) - target) ** 2).mean()
+    # one filter for every class is cheaper sent once
+    one = Filter(1, (12, -5, 3, 0, 7, -9, 4, 2, -1, 6, 0, -3, 40))
+    assert postfilter_fit.fit(x, postfilter.apply(x, [one]), core, (1.0,), 8.0) == [one]
+
+
+def test_side_code_round_trip_and_refusals():
+    per_class = tuple(None if k % 3 else Filter(k % 2, tuple(range(-3, 4)) + ((1, 2, 3, 4, 5, 6) if k % 2 else ()))
+                      for k in range(NUM_CLASSES))
+    filters = [Classified(per_class), None, Filter(0, (1, -2, 3, 0, 0, 5, -7))]
+    enc = ValueEncoder()
+    postfilter.write(enc, filters)
+    dec = ValueDecoder(enc.finish())
+    assert postfilter.read(dec, 3, classified=True) == filters
+    dec.check_end()
+    assert postfilter_fit.side_bits(filters[0]) > postfilter_fit.side_bits(per_class[0])
+    enc = ValueEncoder()
+    postfilter.write(enc, filters[:1])
+    with pytest.raises(EntropyError, match="post filter shape"):     # before format 15
+        postfilter.read(ValueDecoder(enc.finish()), 1)
+
+
+@pytest.mark.parametrize("values", [[CLASSIFIED, CLASSIFIED], [CLASSIFIED, 1] + [0] * 6 + [-1025]])
+def test_malformed_class_filters_are_refused(values):
+    enc = ValueEncoder()
+    scales = [postfilter.FLAG_SCALE] * 2 + [postfilter.COEFF_SCALE] * (len(values) - 2)
+    enc.add(np.array(values), np.zeros(len(values), dtype=np.int64), np.array(scales) + ZERO_INDEX)
+    with pytest.raises(EntropyError, match="post filter"):
+        postfilter.read(ValueDecoder(enc.finish()), 1, classified=True)
+
+
+def test_a_lossy_file_with_per_class_filters_decodes_bit_exactly_in_a_fresh_process(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    from iwave.codec import Codec
+    from iwave.imageio import read_image
+    a = read_image(ROOT / "iwave" / "data" / "sample.png")      # the demo photo
+    data = Codec(threads=1).compress(a, step=16)         # the shipped lossy model
+    used = []
+    apply = postfilter.apply
+    monkeypatch.setattr(postfilter, "apply", lambda x, f, step=None: used.extend(f) or apply(x, f, step))
+    expected = Codec(threads=1).decompress(data)
+    assert any(isinstance(f, Classified) for f in used)
+    (tmp_path / "x.iwv").write_bytes(data)
+    code = ("import sys, numpy as np; from iwave.codec import Codec; "
+            "np.save(sys.argv[2], Codec(threads=2).decompress(open(sys.argv[1], 'rb').read()))")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "x.iwv"), str(tmp_path / "d.npy")],
+                   check=True, timeout=300)
+    assert np.array_equal(np.load(tmp_path / "d.npy"), expected)
