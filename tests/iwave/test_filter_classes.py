@@ -66,8 +66,8 @@ def test_the_encoder_sends_per_class_filters_where_they_pay():
 
 
 def test_side_code_round_trip_and_refusals():
-    per_class = tuple(None if k % 3 else Filter(k % 2, tuple(range(-3, 4)) + ((1, 2, 3, 4, 5, 6) if k % 2 else ()))
-                      for k in range(NUM_CLASSES))
+    weights = {0: tuple(range(-3, 4)), 1: tuple(range(-3, 4)) + (1, 2, 3, 4, 5, 6)}
+    per_class = tuple(None if k % 3 else Filter(k % 2, weights[k % 2]) for k in range(NUM_CLASSES))
     filters = [Classified(per_class), None, Filter(0, (1, -2, 3, 0, 0, 5, -7))]
     enc = ValueEncoder()
     postfilter.write(enc, filters)
