@@ -14,10 +14,11 @@ unchanged), plus a constant offset:
 
 with w_i and b multiples of 1/PRECISION, samples beyond the tile repeated
 from its edge. Decoding costs at most MACS_PER_SAMPLE multiplies per sample.
-Since format 15 a component may instead have one such filter (or none)
-for each class of samples (iwave.filter_classes: by local activity and
-direction, as an adaptive loop filter's), which follow its shape symbol
-CLASSIFIED in class order.
+Since format 15 a component may instead have up to one such filter per
+class of samples (iwave.filter_classes: by local activity and direction,
+as an adaptive loop filter's): after its shape symbol CLASSIFIED, the
+number of filters, the filters, and for each class the number of its
+filter (0: none), classes that the encoder merged sharing one.
 
 This module is the filter's format (and all a decoder needs);
 iwave.postfilter_fit is the encoder's fit."""
@@ -59,7 +60,15 @@ class Filter(NamedTuple):
 
 
 class Classified(NamedTuple):
-    filters: tuple           # a Filter or None for each class (filter_classes.NUM_CLASSES)
+    filters: tuple           # Filters (1 to filter_classes.NUM_CLASSES)
+    classes: tuple           # for each class, 1 + the index of its filter, or 0 (none)
+
+    def of_class(self, k):
+        return self.filters[self.classes[k] - 1] if self.classes[k] else None
+
+
+FILTERS_SCALE = 12      # Laplace scale indices (offsets from ZERO_INDEX) of the number of
+CLASS_SCALE = 6         # filters, and of each class's filter number less the class before's
 
 
 @nb.njit(cache=True)
@@ -113,10 +122,10 @@ def _apply_classified(x, cls, taps, weights, offsets):
 def _class_weights(f):
     """A Classified filter's (classes, ALL_TAPS) weights and per-class offsets,
     zero for the taps a class's shape lacks and for classes without a filter."""
-    weights = np.zeros((len(f.filters), len(ALL_TAPS)))
-    offsets = np.zeros(len(f.filters))
-    for k, g in enumerate(f.filters):
-        if g is not None:
+    weights = np.zeros((len(f.classes), len(ALL_TAPS)))
+    offsets = np.zeros(len(f.classes))
+    for k in range(len(f.classes)):
+        if (g := f.of_class(k)) is not None:
             for tap, v in zip(SHAPES[g.shape], g.weights):
                 weights[k, ALL_TAPS.index(tap)] = v / PRECISION
             offsets[k] = g.weights[-1] / PRECISION
@@ -150,11 +159,10 @@ def side_of(filters):
     values, scales = [], []
     for f in filters:
         if isinstance(f, Classified):
-            values.append(CLASSIFIED)
-            scales.append(FLAG_SCALE)
             v, k = side_of(f.filters)
-            values += list(v)
-            scales += list(k - ZERO_INDEX)
+            steps = np.diff(f.classes, prepend=0).tolist()
+            values += [CLASSIFIED, len(f.filters)] + list(v) + steps
+            scales += [FLAG_SCALE, FILTERS_SCALE] + list(k - ZERO_INDEX) + [CLASS_SCALE] * len(f.classes)
             continue
         values.append(0 if f is None else f.shape + 1)
         scales.append(FLAG_SCALE)
@@ -178,7 +186,7 @@ def read(decoder, count, classified=False):
         zero = np.zeros(1, dtype=np.int64)
         shape = int(decoder.decode(zero, zero + ZERO_INDEX + FLAG_SCALE)[0])
         if classified and shape == CLASSIFIED:
-            filters.append(Classified(tuple(read(decoder, filter_classes.NUM_CLASSES))))
+            filters.append(_read_classified(decoder))
             continue
         if not 0 <= shape <= len(SHAPES):
             raise EntropyError("post filter shape out of range")
@@ -191,3 +199,19 @@ def read(decoder, count, classified=False):
             raise EntropyError("post filter weight out of range")
         filters.append(Filter(shape - 1, weights))
     return filters
+
+
+def _read_classified(decoder):
+    """Per-class filters after their CLASSIFIED symbol (format 15)."""
+    one = np.zeros(1, dtype=np.int64)
+    count = int(decoder.decode(one, one + ZERO_INDEX + FILTERS_SCALE)[0])
+    if not 1 <= count <= filter_classes.NUM_CLASSES:
+        raise EntropyError("post filter count out of range")
+    filters = read(decoder, count)
+    if None in filters:
+        raise EntropyError("post filter shape out of range")
+    zeros = np.zeros(filter_classes.NUM_CLASSES, dtype=np.int64)
+    classes = np.cumsum(decoder.decode(zeros, zeros + ZERO_INDEX + CLASS_SCALE))
+    if classes.min() < 0 or classes.max() > count:
+        raise EntropyError("post filter class out of range")
+    return Classified(tuple(filters), tuple(int(c) for c in classes))

@@ -56,35 +56,66 @@ def best_filter(feats, err, weight, worth):
 
 def _choice(feats, err, weight, worth):
     """(best_filter's choice, its cost: the weighted squared error left plus
-    worth x its side bits). Every shape's normal equations are a block of
-    those of all taps together."""
-    gram, corr = feats @ feats.T, feats @ err
-    best, best_cost = None, weight * float(err @ err) + worth * side_bits(None)
+    worth x its side bits)."""
+    return _choice_of(feats @ feats.T, feats @ err, float(err @ err), weight, worth)
+
+
+def _choice_of(gram, corr, energy, weight, worth):
+    """_choice from the samples' normal equations (gram, corr) and squared
+    error (energy), which add up over samples: every shape's normal
+    equations are a block of those of all taps together."""
+    best, best_cost = None, weight * energy + worth * side_bits(None)
     for shape, taps in enumerate(SHAPES):
         rows = [ALL_TAPS.index(t) for t in taps] + [len(ALL_TAPS)]     # its taps, the offset
-        w = np.linalg.lstsq(gram[np.ix_(rows, rows)], corr[rows], rcond=None)[0]
+        g, c = gram[np.ix_(rows, rows)], corr[rows]
+        w = np.linalg.lstsq(g, c, rcond=None)[0]
         f = Filter(shape, tuple(int(v) for v in
                                 np.clip(np.round(w * PRECISION), -COEFF_MAX, COEFF_MAX)))
-        after = err - feats[rows].T @ (np.array(f.weights, dtype=np.float64) / PRECISION)
-        cost = weight * float(after @ after) + worth * side_bits(f)
+        q = np.array(f.weights, dtype=np.float64) / PRECISION
+        cost = weight * max(energy - 2 * float(q @ c) + float(q @ g @ q), 0.0) + worth * side_bits(f)
         if cost < best_cost:
             best, best_cost = f, cost
     return best, best_cost
 
 
 def _classified(feats, err, cls, weight, worth):
-    """(the best filter or none for each class of samples, as a Classified,
-    and its cost with all its side bits)."""
+    """(per-class filters as a Classified, or None if no class has one, and
+    the cost with all their side bits). Starting from a filter (or none) per
+    class, the two groups of classes whose merging saves most are merged
+    (one filter fitted to both) until no merge saves anything."""
     order = np.argsort(cls, kind="stable")
     feats, err = feats[:, order], err[order]
     ends = np.cumsum(np.bincount(cls, minlength=filter_classes.NUM_CLASSES))
-    chosen, cost = [], 0.0
+    groups = {}
     for k, end in enumerate(ends):
         start = ends[k - 1] if k else 0
-        f, c = _choice(feats[:, start:end], err[start:end], weight, worth)
-        chosen.append(f)
-        cost += c - worth * side_bits(f)
-    classified = Classified(tuple(chosen))
+        if end > start:
+            f, e = feats[:, start:end], err[start:end]
+            stats = (f @ f.T, f @ e, float(e @ e))
+            groups[k] = ([k], stats, _choice_of(*stats, weight, worth))
+
+    def merged(a, b):
+        stats = tuple(x + y for x, y in zip(groups[a][1], groups[b][1]))
+        choice = _choice_of(*stats, weight, worth)
+        return choice[1] - groups[a][2][1] - groups[b][2][1], stats, choice
+    pairs = {(a, b): merged(a, b) for a in groups for b in groups if a < b}
+    while pairs:
+        (a, b), (saving, stats, choice) = min(pairs.items(), key=lambda p: p[1][0])
+        if saving >= 0:
+            break
+        groups[a] = (groups[a][0] + groups.pop(b)[0], stats, choice)
+        pairs = {p: v for p, v in pairs.items() if a not in p and b not in p}
+        pairs.update({(min(a, c), max(a, c)): merged(min(a, c), max(a, c)) for c in groups if c != a})
+    with_filter = [g for g in groups.values() if g[2][0] is not None]
+    if not with_filter:
+        return None, float("inf")
+    classes = [0] * filter_classes.NUM_CLASSES
+    for number, (members, _, _) in enumerate(sorted(with_filter, key=lambda g: min(g[0])), 1):
+        for k in members:
+            classes[k] = number
+    classified = Classified(tuple(g[2][0] for g in sorted(with_filter, key=lambda g: min(g[0]))),
+                            tuple(classes))
+    cost = sum(c - worth * side_bits(f) for _, _, (f, c) in groups.values())
     return classified, cost + worth * side_bits(classified)
 
 

@@ -11,7 +11,6 @@ from iwave.entropy import EntropyError, ValueDecoder, ValueEncoder
 from iwave.entropy.tables import ZERO_INDEX
 from iwave.filter_classes import DIRECTIONS, NUM_CLASSES
 from iwave.postfilter import CLASSIFIED, Classified, Filter
-from tests.conftest import ROOT
 from tests.iwave.test_postfilter import planes
 
 
@@ -36,12 +35,12 @@ def test_classes_follow_activity_and_direction():
 def test_a_classified_filter_filters_each_class_with_its_own():
     x = planes(2, 30, 41)
     one = Filter(1, (12, -5, 3, 0, 7, -9, 4, 2, -1, 6, 0, -3, 40))
-    same = postfilter.apply(x, [Classified((one,) * NUM_CLASSES), None], 16.0)
+    same = postfilter.apply(x, [Classified((one,), (1,) * NUM_CLASSES), None], 16.0)
     assert torch.allclose(same, postfilter.apply(x, [one, None]), rtol=0, atol=1e-9)
-    assert torch.equal(postfilter.apply(x, [Classified((None,) * NUM_CLASSES), None], 16.0), x)
+    assert torch.equal(postfilter.apply(x, [Classified((one,), (0,) * NUM_CLASSES), None], 16.0), x)
     other = Filter(0, (-20, 9, 0, 3, 5, -8, -64))
-    per_class = tuple(one if k % 2 else other for k in range(NUM_CLASSES))
-    out = postfilter.apply(x, [None, Classified(per_class)], 16.0)
+    per_class = tuple(2 if k % 2 else 1 for k in range(NUM_CLASSES))
+    out = postfilter.apply(x, [None, Classified((other, one), per_class)], 16.0)
     cls = torch.from_numpy(filter_classes.classes(x[0, 0], 16.0) % 2 == 1)   # classes of the first plane
     assert torch.allclose(out[1, 0][cls], postfilter.apply(x, [None, one])[1, 0][cls], atol=1e-9)
     assert torch.allclose(out[1, 0][~cls], postfilter.apply(x, [None, other])[1, 0][~cls], atol=1e-9)
@@ -51,7 +50,7 @@ def test_the_encoder_sends_per_class_filters_where_they_pay():
     x = planes(1, 64, 80, seed=3)
     rng = np.random.default_rng(5)
     made = Classified(tuple(Filter(1, tuple(int(v) for v in rng.integers(-40, 40, 13)))
-                            for _ in range(NUM_CLASSES)))
+                            for _ in range(NUM_CLASSES)), tuple(range(1, NUM_CLASSES + 1)))
     target = postfilter.apply(x, [made], 8.0)
     core = (slice(None), slice(None))
     fitted = postfilter_fit.fit(x, target, core, (1.0,), 8.0)[0]
@@ -60,51 +59,50 @@ def test_the_encoder_sends_per_class_filters_where_they_pay():
     single = postfilter_fit.fit(x, target, core, (1.0,))[0]          # no step: one filter
     assert isinstance(single, Filter)
     assert left < 0.1 * ((postfilter.apply(x, [single]) - target) ** 2).mean()
-    # one filter for every class is cheaper sent once
+    # classes that want the same filter share it
     one = Filter(1, (12, -5, 3, 0, 7, -9, 4, 2, -1, 6, 0, -3, 40))
+    other = Filter(0, (-20, 9, 0, 3, 5, -8, -64))
+    two = Classified((one, other), tuple(1 + k % 2 for k in range(NUM_CLASSES)))
+    fitted = postfilter_fit.fit(x, postfilter.apply(x, [two], 8.0), core, (1.0,), 8.0)[0]
+    assert isinstance(fitted, Classified) and len(fitted.filters) <= 4
+    # one filter for every class is cheaper sent once
     assert postfilter_fit.fit(x, postfilter.apply(x, [one]), core, (1.0,), 8.0) == [one]
 
 
 def test_side_code_round_trip_and_refusals():
-    weights = {0: tuple(range(-3, 4)), 1: tuple(range(-3, 4)) + (1, 2, 3, 4, 5, 6)}
-    per_class = tuple(None if k % 3 else Filter(k % 2, weights[k % 2]) for k in range(NUM_CLASSES))
-    filters = [Classified(per_class), None, Filter(0, (1, -2, 3, 0, 0, 5, -7))]
+    shared = (Filter(0, tuple(range(-3, 4))), Filter(1, tuple(range(-3, 4)) + (1, 2, 3, 4, 5, 6)))
+    per_class = tuple(0 if k % 3 else 1 + k % 2 for k in range(NUM_CLASSES))
+    filters = [Classified(shared, per_class), None, Filter(0, (1, -2, 3, 0, 0, 5, -7))]
     enc = ValueEncoder()
     postfilter.write(enc, filters)
     dec = ValueDecoder(enc.finish())
     assert postfilter.read(dec, 3, classified=True) == filters
     dec.check_end()
-    assert postfilter_fit.side_bits(filters[0]) > postfilter_fit.side_bits(per_class[0])
+    bits = postfilter_fit.side_bits
+    assert bits(filters[0]) > bits(shared[0]) + bits(shared[1])
     enc = ValueEncoder()
     postfilter.write(enc, filters[:1])
     with pytest.raises(EntropyError, match="post filter shape"):     # before format 15
         postfilter.read(ValueDecoder(enc.finish()), 1)
 
 
-@pytest.mark.parametrize("values", [[CLASSIFIED, CLASSIFIED], [CLASSIFIED, 1] + [0] * 6 + [-1025]])
-def test_malformed_class_filters_are_refused(values):
+GOOD = [1, 1, 2, 0, 0, 1, 0, 5]                     # a 5x5 filter: its shape, weights and offset
+
+
+@pytest.mark.parametrize("values, match", [
+    ([0], "count"), ([NUM_CLASSES + 1], "count"), ([1, CLASSIFIED], "shape"), ([1, 0], "shape"),
+    ([1, 1] + [0] * 6 + [-1025], "weight"),
+    ([1] + GOOD + [2] + [0] * (NUM_CLASSES - 1), "class"),      # filter 2 of 1
+    ([1] + GOOD + [1, -2] + [0] * (NUM_CLASSES - 2), "class")])  # filter -1
+def test_malformed_class_filters_are_refused(values, match):
+    p = postfilter
+    order = [p.FLAG_SCALE, p.FILTERS_SCALE, p.FLAG_SCALE] + [p.COEFF_SCALE] * 7 + [p.CLASS_SCALE] * 30
+    values = [CLASSIFIED] + values
     enc = ValueEncoder()
-    scales = [postfilter.FLAG_SCALE] * 2 + [postfilter.COEFF_SCALE] * (len(values) - 2)
-    enc.add(np.array(values), np.zeros(len(values), dtype=np.int64), np.array(scales) + ZERO_INDEX)
-    with pytest.raises(EntropyError, match="post filter"):
+    scales = np.array(order[:len(values)]) + ZERO_INDEX
+    enc.add(np.array(values), np.zeros(len(values), dtype=np.int64), scales)
+    with pytest.raises(EntropyError, match=f"post filter {match}"):
         postfilter.read(ValueDecoder(enc.finish()), 1, classified=True)
-
-
-def test_a_lossy_file_with_per_class_filters_decodes_bit_exactly_in_a_fresh_process(tmp_path, monkeypatch):
-    import subprocess
-    import sys
-    from iwave.codec import Codec
-    from iwave.imageio import read_image
-    a = read_image(ROOT / "iwave" / "data" / "sample.png")      # the demo photo
-    data = Codec(threads=1).compress(a, step=16)         # the shipped lossy model
-    used = []
-    apply = postfilter.apply
-    monkeypatch.setattr(postfilter, "apply", lambda x, f, step=None: used.extend(f) or apply(x, f, step))
-    expected = Codec(threads=1).decompress(data)
-    assert any(isinstance(f, Classified) for f in used)
-    (tmp_path / "x.iwv").write_bytes(data)
-    code = ("import sys, numpy as np; from iwave.codec import Codec; "
-            "np.save(sys.argv[2], Codec(threads=2).decompress(open(sys.argv[1], 'rb').read()))")
-    subprocess.run([sys.executable, "-c", code, str(tmp_path / "x.iwv"), str(tmp_path / "d.npy")],
-                   check=True, timeout=300)
-    assert np.array_equal(np.load(tmp_path / "d.npy"), expected)
+    # what the writer sends: the class numbers as steps from the class before's
+    one = Classified((Filter(0, tuple(GOOD[1:])),), (1,) * NUM_CLASSES)
+    assert p.side_of([one])[0].tolist() == [CLASSIFIED, 1] + GOOD + [1] + [0] * (NUM_CLASSES - 1)
