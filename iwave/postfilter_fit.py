@@ -1,6 +1,7 @@
 """The encoder's side of the post filter (iwave.postfilter): the filter
 that saves most squared error on a tile net of its side bits."""
 import math
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -78,11 +79,25 @@ def _choice_of(gram, corr, energy, weight, worth):
     return best, best_cost
 
 
+class _Group(NamedTuple):
+    """Classes that share a filter: their normal equations and squared error
+    (gram, corr, energy: they add up over samples), and the best filter (or
+    none) for them all with its cost (_choice_of)."""
+    classes: list
+    stats: tuple
+    filter: object
+    cost: float
+
+
+def _group(classes, stats, weight, worth):
+    return _Group(classes, stats, *_choice_of(*stats, weight, worth))
+
+
 def _classified(feats, err, cls, weight, worth):
     """(per-class filters as a Classified, or None if no class has one, and
     the cost with all their side bits). Starting from a filter (or none) per
-    class, the two groups of classes whose merging saves most are merged
-    (one filter fitted to both) until no merge saves anything."""
+    class, the two groups of classes whose sharing one filter saves most are
+    merged until no merge saves anything."""
     order = np.argsort(cls, kind="stable")
     feats, err = feats[:, order], err[order]
     ends = np.cumsum(np.bincount(cls, minlength=filter_classes.NUM_CLASSES))
@@ -91,32 +106,31 @@ def _classified(feats, err, cls, weight, worth):
         start = ends[k - 1] if k else 0
         if end > start:
             f, e = feats[:, start:end], err[start:end]
-            stats = (f @ f.T, f @ e, float(e @ e))
-            groups[k] = ([k], stats, _choice_of(*stats, weight, worth))
+            groups[k] = _group([k], (f @ f.T, f @ e, float(e @ e)), weight, worth)
 
     def merged(a, b):
-        stats = tuple(x + y for x, y in zip(groups[a][1], groups[b][1]))
-        choice = _choice_of(*stats, weight, worth)
-        return choice[1] - groups[a][2][1] - groups[b][2][1], stats, choice
-    pairs = {(a, b): merged(a, b) for a in groups for b in groups if a < b}
-    while pairs:
-        (a, b), (saving, stats, choice) = min(pairs.items(), key=lambda p: p[1][0])
-        if saving >= 0:
+        stats = tuple(x + y for x, y in zip(groups[a].stats, groups[b].stats))
+        group = _group(groups[a].classes + groups[b].classes, stats, weight, worth)
+        return group.cost - groups[a].cost - groups[b].cost, group
+    merges = {(a, b): merged(a, b) for a in groups for b in groups if a < b}
+    while merges:
+        (a, b), (change, group) = min(merges.items(), key=lambda m: m[1][0])
+        if change >= 0:
             break
-        groups[a] = (groups[a][0] + groups.pop(b)[0], stats, choice)
-        pairs = {p: v for p, v in pairs.items() if a not in p and b not in p}
-        pairs.update({(min(a, c), max(a, c)): merged(min(a, c), max(a, c)) for c in groups if c != a})
-    with_filter = [g for g in groups.values() if g[2][0] is not None]
-    if not with_filter:
+        del groups[b]
+        groups[a] = group
+        merges = {m: v for m, v in merges.items() if a not in m and b not in m}
+        merges.update({(min(a, c), max(a, c)): merged(min(a, c), max(a, c)) for c in groups if c != a})
+    sending = sorted((g for g in groups.values() if g.filter is not None), key=lambda g: min(g.classes))
+    if not sending:
         return None, float("inf")
-    classes = [0] * filter_classes.NUM_CLASSES
-    for number, (members, _, _) in enumerate(sorted(with_filter, key=lambda g: min(g[0])), 1):
-        for k in members:
-            classes[k] = number
-    classified = Classified(tuple(g[2][0] for g in sorted(with_filter, key=lambda g: min(g[0]))),
-                            tuple(classes))
-    cost = sum(c - worth * side_bits(f) for _, _, (f, c) in groups.values())
-    return classified, cost + worth * side_bits(classified)
+    numbers = [0] * filter_classes.NUM_CLASSES
+    for number, g in enumerate(sending, 1):
+        for k in g.classes:
+            numbers[k] = number
+    classified = Classified(tuple(g.filter for g in sending), tuple(numbers))
+    left = sum(g.cost - worth * side_bits(g.filter) for g in groups.values())   # squared error
+    return classified, left + worth * side_bits(classified)
 
 
 def fit(recon, target, core, weights, step=None):
