@@ -106,3 +106,44 @@ def test_malformed_class_filters_are_refused(values, match):
     # what the writer sends: the class numbers as steps from the class before's
     one = Classified((Filter(0, tuple(GOOD[1:])),), (1,) * NUM_CLASSES)
     assert p.side_of([one])[0].tolist() == [CLASSIFIED, 1] + GOOD + [1] + [0] * (NUM_CLASSES - 1)
+
+
+def test_the_compiled_per_class_sum_is_numpys_elementwise_numbers():
+    """A classified filter's sum has no library to fix its order: the file
+    format does (taps in order, then x, then the offset). The compiled kernel
+    must give exactly what those elementwise float64 operations give, with no
+    fused or reordered arithmetic, or a pixel could round the other way."""
+    rng = np.random.default_rng(11)
+    x = planes(1, 37, 45, seed=8)
+    classified = Classified(tuple(Filter(1, tuple(int(v) for v in rng.integers(-900, 900, 13)))
+                                  for _ in range(6)), tuple(int(v) for v in rng.integers(0, 7, NUM_CLASSES)))
+    out = postfilter.apply(x, [classified], 9.0)[0, 0].numpy()
+    plane = x[0, 0].numpy()
+    cls = filter_classes.classes(plane, 9.0)
+    weights, offsets = postfilter._class_weights(classified)
+    r = postfilter.RADIUS
+    p = np.pad(plane, r, mode="edge")
+    acc = np.zeros_like(plane)
+    for t, (dy, dx) in enumerate(postfilter.ALL_TAPS):
+        a = p[r + dy:r + dy + plane.shape[0], r + dx:r + dx + plane.shape[1]]
+        b = p[r - dy:r - dy + plane.shape[0], r - dx:r - dx + plane.shape[1]]
+        acc = acc + weights[cls, t] * ((a + b) - 2.0 * plane)
+    assert np.array_equal(out, plane + acc + offsets[cls])
+
+
+def test_classes_are_what_the_format_says():
+    """docs/bitstream.md's definition, written again with numpy."""
+    x = planes(1, 29, 34, seed=2)[0, 0].numpy() * 1.7
+    step = 7.5
+    r = np.floor(x + 0.5).astype(np.int64)
+    p = np.pad(r, 1, mode="edge")
+    h, w = r.shape
+    at = lambda dy, dx: p[1 + dy:1 + dy + h, 1 + dx:1 + dx + w]
+    sums = []
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        d = np.pad(np.abs(2 * r - at(-dy, -dx) - at(dy, dx)), 1, mode="edge")
+        sums.append(sum(d[i:i + h, j:j + w] for i in range(3) for j in range(3)))
+    hs, vs, d1, d2 = sums
+    activity = sum((hs + vs >= t * 9 * step).astype(int) for t in filter_classes.ACTIVITY_EDGES)
+    direction = np.select([hs > 2 * vs, vs > 2 * hs, d1 > 2 * d2, d2 > 2 * d1], [1, 2, 3, 4], 0)
+    assert np.array_equal(filter_classes.classes(x, step), activity * 5 + direction)
