@@ -35,16 +35,17 @@ def _classes(r, limits):
                 a = r[min(max(y - dy, 0), h - 1), min(max(x - dx, 0), w - 1)]
                 b = r[min(max(y + dy, 0), h - 1), min(max(x + dx, 0), w - 1)]
                 diffs[d, i, j] = abs(2 * r[y, x] - a - b)
+    rows = np.empty((4, h + 2, w), np.int64)        # 3x3 sums, separably: along rows first
+    for d in range(4):
+        for i in range(h + 2):
+            for j in range(w):
+                rows[d, i, j] = diffs[d, i, j] + diffs[d, i, j + 1] + diffs[d, i, j + 2]
     out = np.empty((h, w), np.int64)
     sums = np.zeros(4, np.int64)
     for i in range(h):
         for j in range(w):
             for d in range(4):
-                s = 0
-                for di in range(3):
-                    for dj in range(3):
-                        s += diffs[d, i + di, j + dj]
-                sums[d] = s
+                sums[d] = rows[d, i, j] + rows[d, i + 1, j] + rows[d, i + 2, j]
             hs, vs, d1, d2 = sums[0], sums[1], sums[2], sums[3]
             activity = 0
             for limit in limits:
