@@ -36,6 +36,7 @@ class TrainConfig:
     denoiser_step_range: list = None      # default: step_range
     denoiser_rd_lambda: float = 0.0       # > 0: the denoiser learns on RD-rounded indices
     denoiser_init: str = None     # model file whose trained denoiser (same shape) this run keeps
+    grow_denoiser: bool = False   # init's smaller denoiser grown into the config's, not a fresh one
     seed: int = 1
     checkpoint_minutes: float = 3
     validate_every: int = 250

@@ -1,6 +1,6 @@
 """Start a wider model from a trained narrower one (config "init" with, say, a
-larger model.ctx_width or model.lift_hidden), keeping what the narrow model
-computes.
+larger model.ctx_width or model.lift_hidden, or with "grow_denoiser" a wider
+or deeper denoiser), keeping what the narrow model computes.
 
 Training a larger context model from scratch costs hours on a CPU; growing
 one keeps the narrow model's rate from the first step and lets the new units
@@ -57,3 +57,35 @@ def grown(narrow: dict, model: torch.nn.Module) -> dict:
         if key.endswith(".mix.weight") and t.shape[1] != wide[key].shape[1]:
             raise ValueError(f"{key}: the phase networks' inputs changed; only model.ctx_width may grow")
     return grow_state(narrow, wide)
+
+
+def grown_denoiser(narrow: dict, model: torch.nn.Module) -> dict:
+    """The denoiser's part of a state dict for `model`, grown from the
+    smaller trained denoiser in `narrow` (config "grow_denoiser"): more
+    hidden units as grow_state lays them (new units feed zero weights into
+    the old ones and into the output), and each block the narrow denoiser
+    lacks appended as the identity (its depthwise kernel the centre tap, its
+    1x1 the identity matrix, no biases): its input has just been through a
+    ReLU, so the ReLU after it changes nothing either. The grown denoiser
+    computes exactly what the trained one did."""
+    prefix = "denoiser."
+    wide = {k: v for k, v in model.state_dict().items() if k.startswith(prefix)}
+    old = {k: v for k, v in narrow.items() if k.startswith(prefix)}
+    if not old:
+        raise ValueError("the init model has no denoiser to grow")
+    out = grow_state(old, wide)
+    extra = sorted(set(out) - set(wide))
+    if extra:
+        raise ValueError(f"the config's denoiser is smaller than the init's ({extra[0]})")
+    for key, fresh in wide.items():
+        if key in out:
+            continue
+        if not key.startswith(prefix + "blocks."):
+            raise ValueError(f"{key}: only the denoiser's hidden units and blocks may grow")
+        ident = torch.zeros_like(fresh)
+        if key.endswith(".0.weight"):         # depthwise 3x3: the centre tap
+            ident[:, 0, 1, 1] = 1.0
+        elif key.endswith(".1.weight"):       # 1x1, hidden to hidden
+            ident[:, :, 0, 0] = torch.eye(fresh.shape[0], dtype=fresh.dtype)
+        out[key] = ident
+    return out

@@ -21,7 +21,7 @@ from iwave.model import IWaveModel
 from iwave.train.averaging import WeightAverage
 from iwave.train.data import CropDataset
 from iwave.train.distributed import Distributed, device_for
-from iwave.train.grow import grown
+from iwave.train.grow import grown, grown_denoiser
 from iwave.train.losses import analyse, bits_per_subpixel, denoiser_loss, encoder_indices
 from iwave.train.validation import validate, validate_denoiser, validate_lossy
 
@@ -190,9 +190,14 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
         init = init_model(cfg["init"])
         init_id = init.identifier()
         init_state = {k: v.to(device) for k, v in init.state_dict().items()}
-        if model.denoiser is not None and not _same_shapes(init_state, model, "denoiser."):
-            init_state = {k: v for k, v in init_state.items() if not k.startswith("denoiser.")}
-        try:      # a wider context model grows from a narrower one
+        try:
+            if model.denoiser is not None and not _same_shapes(init_state, model, "denoiser."):
+                # a config's larger denoiser grows from the init's, or starts afresh
+                kept = {k: v for k, v in init_state.items() if not k.startswith("denoiser.")}
+                if cfg["grow_denoiser"]:
+                    kept.update(grown_denoiser(init_state, model))
+                init_state = kept
+            # a wider context model grows from a narrower one
             init_state = grown(init_state, model)
         except ValueError as e:
             raise SystemExit(f"config init {cfg['init']}: {e}") from None

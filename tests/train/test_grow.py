@@ -1,12 +1,13 @@
 """A context model grown wider from a trained one computes exactly what the
 narrow one did (same coding parameters, so same files), and so does a
-transform whose lifting CNNs grew; nothing else may grow."""
+transform whose lifting CNNs grew and a denoiser grown wider and deeper;
+nothing else may grow."""
 import pytest
 import torch
 
 from iwave.entropy.context_model import ContextModel
 from iwave.model import IWaveModel
-from iwave.train.grow import grow_state, grown
+from iwave.train.grow import grow_state, grown, grown_denoiser
 
 
 def _walk_outputs(model, values):
@@ -64,3 +65,30 @@ def test_grown_lifting_cnns_give_identical_coefficients():
     with torch.no_grad():
         for a, b in zip(narrow.transform(x), wide.transform(x)):
             assert torch.equal(a, b)
+
+
+def _lossy(hidden, depth):
+    return IWaveModel({"levels": 2, "lossy": {"wavelet": "cdf97"},
+                       "denoiser": {"hidden": hidden, "depth": depth, "input_scale": 16.0}})
+
+
+def test_grown_denoiser_gives_identical_pixels():
+    narrow = _trained_like(_lossy(4, 0), 5)
+    torch.manual_seed(6)
+    wide = _lossy(7, 2)
+    wide.load_state_dict(grown_denoiser(narrow.state_dict(), wide), strict=False)
+    assert wide.denoiser.mix.weight[4:].abs().sum() > 0       # new units are live
+    ycc = torch.rand((2, 3, 13, 18), generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    ycc = ycc * torch.tensor([255.0, 100.0, 100.0], dtype=torch.float64).view(1, 3, 1, 1)
+    with torch.no_grad():
+        a, b = narrow.denoiser(ycc, 40.0), wide.denoiser(ycc, 40.0)
+    assert not torch.equal(a, ycc) and torch.equal(a, b)
+
+
+def test_a_denoiser_grows_only_from_a_smaller_one():
+    with pytest.raises(ValueError, match="smaller than the init's"):
+        grown_denoiser(_lossy(4, 2).state_dict(), _lossy(4, 1))
+    with pytest.raises(ValueError, match="cannot grow"):
+        grown_denoiser(_lossy(4, 0).state_dict(), _lossy(3, 0))
+    with pytest.raises(ValueError, match="no denoiser"):
+        grown_denoiser(IWaveModel({"levels": 2}).state_dict(), _lossy(4, 0))

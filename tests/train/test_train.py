@@ -239,6 +239,28 @@ def test_denoiser_init_keeps_a_trained_denoiser_under_a_context_model_trained_af
         train(cfg, data, tmp_path / "other", progress=False)
 
 
+def test_grow_denoiser_starts_a_larger_denoiser_from_the_inits(tmp_path):
+    """Config grow_denoiser: the init's trained denoiser grown into the
+    config's wider and deeper one, computing the same at step 0; without it
+    the larger denoiser starts afresh (changing nothing: its last layer is zero)."""
+    from iwave.train.export import export
+    data = make_data(tmp_path / "data")
+    small, summary = train(denoiser_config(1, 2), data, tmp_path / "small", progress=False)
+    export(small, summary, denoiser_config(1, 2), tmp_path / "small.npz", data, None, "...")
+    ycc = torch.rand((1, 3, 10, 12), generator=torch.Generator().manual_seed(2), dtype=torch.float64) * 200
+    with torch.no_grad():
+        want = small.denoiser(ycc, 30.0)
+    assert not torch.equal(want, ycc)
+    for grow, expected in ((True, want), (False, ycc)):
+        cfg = denoiser_config(0, 3)
+        cfg.update(init=str(tmp_path / "small.npz"), grow_denoiser=grow)
+        cfg["model"]["denoiser"] = {"hidden": 6, "depth": 1}
+        big, _ = train(cfg, data, tmp_path / f"big-{grow}", progress=False, stop_after=0)
+        assert big.denoiser.mix.out_channels == 6 and len(big.denoiser.blocks) == 1
+        with torch.no_grad():
+            assert torch.equal(big.denoiser(ycc, 30.0), expected)
+
+
 def test_a_denoiser_only_fine_tune_keeps_the_inits_coding_tables(tmp_path):
     """Its transform and context model are the init's, so the init's fitted
     tables still fit; any other training drops them (train.tables refits)."""
