@@ -23,11 +23,11 @@ from iwave import encoder, postfilter, postfilter_fit
 from iwave.coding import reconstruct
 from iwave.colour import YCOCG_SYNTHESIS_GAINS
 from iwave.model import IWaveModel, resolve_model_paths
+from iwave.postfilter import PRECISION       # weights in 64ths, as the post filter's
 
 import held_out      # docs/experiments/held_out.py
 
 RADII = (1, 2)
-PRECISION = 64
 
 
 def taps(r):
