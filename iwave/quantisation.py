@@ -16,6 +16,12 @@ def _shaped(steps_b, like, comp_dim):
     return t.view(shape)
 
 
+def in_steps(bands, steps, comp_dim=0):
+    """Each subband divided by its steps: the real values quantise rounds
+    (training passes gradients through them)."""
+    return [b / _shaped(d, b, comp_dim) for b, d in zip(bands, steps)]
+
+
 def quantise(bands, steps, comp_dim=0, rounding=0.5):
     """Quantisation indices. rounding 0.5 rounds to the nearest; below 0.5
     magnitudes are rounded down sooner (a dead zone: a wider zero bin and

@@ -44,6 +44,7 @@ def main(argv=None):
     print(f"finished {summary['steps']} steps in {summary['seconds'] / 60:.1f} min; "
           f"validation {summary['val_bpsp']} bpsp (lossless)"
           + (f", {summary['val_lossy_bpsp']:.4f} bpsp (lossy)" if summary.get("val_lossy_bpsp") else "")
+          + (f", rate+distortion {summary['val_rd']:.4f}" if summary.get("val_rd") else "")
           + (f", denoiser x {summary['val_denoiser']:.4f} MSE" if summary.get("val_denoiser") else ""))
     if args.export:
         command = "python -m iwave.train " + " ".join(sys.argv[1:] if argv is None else argv)

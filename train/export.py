@@ -24,6 +24,8 @@ def export(model, summary, cfg, path, data_dir, val_dir, command):
             "val_bpsp_lossless": summary["val_bpsp"],
             "val_bpsp_lossy": summary.get("val_lossy_bpsp"),
             "val_denoiser_relative_mse": summary.get("val_denoiser"), "command": command, "config": cfg}
+    if summary.get("val_rd") is not None:      # lossy stage 2's objective (train.validation)
+        card["val_rate_distortion"] = summary["val_rd"]
     if summary.get("init_id"):
         card["init"] = {"path": cfg["init"], "id": summary["init_id"]}
         if model.coding_tables is not None:     # kept by train() (_codes_as)

@@ -17,13 +17,15 @@ import numpy as np
 import torch
 
 from iwave.errors import IWaveError
-from iwave.model import IWaveModel
+from iwave.colour import YCOCG_SYNTHESIS_GAINS
+from iwave.encoder import RD_LAMBDA
+from iwave.model import IWaveModel, synthesis_gains
 from iwave.train.averaging import WeightAverage
 from iwave.train.data import CropDataset
 from iwave.train.distributed import Distributed, device_for
 from iwave.train.grow import grown, grown_denoiser
-from iwave.train.losses import analyse, bits_per_subpixel, denoiser_loss, encoder_indices
-from iwave.train.validation import validate, validate_denoiser, validate_lossy
+from iwave.train.losses import analyse, bits_per_subpixel, denoiser_loss, encoder_indices, rd_loss
+from iwave.train.validation import validate, validate_denoiser, validate_lossy, validate_rd
 
 def cosine(lr, lr_final, step, steps):
     """Cosine decay from lr to lr_final over `steps`."""
@@ -36,7 +38,7 @@ def learning_rate(cfg, step):
 
 
 LOG_HEADER = ["step", "seconds", "lr", "mode", "step_size", "train_loss", "val_bpsp", "val_denoiser",
-              "val_lossy_bpsp"]
+              "val_lossy_bpsp", "val_rd"]
 
 
 def _save_checkpoint(path, model, opts, step, rngs, elapsed, cfg, average=None, init_id=None):
@@ -57,18 +59,32 @@ def _lifting_parameters(model, cfg):
     `lifting_lr_scale` > 0: their learning rate relative to `lr`), or [].
     Only steps with a linear path learn: the CNN of a step whose linear
     prediction is zero (P2, U2 of 5/3 and 9/7-M) sees a constant and could
-    only add one. Lossless only: the real-valued lossy transform uses the
-    same CNNs, and training them on integer rates alone would not serve it."""
+    only add one. Lossless models (lossy_fraction 0) learn the integer
+    rate; lossy ones (lossy_fraction 1, a "lossy" model) learn rate and
+    distortion through the real-valued transform (train.losses.rd_loss).
+    Never both: the two modes share the CNNs but not their linear paths."""
     scale = cfg["lifting_lr_scale"]
     if not isinstance(scale, (int, float)) or scale < 0:
         raise SystemExit("config lifting_lr_scale must be a number >= 0 (0: the transform stays fixed)")
     if not scale:
         return []
-    if cfg["lossy_fraction"] > 0:
-        raise SystemExit("config lifting_lr_scale > 0 (stage 2) needs lossy_fraction 0: "
-                         "the lifting CNNs learn from lossless rates only")
+    lossy = cfg["lossy_fraction"] == 1 and "lossy" in cfg["model"]
+    if cfg["lossy_fraction"] > 0 and not lossy:
+        raise SystemExit("config lifting_lr_scale > 0 (stage 2) needs lossy_fraction 0 (the "
+                         "lifting CNNs learn lossless rates) or 1 with a \"lossy\" model (rate "
+                         "and distortion of lossy coding)")
     t = model.transform
-    return [p for step, taps in zip(t.steps, t.coeffs) if any(taps) for p in step.parameters()]
+    taps = t.lossy_coeffs if lossy else t.coeffs
+    return [p for step, pair in zip(t.steps, taps) if any(pair) for p in step.parameters()]
+
+
+def _bit_cost(model):
+    """Squared RGB error per sub-pixel that one bit per sub-pixel is worth at
+    step 1, as the encoder's rate-distortion rounding weighs them: a bit is
+    RD_LAMBDA squared steps of the finest HH band (band weight 1), whose
+    errors reach RGB with that band's synthesis gain times luma's colour gain
+    (the band and colour weights make every other step's errors alike)."""
+    return RD_LAMBDA * YCOCG_SYNTHESIS_GAINS[0] * synthesis_gains(model.transform)[-1]
 
 
 def _load_model_state(model, saved, step, cfg):
@@ -179,6 +195,12 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
     if lifting:       # stage 2: the lifting CNNs learn the rate alongside the context model
         stages["context"] = stages["context"] + lifting
         groups.append({"params": lifting, "lr_scale": cfg["lifting_lr_scale"]})
+    # lossy stage 2 learns rate and distortion: the denoiser follows the transform
+    lossy_rd = bool(lifting) and cfg["lossy_fraction"] > 0
+    bit_cost = _bit_cost(model) if lossy_rd else None
+    if lossy_rd and model.denoiser is not None:
+        stages["context"] = stages["context"] + list(model.denoiser.parameters())
+        groups.append({"params": list(model.denoiser.parameters())})
     opts = {"context": torch.optim.Adam(groups, lr=cfg["lr"])}
     dn_steps = cfg["denoiser_steps"] if model.denoiser is not None else 0
     if dn_steps:
@@ -248,6 +270,10 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
                  if val_rgb is not None and cfg["lossy_fraction"] > 0 and "lossy" in cfg["model"]
                  else None)
 
+    def validate_lossy_bits():
+        bands = analyse(model, val_rgb, rounding=False) if lifting else val_lossy
+        return validate_lossy(model, bands, rounding, rd_lambda)
+
     log_path = out / ("log.csv" if ddp.main else f"log.rank{ddp.rank}.csv")
     new_log = not log_path.exists() or step == 0
     if not new_log:   # drop rows logged after the checkpoint we resumed from
@@ -275,15 +301,19 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
             lossy = rng.random() < cfg["lossy_fraction"]
             # Lossy files use the real-valued transform; models made before the
             # "lossy" config entry existed were trained on the integer one.
-            bands = analyse(model, rgb, rounding=not (lossy and "lossy" in cfg["model"]),
-                            learn=bool(lifting))
             q, steps = 1.0, None
             if lossy:
                 q = _log_uniform(rng, cfg["step_range"])
                 steps = model.lossy_steps(q, 3)
-                bands = encoder_indices(model, bands, steps, rounding, rd_lambda)
-            loss = bits_per_subpixel(model, bands, steps=steps,
-                                     expected_rounding=cfg["mean_rounding"] == "expected")
+            if lossy_rd:
+                loss = rd_loss(model, rgb, q, bit_cost, rounding, rd_lambda)[2]
+            else:
+                bands = analyse(model, rgb, rounding=not (lossy and "lossy" in cfg["model"]),
+                                learn=bool(lifting))
+                if lossy:
+                    bands = encoder_indices(model, bands, steps, rounding, rd_lambda)
+                loss = bits_per_subpixel(model, bands, steps=steps,
+                                         expected_rounding=cfg["mean_rounding"] == "expected")
             mode = "lossy" if lossy else "lossless"
         else:
             stage, mode = "denoiser", "denoiser"
@@ -303,20 +333,23 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
         if average is not None:
             average.update(model)
         step += 1
-        val_bits = val_dn = val_lossy_bits = ""
+        val_bits = val_dn = val_lossy_bits = val_rd = ""
         if val_bands is not None and (step % cfg["validate_every"] == 0 or step == last):
             with _averaged(average, model):
                 if stage == "context":
                     val_bits = f"{validate_lossless():.4f}"
                     if val_lossy is not None:
-                        val_lossy_bits = f"{validate_lossy(model, val_lossy, rounding, rd_lambda):.4f}"
+                        val_lossy_bits = f"{validate_lossy_bits():.4f}"
+                    if lossy_rd:
+                        val_rd = f"{validate_rd(model, val_rgb, bit_cost, rounding, rd_lambda):.4f}"
                 else:
                     val_dn = f"{validate_denoiser(model, val_rgb, rounding, dn_rd_lambda):.4f}"
         writer.writerow([step, f"{time.time() - t0:.1f}", f"{lr:.2e}", mode,
-                         f"{q:.3f}", f"{loss.item():.4f}", val_bits, val_dn, val_lossy_bits])
+                         f"{q:.3f}", f"{loss.item():.4f}", val_bits, val_dn, val_lossy_bits, val_rd])
         if progress and (step % 10 == 0 or val_bits or val_dn):
             unit = "bits" if stage == "context" else "x MSE (denoiser)"
             shown = (f"val {val_bits} bpsp  " + (f"lossy {val_lossy_bits}  " if val_lossy_bits else "")
+                     + (f"rate+distortion {val_rd}  " if val_rd else "")
                      if val_bits else
                      f"val {val_dn} x MSE  " if val_dn else "")
             print(f"\rstep {step}/{total}  loss {loss.item():.3f} {unit}  {shown}"
@@ -340,8 +373,9 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
     return model, {"steps": step, "seconds": time.time() - t0,
                    "init_id": init_id,
                    "val_bpsp": validate_lossless() if val_bands is not None else None,
-                   "val_lossy_bpsp": (validate_lossy(model, val_lossy, rounding, rd_lambda)
-                                      if val_lossy is not None else None),
+                   "val_lossy_bpsp": validate_lossy_bits() if val_lossy is not None else None,
+                   "val_rd": (validate_rd(model, val_rgb, bit_cost, rounding, rd_lambda)
+                              if lossy_rd and val_rgb is not None else None),
                    "val_denoiser": (validate_denoiser(model, val_rgb, rounding, dn_rd_lambda)
                                     if val_rgb is not None and step > cfg["steps"] else None)}
 

@@ -6,7 +6,7 @@ import torch
 from iwave.entropy.context_model import laplace_bits
 from iwave.colour import YCOCG_LINEAR_INVERSE, rgb_to_ycocg
 from iwave.encoder import encoder_quantise, teacher_forced
-from iwave.quantisation import dequantise
+from iwave.quantisation import dequantise, in_steps
 
 
 def analyse(model, rgb_uint8, rounding=True, learn=False):
@@ -42,6 +42,36 @@ def encoder_indices(model, bands, steps, rounding=0.5, rd_lambda=0.0):
     out here, which changes few of the choices."""
     return encoder_quantise(model, bands, steps, steps, rounding, rd_lambda, batched=True,
                             dtype=torch.float32, adjust=False)
+
+
+def rd_loss(model, rgb_uint8, step, bit_cost, rounding=0.5, rd_lambda=0.0):
+    """Stage 2 of a lossy model: (bits per sub-pixel, RGB squared error per
+    sub-pixel, their sum as the objective). The error is that of the decoded
+    image, denoised where the codec denoises; it counts bits + error /
+    (bit_cost * step**2), bit_cost being the squared RGB error one bit is
+    worth at step 1 (train.loop: as the encoder's rate-distortion rounding
+    weighs them). The quantised values are the encoder's (`rounding`,
+    `rd_lambda`: see encoder_indices), with gradients passed straight through
+    to the real-valued transform, so the lifting CNNs learn from the rate, the
+    forward transform and the inverse's reconstruction at once."""
+    bands = analyse(model, rgb_uint8, rounding=False, learn=True)
+    batch, n = bands[0].shape[:2]
+    steps = model.lossy_steps(step, n)
+    with torch.no_grad():
+        indices = encoder_indices(model, [b.detach() for b in bands], steps, rounding, rd_lambda)
+    values = [v + (i.to(v.dtype) - v).detach()
+              for v, i in zip(in_steps(bands, steps, comp_dim=1), indices)]
+    bits = bits_per_subpixel(model, values, steps=steps)
+    rec = dequantise(values, steps, comp_dim=1)
+    ycc = model.transform.inverse([t.reshape(batch * n, 1, *t.shape[-2:]) for t in rec], 8,
+                                  rounding=False)
+    ycc = ycc.reshape(batch, n, *ycc.shape[-2:])
+    if model.denoiser_applies(step):
+        ycc = model.denoiser(ycc, step)
+    to_rgb = torch.tensor(YCOCG_LINEAR_INVERSE, dtype=ycc.dtype, device=ycc.device)
+    target = rgb_uint8.to(ycc.device).permute(0, 3, 1, 2).to(ycc.dtype)
+    error = ((torch.einsum("rc,bchw->brhw", to_rgb, ycc) - target) ** 2).mean()
+    return bits, error, bits + error / (bit_cost * step ** 2)
 
 
 def denoiser_loss(model, rgb_uint8, step, rounding=0.5, rd_lambda=0.0):
