@@ -1,5 +1,6 @@
 """A few training steps run, and resuming from a checkpoint gives exactly the
 weights an uninterrupted run gives."""
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -264,7 +265,6 @@ def test_grow_denoiser_starts_a_larger_denoiser_from_the_inits(tmp_path):
 def test_a_denoiser_only_fine_tune_keeps_the_inits_coding_tables(tmp_path):
     """Its transform and context model are the init's, so the init's fitted
     tables still fit; any other training drops them (train.tables refits)."""
-    import numpy as np
     from iwave.entropy.tables import load_tables
     from iwave.train.export import export
     data = make_data(tmp_path / "data")
@@ -288,7 +288,6 @@ def test_a_denoiser_only_fine_tune_keeps_the_inits_coding_tables(tmp_path):
 
 @pytest.mark.parametrize("mean_resolution", [1, 4])
 def test_tables_command_fits_tables_that_code_exactly(tmp_path, capsys, mean_resolution):
-    import numpy as np
     from iwave.codec import Codec
     from iwave.train.tables import main as tables_main
     data = make_data(tmp_path / "data")
@@ -332,7 +331,36 @@ def test_stage_two_trains_the_lifting_cnns_resumes_exactly_and_codes_exactly(tmp
     assert (codec.decompress(codec.compress(image)) == image).all()
 
 
-def test_stage_two_is_lossless_only(tmp_path):
+def test_lossy_stage_two_learns_rate_and_distortion_resumes_exactly_and_decodes_alike(tmp_path):
+    """lifting_lr_scale > 0 with lossy batches only: the lifting CNNs of the
+    lossy path's steps (all four for 9/7), the context model and the
+    denoiser learn bits plus RGB error; an interrupted run resumes to the
+    same weights; the saved model's files decode the same in two codecs."""
+    from iwave.codec import Codec
+    data = make_data(tmp_path / "data")
+    cfg = denoiser_config(3, 0)
+    cfg.update(lossy_fraction=1.0, lifting_lr_scale=3.0, lr=0.01, step_range=[8.0, 32.0])
+    cfg["model"].update(lossy={"wavelet": "cdf97"}, denoiser={"hidden": 4, "min_step": 4.0})
+    start = IWaveModel(cfg["model"])
+    full, summary = train(cfg, data, tmp_path / "a", progress=False)
+    train(cfg, data, tmp_path / "b", progress=False, stop_after=2)
+    resumed, _ = train(cfg, data, tmp_path / "b", progress=False)
+    for k, v in full.state_dict().items():
+        assert torch.equal(v, resumed.state_dict()[k]), k
+    assert not any(s.is_zero_in_exact_mode() for s in full.transform.steps)
+    assert not torch.equal(full.denoiser.out.weight, start.denoiser.out.weight)
+    assert summary["val_rd"] > summary["val_lossy_bpsp"] > 0
+    header, *rows = (tmp_path / "a" / "log.csv").read_text().splitlines()
+    assert header.endswith(",val_rd") and rows[-1].split(",")[-1]
+    full.save(tmp_path / "m.npz")
+    image = photo_like(37, 50, 3, seed=9)
+    data_ = Codec(IWaveModel.load(tmp_path / "m.npz")).compress(image, step=12)
+    one, two = (Codec(IWaveModel.load(tmp_path / "m.npz")).decompress(data_) for _ in range(2))
+    assert np.array_equal(one, two)
+    assert np.abs(one.astype(int) - image).mean() < 6
+
+
+def test_stage_two_learns_one_mode_at_a_time(tmp_path):
     cfg = tiny_config(1)
     cfg["lifting_lr_scale"] = 1.0          # default config trains lossy batches too
     with pytest.raises(SystemExit, match="lossy_fraction 0"):
