@@ -60,8 +60,9 @@ def _lifting_parameters(model, cfg):
     Only steps with a linear path learn: the CNN of a step whose linear
     prediction is zero (P2, U2 of 5/3 and 9/7-M) sees a constant and could
     only add one. Lossless models (lossy_fraction 0) learn the integer
-    rate; lossy ones (lossy_fraction 1, a "lossy" model) learn rate and
-    distortion through the real-valued transform (train.losses.rd_loss).
+    rate with the context model; lossy ones (lossy_fraction 1, a "lossy"
+    model) learn rate and distortion through the real-valued transform,
+    alone (train.losses.rd_loss).
     Never both: the two modes share the CNNs but not their linear paths."""
     scale = cfg["lifting_lr_scale"]
     if not isinstance(scale, (int, float)) or scale < 0:
@@ -192,15 +193,14 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
     stages = {"context": list(model.context.parameters())}
     groups = [{"params": stages["context"]}]
     lifting = _lifting_parameters(model, cfg)
-    if lifting:       # stage 2: the lifting CNNs learn the rate alongside the context model
-        stages["context"] = stages["context"] + lifting
-        groups.append({"params": lifting, "lr_scale": cfg["lifting_lr_scale"]})
-    # lossy stage 2 learns rate and distortion: the denoiser follows the transform
+    # lossy stage 2: the lifting CNNs alone learn rate and distortion
     lossy_rd = bool(lifting) and cfg["lossy_fraction"] > 0
     bit_cost = _bit_cost(model) if lossy_rd else None
-    if lossy_rd and model.denoiser is not None:
-        stages["context"] = stages["context"] + list(model.denoiser.parameters())
-        groups.append({"params": list(model.denoiser.parameters())})
+    if lossy_rd:
+        stages["context"], groups = lifting, [{"params": lifting, "lr_scale": cfg["lifting_lr_scale"]}]
+    elif lifting:     # lossless stage 2: the lifting CNNs learn the rate alongside the context model
+        stages["context"] = stages["context"] + lifting
+        groups.append({"params": lifting, "lr_scale": cfg["lifting_lr_scale"]})
     opts = {"context": torch.optim.Adam(groups, lr=cfg["lr"])}
     dn_steps = cfg["denoiser_steps"] if model.denoiser is not None else 0
     if dn_steps:
@@ -306,7 +306,8 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
                 q = _log_uniform(rng, cfg["step_range"])
                 steps = model.lossy_steps(q, 3)
             if lossy_rd:
-                loss = rd_loss(model, rgb, q, bit_cost, rounding, rd_lambda)[2]
+                loss = rd_loss(model, rgb, q, bit_cost, rounding, rd_lambda,
+                               noise_seed=rng.integers(2 ** 31))[2]
             else:
                 bands = analyse(model, rgb, rounding=not (lossy and "lossy" in cfg["model"]),
                                 learn=bool(lifting))

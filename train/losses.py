@@ -3,7 +3,7 @@ the true coefficients fed back (teacher forcing) and bits estimated by the
 differentiable discretised-Laplace likelihood."""
 import torch
 
-from iwave.entropy.context_model import laplace_bits
+from iwave.entropy.context_model import PHASES, laplace_bits
 from iwave.colour import YCOCG_LINEAR_INVERSE, rgb_to_ycocg
 from iwave.encoder import encoder_quantise, teacher_forced
 from iwave.quantisation import dequantise, in_steps
@@ -44,24 +44,38 @@ def encoder_indices(model, bands, steps, rounding=0.5, rd_lambda=0.0):
                             dtype=torch.float32, adjust=False)
 
 
-def rd_loss(model, rgb_uint8, step, bit_cost, rounding=0.5, rd_lambda=0.0):
-    """Stage 2 of a lossy model: (bits per sub-pixel, RGB squared error per
-    sub-pixel, their sum as the objective). The error is that of the decoded
+def rd_loss(model, rgb_uint8, step, bit_cost, rounding=0.5, rd_lambda=0.0, noise_seed=None):
+    """Lossy stage 2: (bits per sub-pixel, RGB squared error per sub-pixel,
+    their sum as the objective), for the lifting CNNs to learn; the context
+    model and the denoiser stay as they are. The error is that of the decoded
     image, denoised where the codec denoises; it counts bits + error /
     (bit_cost * step**2), bit_cost being the squared RGB error one bit is
     worth at step 1 (train.loop: as the encoder's rate-distortion rounding
     weighs them). The quantised values are the encoder's (`rounding`,
-    `rd_lambda`: see encoder_indices), with gradients passed straight through
-    to the real-valued transform, so the lifting CNNs learn from the rate, the
-    forward transform and the inverse's reconstruction at once."""
+    `rd_lambda`: see encoder_indices): the decoder reconstructs from them,
+    with gradients passed straight through to the real-valued transform, and
+    the context model predicts from them. The rate is that of the values plus
+    uniform noise in (-1/2, 1/2) (seeded by `noise_seed`; None: the indices
+    themselves, for validation): at an integer, most often 0, the discretised
+    Laplace's bits have no slope, and with the indices alone only the
+    distortion would pull the transform, towards larger coefficients."""
     bands = analyse(model, rgb_uint8, rounding=False, learn=True)
     batch, n = bands[0].shape[:2]
     steps = model.lossy_steps(step, n)
     with torch.no_grad():
-        indices = encoder_indices(model, [b.detach() for b in bands], steps, rounding, rd_lambda)
-    values = [v + (i.to(v.dtype) - v).detach()
-              for v, i in zip(in_steps(bands, steps, comp_dim=1), indices)]
-    bits = bits_per_subpixel(model, values, steps=steps)
+        indices = [i.float() for i in
+                   encoder_indices(model, [b.detach() for b in bands], steps, rounding, rd_lambda)]
+        predicted = teacher_forced(model, indices, 8, steps, torch.float32, batched=True)
+    scaled = in_steps(bands, steps, comp_dim=1)
+    values = [v + (i - v).detach() for v, i in zip(scaled, indices)]
+    if noise_seed is None:
+        coded = values
+    else:
+        g = torch.Generator(device=scaled[0].device).manual_seed(int(noise_seed))
+        coded = [v + torch.rand(v.shape, generator=g, device=v.device) - 0.5 for v in scaled]
+    bits = sum(laplace_bits(coded[b][:, c, PHASES[p][0]::2, PHASES[p][1]::2], mean, log2_scale,
+                            resolution=model.context.mean_resolution).sum()
+               for b, c, p, _, mean, log2_scale in predicted) / sum(t.numel() for t in bands)
     rec = dequantise(values, steps, comp_dim=1)
     ycc = model.transform.inverse([t.reshape(batch * n, 1, *t.shape[-2:]) for t in rec], 8,
                                   rounding=False)
