@@ -163,7 +163,8 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
     (the model trains there; crops are drawn on the CPU either way).
 
     Stage 1 (`steps`): the context model learns the rate on the fixed
-    transform. Stage 3 (`denoiser_steps`, if the model has a denoiser): the
+    transform; with `lifting_lr_scale` > 0 (stage 2) the lifting CNNs learn
+    too (_lifting_parameters), or alone for a lossy model. Stage 3 (`denoiser_steps`, if the model has a denoiser): the
     dequantisation denoiser learns on lossy reconstructions, all else frozen."""
     if cfg["mean_rounding"] not in ("straight-through", "expected"):
         raise SystemExit("config mean_rounding must be \"straight-through\" or \"expected\"")
