@@ -1,5 +1,10 @@
 """Per-image step allocation, emulated without side bits: chroma factor and
-coarse-level tilt applied on both sides (monkeypatched lossy_steps)."""
+coarse-level tilt applied on both sides (monkeypatched lossy_steps).
+
+    python alloc.py "photos5/*.png" 12,24,48,96 out.json [TILTS [CHROMAS]]
+
+TILTS and CHROMAS are comma-separated (default -0.5,0,0.5 and the chroma
+factors 2^-1/2, 1, 2^1/2); `alloc_analyse.py out.json` compares them."""
 import sys
 import glob
 import json
@@ -9,7 +14,9 @@ from PIL import Image
 import iwave
 from iwave.model import IWaveModel
 files = sorted(glob.glob(sys.argv[1])); steps = [float(s) for s in sys.argv[2].split(",")]
-chromas = [2 ** -0.5, 1.0, 2 ** 0.5]; tilts = [-0.5, 0.0, 0.5]
+tilts = [float(t) for t in sys.argv[4].split(",")] if len(sys.argv) > 4 else [-0.5, 0.0, 0.5]
+chromas = ([float(c) for c in sys.argv[5].split(",")] if len(sys.argv) > 5
+           else [2 ** -0.5, 1.0, 2 ** 0.5])
 orig = IWaveModel.lossy_steps
 state = {"c": 1.0, "t": 0.0}
 def patched(self, step, n_comp):

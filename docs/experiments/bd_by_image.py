@@ -20,6 +20,8 @@ from iwave.bench.metrics import bd_rate
 
 def curves(results, name):
     """image -> (rates, PSNRs) of a lossy row, in rate order."""
+    if name not in results["lossy"]:
+        raise SystemExit(f"no lossy row {name!r} in these results (rows: {', '.join(results['lossy'])})")
     points = {}
     for point in results["lossy"][name]["points"]:
         for row in point["per_image"]:
