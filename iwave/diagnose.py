@@ -4,7 +4,9 @@ per value in each of the four phases, in coding order: how much the phases
 coded first help the later ones; none for a subband of zeros the encoder
 flags instead, `zero_flagged`), the model's float32 training estimate, and
 the zeroth-order entropy of the values
-(what a static per-subband histogram would need, its table not counted).
+(what a static per-subband histogram would need, its table not counted);
+the totals add the whole file's, made by the codec at the default effort,
+whose excess over "adjusted" is its header, plans and post filter.
 
     python -m iwave.diagnose IMAGE [--step S] [--model M]
 
@@ -95,7 +97,12 @@ def main(argv=None):
         print(json.dumps({k: [rounded(x) for x in v] if isinstance(v, list) else rounded(v)
                           for k, v in r.items()}))
     keys = ("coder", "adjusted", "training_estimate", "zeroth_order")
-    print(json.dumps({"total_bpp": {k: round(sum(r[k] for r in rows), 4) for k in keys}}))
+    totals = {k: round(sum(r[k] for r in rows), 4) for k in keys}
+    # the whole file at the default effort: beyond "adjusted", its header,
+    # coding plans and post filter (what the side data costs at this rate)
+    from iwave.codec import Codec
+    totals["file"] = round(len(Codec(model).compress(image, step=args.step)) * 8 / image[..., 0].size, 4)
+    print(json.dumps({"total_bpp": totals}))
 
 
 if __name__ == "__main__":

@@ -38,3 +38,19 @@ def test_subbands_of_zeros_the_encoder_flags_cost_nothing(codec, sample):
     flagged = [r for r in rows if r["zero_flagged"]]
     assert flagged and all(r["adjusted"] == 0.0 and r["zeroth_order"] == 0.0 for r in flagged)
     assert all(r["coder"] > 0 for r in flagged)          # what coding them would have cost
+
+
+def test_totals_add_the_whole_file(tmp_path, capsys, sample):
+    """The command's totals end with the file the codec makes of the image,
+    which holds more than its coefficients' bits (header, plans)."""
+    import json
+    from PIL import Image
+    from iwave.codec import Codec
+    from iwave.model import IWaveModel, resolve_model_paths
+    a = sample[:64, :96]
+    Image.fromarray(a).save(tmp_path / "a.png")
+    main([str(tmp_path / "a.png"), "--step", "24"])
+    totals = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["total_bpp"]
+    model = IWaveModel.load(resolve_model_paths(None)["lossy"])
+    assert totals["file"] == round(len(Codec(model).compress(a, step=24.0)) * 8 / a[..., 0].size, 4)
+    assert totals["file"] > totals["adjusted"]
