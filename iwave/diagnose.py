@@ -5,8 +5,9 @@ coded first help the later ones; none for a subband of zeros the encoder
 flags instead, `zero_flagged`), the model's float32 training estimate, and
 the zeroth-order entropy of the values
 (what a static per-subband histogram would need, its table not counted);
-the totals add the whole file's, made by the codec at the default effort,
-whose excess over "adjusted" is its header, plans and post filter.
+"plan_bits" is what sending the plan costs. The totals add the whole
+file's bits, made by the codec at the default effort, whose excess over
+"adjusted" and "plan_bits" is its header, zero flags and post filter.
 
     python -m iwave.diagnose IMAGE [--step S] [--model M]
 
@@ -58,6 +59,7 @@ def diagnose(model, image, step=None):
             rows.append({"band": b, "component": c, "values": int(v.size),
                          "coder": plan_fit.bits(v, mu, kb, tables=tables) / pixels,
                          "adjusted": sum(planned) / pixels,
+                         "plan_bits": plan_fit.side_bits(plan, tables) / pixels,
                          "plan": {"per_phase": plan.per_part, "thresholds": list(plan.thresholds),
                                   "adjustments": [list(x) for x in plan.adjustments],
                                   "mix": list(plan.mix), "gains": list(plan.gains)},
@@ -69,7 +71,8 @@ def diagnose(model, image, step=None):
         for row, zero in zip(rows[-len(per_band):], zero_groups(model, cond, plans, symbols)):
             row["zero_flagged"] = zero
             if zero:
-                row["adjusted"], row["bits_per_value_by_phase"] = 0.0, [0.0] * len(row["values_by_phase"])
+                row["adjusted"], row["plan_bits"] = 0.0, 0.0
+                row["bits_per_value_by_phase"] = [0.0] * len(row["values_by_phase"])
     return sorted(rows, key=lambda r: (r["band"], r["component"]))
 
 
@@ -96,7 +99,7 @@ def main(argv=None):
     for r in rows:
         print(json.dumps({k: [rounded(x) for x in v] if isinstance(v, list) else rounded(v)
                           for k, v in r.items()}))
-    keys = ("coder", "adjusted", "training_estimate", "zeroth_order")
+    keys = ("coder", "adjusted", "plan_bits", "training_estimate", "zeroth_order")
     totals = {k: round(sum(r[k] for r in rows), 4) for k in keys}
     # the whole file at the default effort: beyond "adjusted", its header,
     # coding plans and post filter (what the side data costs at this rate)
