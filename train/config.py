@@ -29,6 +29,7 @@ class TrainConfig:
     quantiser_rounding: float = 0.5   # dead zone of the training quantiser (0.5: plain rounding)
     mean_rounding: str = "straight-through"   # or "expected": how rounded means get gradients
     rd_lambda: float = 0.0        # > 0: lossy batches rate-distortion rounded as the encoder does
+    rate_weighting: str = "absolute"  # "relative": each lossy batch's bits over their own value
     lifting_lr_scale: float = 0   # > 0: stage 2, the lifting CNNs learn at lr x this
     ema: float = None             # weight averaging decay, or none
     denoiser_steps: int = 0       # denoiser steps after stage 1 (0: none)

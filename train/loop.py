@@ -164,11 +164,15 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
 
     Stage 1 (`steps`): the context model learns the rate on the fixed
     transform; with `lifting_lr_scale` > 0 (stage 2) the lifting CNNs learn
-    too (_lifting_parameters), or alone for a lossy model. Stage 3 (`denoiser_steps`, if the model has a denoiser): the
-    dequantisation denoiser learns on lossy reconstructions, all else frozen."""
+    too (_lifting_parameters), or alone for a lossy model. Stage 3
+    (`denoiser_steps`, if the model has a denoiser): the dequantisation
+    denoiser learns on lossy reconstructions, all else frozen."""
     if cfg["mean_rounding"] not in ("straight-through", "expected"):
         raise SystemExit("config mean_rounding must be \"straight-through\" or \"expected\"")
     rounding = cfg["quantiser_rounding"]
+    if cfg["rate_weighting"] not in ("absolute", "relative"):
+        raise SystemExit("config rate_weighting must be \"absolute\" or \"relative\"")
+    relative_rate = cfg["rate_weighting"] == "relative"
     if not 0.0 < rounding <= 0.5:
         raise SystemExit("config quantiser_rounding must be in (0, 0.5]: 0.5 rounds to the "
                          "nearest, less rounds with a dead zone as iwave's encoder does (0.4)")
@@ -296,6 +300,7 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
     last = min(total, stop_at if stop_at is not None else total)
     while step < last and (stop_after is None or step - first < stop_after):
         rgb = data.batch(rng, cfg["batch"])
+        logged = None       # what the log shows as the loss, if not the loss itself
         if step < cfg["steps"]:
             stage = "context"
             lr = learning_rate(cfg, step)
@@ -316,6 +321,11 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
                     bands = encoder_indices(model, bands, steps, rounding, rd_lambda)
                 loss = bits_per_subpixel(model, bands, steps=steps,
                                          expected_rounding=cfg["mean_rounding"] == "expected")
+                if lossy and relative_rate:
+                    # coarse steps' few bits would otherwise barely move the
+                    # model: each step's relative saving counts alike, as in
+                    # BD-rate's log-rate (the log shows the bits themselves)
+                    logged, loss = loss.detach(), loss / loss.detach().clamp_min(1e-4)
             mode = "lossy" if lossy else "lossless"
         else:
             stage, mode = "denoiser", "denoiser"
@@ -323,6 +333,7 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
                         dn_steps)
             q = _log_uniform(rng, cfg["denoiser_step_range"])
             loss = denoiser_loss(model, rgb, q, rounding, dn_rd_lambda)
+        logged = (loss if logged is None else logged).item()
         params, opt = stages[stage], opts[stage]
         for g in opt.param_groups:
             g["lr"] = lr * g.get("lr_scale", 1.0)
@@ -347,14 +358,14 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
                 else:
                     val_dn = f"{validate_denoiser(model, val_rgb, rounding, dn_rd_lambda):.4f}"
         writer.writerow([step, f"{time.time() - t0:.1f}", f"{lr:.2e}", mode,
-                         f"{q:.3f}", f"{loss.item():.4f}", val_bits, val_dn, val_lossy_bits, val_rd])
+                         f"{q:.3f}", f"{logged:.4f}", val_bits, val_dn, val_lossy_bits, val_rd])
         if progress and (step % 10 == 0 or val_bits or val_dn):
             unit = "bits" if stage == "context" else "x MSE (denoiser)"
             shown = (f"val {val_bits} bpsp  " + (f"lossy {val_lossy_bits}  " if val_lossy_bits else "")
                      + (f"rate+distortion {val_rd}  " if val_rd else "")
                      if val_bits else
                      f"val {val_dn} x MSE  " if val_dn else "")
-            print(f"\rstep {step}/{total}  loss {loss.item():.3f} {unit}  {shown}"
+            print(f"\rstep {step}/{total}  loss {logged:.3f} {unit}  {shown}"
                   f"{(time.time() - t0) / 60:.1f} min", end="\n" if shown else "", flush=True)
         due = time.time() - last_ckpt > 60 * cfg["checkpoint_minutes"]
         if ddp.world > 1:       # every rank must agree, or the gather below would hang
