@@ -367,3 +367,21 @@ def test_stage_two_learns_one_mode_at_a_time(tmp_path):
     cfg["lifting_lr_scale"] = 1.0          # default config trains lossy batches too
     with pytest.raises(SystemExit, match="lossy_fraction 0"):
         train(cfg, make_data(tmp_path / "data"), tmp_path / "run", progress=False)
+
+
+def test_relative_rate_weighting_logs_the_bits_and_a_bad_value_is_a_clear_error(tmp_path):
+    """rate_weighting "relative" trains on each lossy batch's bits over their
+    own value (so its loss is 1) but logs the bits, as "absolute" does (the
+    first step's bits are the same in both runs); the weights then differ."""
+    data = make_data(tmp_path / "data")
+    cfg = tiny_config(2)
+    cfg.update(lossy_fraction=1.0)
+    cfg["model"]["lossy"] = {"wavelet": "cdf97"}
+    absolute, _ = train(cfg, data, tmp_path / "abs", progress=False)
+    relative, _ = train(dict(cfg, rate_weighting="relative"), data, tmp_path / "rel", progress=False)
+    assert any(not torch.equal(v, relative.state_dict()[k]) for k, v in absolute.state_dict().items())
+    first = [(tmp_path / run / "log.csv").read_text().splitlines()[1].split(",")[5]
+             for run in ("abs", "rel")]
+    assert first[0] == first[1] and float(first[0]) != 1.0
+    with pytest.raises(SystemExit, match="rate_weighting"):
+        train(dict(cfg, rate_weighting="log"), data, tmp_path / "bad", progress=False)
