@@ -19,6 +19,7 @@ import json
 import numpy as np
 import torch
 
+from iwave.codec import Codec
 from iwave.entropy import plan_fit
 from iwave.entropy.context_model import laplace_bits
 from iwave.entropy.tables import zeroth_order_bits
@@ -103,7 +104,6 @@ def main(argv=None):
     totals = {k: round(sum(r[k] for r in rows), 4) for k in keys}
     # the whole file at the default effort: beyond "adjusted", its header,
     # coding plans and post filter (what the side data costs at this rate)
-    from iwave.codec import Codec
     totals["file"] = round(len(Codec(model).compress(image, step=args.step)) * 8 / image[..., 0].size, 4)
     print(json.dumps({"total_bpp": totals}))
 

@@ -22,13 +22,21 @@ def analyse(model, rgb_uint8, rounding=True, learn=False):
     return [t.reshape(b, 3, *t.shape[-2:]) for t in bands]
 
 
-def bits_per_subpixel(model, bands, dtype=torch.float32, steps=None, expected_rounding=False):
+def bits_per_subpixel(model, bands, dtype=torch.float32, steps=None, expected_rounding=False,
+                      coded=None):
     """Mean bits per coded sample (bits per sub-pixel in lossless mode).
     `steps`: per-subband quantisation steps (None for lossless);
-    `expected_rounding`: see entropy.context_model.laplace_bits."""
-    total = [laplace_bits(v, mean, log2_scale, expected_rounding, model.context.mean_resolution).sum()
-             for _, _, _, v, mean, log2_scale in teacher_forced(model, bands, 8, steps, dtype,
-                                                                batched=True, grad=True)]
+    `expected_rounding`: see entropy.context_model.laplace_bits; `coded`:
+    the values whose bits count, shaped as `bands`, if not `bands`
+    themselves (the context model then predicts from `bands` without
+    gradients: lossy stage 2, train.losses.rd_loss)."""
+    total = []
+    for b, c, p, v, mean, log2_scale in teacher_forced(model, bands, 8, steps, dtype, batched=True,
+                                                       grad=coded is None):
+        if coded is not None:
+            v = coded[b][:, c, PHASES[p][0]::2, PHASES[p][1]::2]
+        total.append(laplace_bits(v, mean, log2_scale, expected_rounding,
+                                  model.context.mean_resolution).sum())
     count = sum(t.numel() for t in bands)
     return torch.stack(total).sum() / count
 
@@ -60,12 +68,10 @@ def rd_loss(model, rgb_uint8, step, bit_cost, rounding=0.5, rd_lambda=0.0, noise
     Laplace's bits have no slope, and with the indices alone only the
     distortion would pull the transform, towards larger coefficients."""
     bands = analyse(model, rgb_uint8, rounding=False, learn=True)
-    batch, n = bands[0].shape[:2]
-    steps = model.lossy_steps(step, n)
+    steps = model.lossy_steps(step, bands[0].shape[1])
     with torch.no_grad():
         indices = [i.float() for i in
                    encoder_indices(model, [b.detach() for b in bands], steps, rounding, rd_lambda)]
-        predicted = teacher_forced(model, indices, 8, steps, torch.float32, batched=True)
     scaled = in_steps(bands, steps, comp_dim=1)
     values = [v + (i - v).detach() for v, i in zip(scaled, indices)]
     if noise_seed is None:
@@ -73,19 +79,30 @@ def rd_loss(model, rgb_uint8, step, bit_cost, rounding=0.5, rd_lambda=0.0, noise
     else:
         g = torch.Generator(device=scaled[0].device).manual_seed(int(noise_seed))
         coded = [v + torch.rand(v.shape, generator=g, device=v.device) - 0.5 for v in scaled]
-    bits = sum(laplace_bits(coded[b][:, c, PHASES[p][0]::2, PHASES[p][1]::2], mean, log2_scale,
-                            resolution=model.context.mean_resolution).sum()
-               for b, c, p, _, mean, log2_scale in predicted) / sum(t.numel() for t in bands)
+    bits = bits_per_subpixel(model, indices, steps=steps, coded=coded)
+    ycc = decoded(model, values, steps)
+    if model.denoiser_applies(step):
+        ycc = model.denoiser(ycc, step)
+    error = rgb_squared_error(ycc, rgb_uint8)
+    return bits, error, bits + error / (bit_cost * step ** 2)
+
+
+def decoded(model, values, steps):
+    """The lossy reconstruction (B, n, H, W) of quantised subbands (B, n, h,
+    w): dequantised, then the real-valued inverse transform."""
+    batch, n = values[0].shape[:2]
     rec = dequantise(values, steps, comp_dim=1)
     ycc = model.transform.inverse([t.reshape(batch * n, 1, *t.shape[-2:]) for t in rec], 8,
                                   rounding=False)
-    ycc = ycc.reshape(batch, n, *ycc.shape[-2:])
-    if model.denoiser_applies(step):
-        ycc = model.denoiser(ycc, step)
+    return ycc.reshape(batch, n, *ycc.shape[-2:])
+
+
+def rgb_squared_error(ycc, rgb_uint8):
+    """Mean squared error against the original (B, H, W, 3) of YCoCg planes
+    (B, 3, H, W), converted by YCoCg-R's inverse without its floor shifts."""
     to_rgb = torch.tensor(YCOCG_LINEAR_INVERSE, dtype=ycc.dtype, device=ycc.device)
     target = rgb_uint8.to(ycc.device).permute(0, 3, 1, 2).to(ycc.dtype)
-    error = ((torch.einsum("rc,bchw->brhw", to_rgb, ycc) - target) ** 2).mean()
-    return bits, error, bits + error / (bit_cost * step ** 2)
+    return ((torch.einsum("rc,bchw->brhw", to_rgb, ycc) - target) ** 2).mean()
 
 
 def denoiser_loss(model, rgb_uint8, step, rounding=0.5, rd_lambda=0.0):
@@ -95,15 +112,8 @@ def denoiser_loss(model, rgb_uint8, step, rounding=0.5, rd_lambda=0.0):
     see encoder_indices) run as the codec runs them;
     the RGB conversion is YCoCg-R's inverse without its floor shifts."""
     bands = analyse(model, rgb_uint8, rounding=False)
-    batch, n = bands[0].shape[:2]
-    steps = model.lossy_steps(step, n)
+    steps = model.lossy_steps(step, bands[0].shape[1])
     with torch.no_grad():
-        rec = dequantise(encoder_indices(model, bands, steps, rounding, rd_lambda), steps,
-                         comp_dim=1)
-        rec = model.transform.inverse([t.reshape(batch * n, 1, *t.shape[-2:]) for t in rec], 8,
-                                      rounding=False)
-        ycc = rec.reshape(batch, n, *rec.shape[-2:]).float()
-        target = rgb_uint8.to(ycc.device).permute(0, 3, 1, 2).float()
-    to_rgb = torch.tensor(YCOCG_LINEAR_INVERSE, dtype=ycc.dtype, device=ycc.device)
-    error = lambda t: ((torch.einsum("rc,bchw->brhw", to_rgb, t) - target) ** 2).mean()
-    return error(model.denoiser(ycc, step)) / error(ycc).clamp_min(1e-6)
+        ycc = decoded(model, encoder_indices(model, bands, steps, rounding, rd_lambda), steps).float()
+    return (rgb_squared_error(model.denoiser(ycc, step), rgb_uint8)
+            / rgb_squared_error(ycc, rgb_uint8).clamp_min(1e-6))
