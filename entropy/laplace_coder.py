@@ -147,36 +147,44 @@ def _decode_raw(buf, pos, x, nbits):
     return v, x, pos
 
 
+@nb.njit(cache=True, inline="always")
+def decode_value(buf, pos, x, m, k, cum, radius, quarters):
+    """Decode one value under integer mean m and scale index k, continuing a
+    stream (a caller's sequential decoder, ValueDecoder.decode_with, uses it
+    too). Returns (value, state, position, ok)."""
+    k = min(max(k, 0), MAX_SCALE_INDEX)
+    t, b = _split(k)
+    t += table_set(m, k, quarters) * NUM_TABLES
+    rad = radius[t]
+    c = rans_peek(x, PROB_BITS)
+    lo, hi = 0, 2 * rad + 2                      # find s with cum[s] <= c < cum[s+1]
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if cum[t, mid] <= c:
+            lo = mid
+        else:
+            hi = mid
+    s = lo
+    x, pos = rans_advance(buf, pos, x, cum[t, s], cum[t, s + 1] - cum[t, s], PROB_BITS)
+    if s <= 2 * rad:
+        q = np.int64(s - rad)
+    else:
+        nbits = rans_peek(x, 6)
+        x, pos = rans_advance(buf, pos, x, nbits, 1, 6)
+        if nbits > MAX_RESIDUAL_BITS:
+            return np.int64(0), x, pos, False
+        z, x, pos = _decode_raw(buf, pos, x, nbits)
+        q = z >> 1 if (z & 1) == 0 else -(z >> 1) - 1
+    low, x, pos = _decode_raw(buf, pos, x, b)
+    return value_of((q << b) + low, m, k, quarters), x, pos, pos <= buf.shape[0] + 4
+
+
 @nb.njit(cache=True)
 def _decode_values(buf, pos, x, means, scales, cum, radius, quarters, out):
     """Decode len(out) values. Returns (state, position, ok)."""
     for i in range(out.shape[0]):
-        k = min(max(scales[i], 0), MAX_SCALE_INDEX)
-        t, b = _split(k)
-        t += table_set(means[i], k, quarters) * NUM_TABLES
-        rad = radius[t]
-        c = rans_peek(x, PROB_BITS)
-        lo, hi = 0, 2 * rad + 2                      # find s with cum[s] <= c < cum[s+1]
-        while hi - lo > 1:
-            mid = (lo + hi) >> 1
-            if cum[t, mid] <= c:
-                lo = mid
-            else:
-                hi = mid
-        s = lo
-        x, pos = rans_advance(buf, pos, x, cum[t, s], cum[t, s + 1] - cum[t, s], PROB_BITS)
-        if s <= 2 * rad:
-            q = np.int64(s - rad)
-        else:
-            nbits = rans_peek(x, 6)
-            x, pos = rans_advance(buf, pos, x, nbits, 1, 6)
-            if nbits > MAX_RESIDUAL_BITS:
-                return x, pos, False
-            z, x, pos = _decode_raw(buf, pos, x, nbits)
-            q = z >> 1 if (z & 1) == 0 else -(z >> 1) - 1
-        low, x, pos = _decode_raw(buf, pos, x, b)
-        out[i] = value_of((q << b) + low, means[i], k, quarters)
-        if pos > buf.shape[0] + 4:
+        out[i], x, pos, ok = decode_value(buf, pos, x, means[i], scales[i], cum, radius, quarters)
+        if not ok:
             return x, pos, False
     return x, pos, True
 
@@ -276,6 +284,12 @@ class ValueDecoder:
         tables = tables or load_tables()
         self._cum, self._radius = tables
         self._quarters = _in_quarters(tables)
+
+    @property
+    def coder_tables(self):
+        """(cum, radius, quarters): what decode_value needs, for a caller's
+        sequential decoder (decode_with)."""
+        return self._cum, self._radius, self._quarters
 
     def decode(self, means, scales):
         m, s = _as_i64(means), _as_i64(scales)

@@ -10,6 +10,7 @@ from iwave import metadata as meta
 from iwave.errors import IWaveError
 
 MAGIC = b"IWAV"
+# 16: a stream's LL band may be coded sequentially (iwave.coarse_band);
 # 15: a lossy stream's post filter may be one filter per class of samples (iwave.filter_classes);
 # 14: each stream flags the subbands that are entirely zero (not coded, no plan);
 # 13: sample-mapped components are coded at the fewest bits that hold their indices;
@@ -20,7 +21,7 @@ MAGIC = b"IWAV"
 # 8: records an explicit single-channel axis; 7: compact header, lossy streams start with a
 # post filter; 6: plans coded more compactly; 5: plans mix in neighbours; 4: coding plans;
 # 3: one coding adjustment per subband; 2 added tiles (iwave.decoder.STREAM_FORMATS)
-VERSION = 15
+VERSION = 16
 MODE_LOSSLESS, MODE_LOSSY = 0, 1
 COLOUR_NONE, COLOUR_YCOCG_R = 0, 1
 MAX_CHUNKS = 16_000          # (before version 7 the chunk-length table had to fit a 16-bit length)

@@ -11,7 +11,7 @@ import torch
 from iwave.entropy import EntropyError, ValueDecoder, plan_format
 from iwave.entropy.context_model import PHASES
 from iwave.entropy.tables import centroid_offsets
-from iwave import bitstream, index_coder, lifting_paths, palette, postfilter, preview, sample_map
+from iwave import bitstream, coarse_band, index_coder, lifting_paths, palette, postfilter, preview, sample_map
 from iwave.coding import (ACTIVITIES, PART_REFERENCES, plan_inputs, planned_parameters,
                           reconstruct, residual, tile_window)
 from iwave.colour import ycocg_to_rgb
@@ -35,6 +35,7 @@ class StreamFormat:
     lifting_paths: bool = False  # lossless groups name their lifting path (13 on)
     zero_groups: bool = False    # streams flag their subbands of zeros, which have no plan (14 on)
     classified_filters: bool = False   # a lossy stream's post filter may be per class (15 on)
+    coarse_band: bool = False    # a stream's LL band may be coded sequentially (16 on)
 
 
 class Group(NamedTuple):
@@ -68,6 +69,9 @@ STREAM_FORMATS = {
     15: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True,
                      tight_depth=True, colour_map=True, lifting_paths=True, zero_groups=True,
                      classified_filters=True),
+    16: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True,
+                     tight_depth=True, colour_map=True, lifting_paths=True, zero_groups=True,
+                     classified_filters=True, coarse_band=True),
 }
 
 
@@ -89,10 +93,13 @@ def is_palette_tile(header, chunks):
 
 def read_plans(decoder, count, fmt, component):
     """The coding plans of `count` subbands at the start of a component's
-    stream; None for a subband flagged as entirely zero (format 14 on)."""
+    stream; None for a subband flagged as entirely zero (format 14 on), a
+    coarse_band.Sequential for an LL band coded sequentially (16 on)."""
     zero = plan_format.read_zero_groups(decoder, count) if fmt.zero_groups else [False] * count
-    plans = iter(_plans(decoder, count - sum(zero), fmt, component))
-    return [None if z else next(plans) for z in zero]
+    first = coarse_band.read_choice(decoder) if fmt.coarse_band and not zero[0] else None
+    plans = iter(_plans(decoder, count - sum(zero) - (first is not None), fmt, component))
+    return [None if z else first if b == 0 and first is not None else next(plans)
+            for b, z in enumerate(zero)]
 
 
 def _plans(decoder, count, fmt, component):
@@ -210,11 +217,22 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
     table = torch.from_numpy(centroid_offsets())
     decoded = [[[None] * len(PHASES) for _ in shapes] for _ in range(n)]   # for the plans' mixes
     residuals = [[[None] * len(PHASES) for _ in shapes] for _ in range(n)]
+    sequential = [None] * n      # LL bands coded sequentially, by component
 
     def emit(b, c, p, mean, log2_scale):
-        if plans[c][b] is None:      # a subband of zeros: nothing coded (nor centroid offsets)
-            v = np.zeros(tuple(mean.shape), dtype=np.int64)
-            decoded[c][b][p], residuals[c][b][p] = v, residual(v, mean)
+        if plans[c][b] is None or isinstance(plans[c][b], coarse_band.Sequential):
+            if plans[c][b] is None:      # a subband of zeros: nothing coded (nor centroid offsets)
+                v = np.zeros(tuple(mean.shape), dtype=np.int64)
+            else:                        # LL, coded whole before its first phase is needed
+                if p == 0:
+                    try:
+                        sequential[c] = coarse_band.read(decoders[c], shapes[0], plans[c][b],
+                                                         model.mean_resolution)
+                    except EntropyError as e:
+                        raise IWaveError(f"file is corrupt ({e})") from None
+                dy, dx = PHASES[p]
+                v = np.ascontiguousarray(sequential[c][dy::2, dx::2]).reshape(tuple(mean.shape))
+            decoded[c][b][p], residuals[c][b][p] = v.reshape(-1), residual(v, mean)
             return torch.from_numpy(v).double()
         m, k = planned_parameters(plans[c][b], p, mean, log2_scale, model.mean_resolution,
                                   *plan_inputs(decoded, residuals, c, b, p, tuple(mean.shape[-2:])))

@@ -9,8 +9,8 @@ import torch
 
 from iwave.entropy import ValueEncoder, plan_fit, plan_format
 from iwave.entropy.context_model import PHASES, coding_parameters, scale_index_base
-from iwave import (bitstream, effort, index_coder, lifting_paths, palette, postfilter, postfilter_fit,
-                   sample_map)
+from iwave import (bitstream, coarse_band, coarse_band_fit, effort, index_coder, lifting_paths, palette,
+                   postfilter, postfilter_fit, sample_map)
 from iwave.coding import planned_parameters, plan_inputs, reconstruct, residual
 from iwave.colour import YCOCG_SYNTHESIS_GAINS, rgb_to_ycocg
 from iwave.quantisation import quantise
@@ -160,6 +160,8 @@ def coded_streams(model, bands, bit_depth, cond_steps, search=plan_fit.DEFAULT_S
         symbols = [group_symbols(model, plan, phases, inputs[b], values[c][b])
                    for b, (phases, plan) in enumerate(zip(per_band, plans))]
         zero = zero_groups(model, cond_steps, plans, symbols)
+        if not zero[0] and not (cond_steps is not None and model.lossy_option("centroid")):
+            plans[0], symbols[0] = coarse_band_fit.choice(model, bands[0][c, 0].numpy(), plans[0], symbols[0])
         out.append(([None if z else plan for z, plan in zip(zero, plans)],
                     [s for z, per_band in zip(zero, symbols) if not z for s in per_band]))
     return out
@@ -379,7 +381,10 @@ def encode_group(model, bands, bit_depth, cond_steps, filters=None, sample_maps=
         if filters is not None:
             postfilter.write(encoder, [filters[c]])
         plan_format.write_zero_groups(encoder, [plan is None for plan in plans])
-        plan_format.write_plans(encoder, [plan for plan in plans if plan is not None])
+        if plans[0] is not None:
+            coarse_band.write_choice(encoder, plans[0] if isinstance(plans[0], coarse_band.Sequential)
+                                     else None)
+        plan_format.write_plans(encoder, [plan for plan in plans if isinstance(plan, plan_format.Plan)])
         for v, m, k in symbols:
             encoder.add(v, m, k)
         streams.append(encoder.finish())

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from iwave.entropy.plan_fit import value_bits
-from iwave.entropy.plan_format import SIDE, side_integers
+from iwave.entropy.plan_format import SIDE, Plan, side_integers
 from iwave.entropy.tables import ZERO_INDEX
 from iwave.errors import IWaveError
 from iwave.model import IWaveModel
@@ -34,7 +34,7 @@ def collect(model, files, steps, progress=True):
     `files` at each lossy step (None: lossless)."""
     out = defaultdict(list)
     for plans, _ in coded_streams_of(model, files, steps, "collecting plans", progress):
-        for plan in (p for p in plans if p is not None):     # None: a subband of zeros, no plan
+        for plan in (p for p in plans if isinstance(p, Plan)):   # else zeros, or LL coded sequentially
             for v, kind in side_integers(plan, SIDE.part_flags):
                 out[kind].append(v)
     return {k: np.array(v, dtype=np.int64) for k, v in out.items()}
