@@ -34,6 +34,9 @@ from iwave.entropy.plan_format import ACTIVITY_MAX
 from iwave.entropy.tables import MAX_SCALE_INDEX, ZERO_INDEX
 
 PREDICTORS = 2
+# a value's prediction and scale: at most 4 multiplies and adds for p4, 7
+# for A (the table lookup counted as one): counted as MACs by iwave.complexity
+OPS_PER_VALUE = 12
 SHIFT_MAX = 60                      # |shift| <= 60, as a plan's scale shift
 FIRST_SCALE = ZERO_INDEX + 6 * 12   # the first value: sigma 2^12 (any sample depth codes)
 # how the choice is sent, each as a scale index offset from ZERO_INDEX: the

@@ -8,7 +8,7 @@ arithmetic where the counter cannot see it."""
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from iwave import filter_classes, lifting_paths, postfilter
+from iwave import coarse_band, filter_classes, lifting_paths, postfilter
 from iwave.entropy.exact import in_tensor_operations
 
 COUNTED_STEP = 32.0     # lossy counts: any step (the networks' size does not depend on it)
@@ -66,6 +66,8 @@ def macs_per_pixel(model, lossy=False, width=768, height=512):
                    + linear) / pixels
         context = _count(walk) / pixels
         decoder = {"context_model": context, "inverse_transform": inverse}
+        # an LL band coded sequentially (format 16): its own prediction and scale, per LL value
+        decoder["coarse_band"] = 3 * coarse_band.OPS_PER_VALUE * shapes[0][0] * shapes[0][1] / pixels
         if lossy and model.denoiser is not None:
             ycc = x.transpose(0, 1)
             with in_tensor_operations():

@@ -5,7 +5,10 @@ coded first help the later ones; none for a subband of zeros the encoder
 flags instead, `zero_flagged`), the model's float32 training estimate, and
 the zeroth-order entropy of the values
 (what a static per-subband histogram would need, its table not counted);
-"plan_bits" is what sending the plan costs. The totals add the whole
+"plan_bits" is what sending the plan costs. An LL band the encoder codes
+sequentially (iwave.coarse_band) shows those bits as "adjusted" (the same
+for every phase), its predictor and shift as "sequential", and what sending
+them costs as "plan_bits". The totals add the whole
 file's bits, made by the codec at the default effort, whose excess over
 "adjusted" and "plan_bits" is its header, zero flags and post filter.
 
@@ -19,7 +22,9 @@ import json
 import numpy as np
 import torch
 
+from iwave import coarse_band_fit
 from iwave.codec import Codec
+from iwave.coarse_band import Sequential, choice_side
 from iwave.entropy import plan_fit
 from iwave.entropy.context_model import laplace_bits
 from iwave.entropy.tables import zeroth_order_bits
@@ -69,11 +74,21 @@ def diagnose(model, image, step=None):
                          "training_estimate": estimate / pixels,
                          "zeroth_order": zeroth_order_bits(v) / pixels})
         # subbands of zeros the encoder flags instead of coding (format 14) cost nothing
-        for row, zero in zip(rows[-len(per_band):], zero_groups(model, cond, plans, symbols)):
-            row["zero_flagged"] = zero
-            if zero:
+        zero = zero_groups(model, cond, plans, symbols)
+        for row, z in zip(rows[-len(per_band):], zero):
+            row["zero_flagged"] = z
+            if z:
                 row["adjusted"], row["plan_bits"] = 0.0, 0.0
                 row["bits_per_value_by_phase"] = [0.0] * len(row["values_by_phase"])
+        # an LL band the encoder codes sequentially (format 16): its bits and its choice's
+        row = rows[-len(per_band)]
+        plane = bands[0][c, 0].numpy()
+        if not zero[0] and (cond is None or not model.lossy_option("centroid")) and \
+                isinstance(coarse_band_fit.choice(model, plane, plans[0], symbols[0])[0], Sequential):
+            bits, choice = coarse_band_fit.best(plane, tables, model.mean_resolution)
+            side = plan_fit.integer_bits(choice_side(choice), tables)
+            row.update(adjusted=(bits - side) / pixels, plan_bits=side / pixels, sequential=choice._asdict(),
+                       bits_per_value_by_phase=[(bits - side) / plane.size] * len(row["values_by_phase"]))
     return sorted(rows, key=lambda r: (r["band"], r["component"]))
 
 
