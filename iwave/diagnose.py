@@ -7,8 +7,9 @@ the zeroth-order entropy of the values
 (what a static per-subband histogram would need, its table not counted);
 "plan_bits" is what sending the plan costs. An LL band the encoder codes
 sequentially (iwave.coarse_band) shows those bits as "adjusted" (the same
-for every phase), its predictor and shift as "sequential", and what sending
-them costs as "plan_bits". The totals add the whole
+for every phase), its predictor and shift as "sequential", what sending
+them costs as "plan_bits", and what the context model and its plan would
+have cost as "context_model". The totals add the whole
 file's bits, made by the codec at the default effort, whose excess over
 "adjusted" and "plan_bits" is its header, zero flags and post filter.
 
@@ -87,7 +88,8 @@ def diagnose(model, image, step=None):
                 isinstance(coarse_band_fit.choice(model, plane, plans[0], symbols[0])[0], Sequential):
             bits, choice = coarse_band_fit.best(plane, tables, model.mean_resolution)
             side = plan_fit.integer_bits(choice_side(choice), tables)
-            row.update(adjusted=(bits - side) / pixels, plan_bits=side / pixels, sequential=choice._asdict(),
+            row.update(context_model=row["adjusted"] + row["plan_bits"],
+                       adjusted=(bits - side) / pixels, plan_bits=side / pixels, sequential=choice._asdict(),
                        bits_per_value_by_phase=[(bits - side) / plane.size] * len(row["values_by_phase"]))
     return sorted(rows, key=lambda r: (r["band"], r["component"]))
 

@@ -1,10 +1,11 @@
 """Per-image step allocation, emulated without side bits: chroma factor and
 coarse-level tilt applied on both sides (monkeypatched lossy_steps).
 
-    python alloc.py "photos5/*.png" 12,24,48,96 out.json [TILTS [CHROMAS]]
+    python alloc.py "photos5/*.png" 12,24,48,96 out.json [TILTS [CHROMAS [ll]]]
 
 TILTS and CHROMAS are comma-separated (default -0.5,0,0.5 and the chroma
-factors 2^-1/2, 1, 2^1/2); `alloc_analyse.py out.json` compares them."""
+factors 2^-1/2, 1, 2^1/2); with "ll" a tilt t scales the LL band's step
+alone, by 2^t; `alloc_analyse.py out.json` compares them."""
 import sys
 import glob
 import json
@@ -18,6 +19,7 @@ tilts = [float(t) for t in sys.argv[4].split(",")] if len(sys.argv) > 4 else [-0
 chromas = ([float(c) for c in sys.argv[5].split(",")] if len(sys.argv) > 5
            else [2 ** -0.5, 1.0, 2 ** 0.5])
 orig = IWaveModel.lossy_steps
+ll_only = len(sys.argv) > 6 and sys.argv[6] == "ll"
 state = {"c": 1.0, "t": 0.0}
 def patched(self, step, n_comp):
     out = orig(self, step, n_comp)
@@ -25,7 +27,7 @@ def patched(self, step, n_comp):
     res = []
     for b, per in enumerate(out):
         level = L if b == 0 else L - (b - 1) // 3
-        f = 2 ** (state["t"] * (level - 1) / 4)
+        f = (2 ** state["t"] if b == 0 else 1.0) if ll_only else 2 ** (state["t"] * (level - 1) / 4)
         res.append([v * f * (state["c"] if (i > 0 and n_comp == 3) else 1.0) for i, v in enumerate(per)])
     return res
 IWaveModel.lossy_steps = patched

@@ -1,4 +1,8 @@
-"""Per-image choice of dead zone and RD weight by J = SSE + lam*bits."""
+"""Per-image choice of dead zone and RD weight by J = SSE + lam*bits.
+
+    python tune_rd.py "photos5/*.png" 12,24,48,96 out.json [ROUNDINGS [LAMBDAS]]
+
+(ROUNDINGS and LAMBDAS comma-separated; default 0.35,0.4,0.45 and 0.07,0.1,0.14.)"""
 import sys
 import glob
 import json
@@ -8,7 +12,8 @@ from PIL import Image
 import iwave
 from iwave import encoder
 files = sorted(glob.glob(sys.argv[1])); steps = [float(s) for s in sys.argv[2].split(",")]
-roundings = [0.35, 0.4, 0.45]; lams = [0.07, 0.1, 0.14]
+roundings = [float(r) for r in (sys.argv[4] if len(sys.argv) > 4 else "0.35,0.4,0.45").split(",")]
+lams = [float(v) for v in (sys.argv[5] if len(sys.argv) > 5 else "0.07,0.1,0.14").split(",")]
 codec = iwave.Codec(model="iwave-lossy")
 orig_q = encoder.encoder_quantise
 res = {}
