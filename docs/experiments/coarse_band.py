@@ -72,8 +72,8 @@ def main():
                                    f"{100 * (zero_mean_bits(plane, model.tables) - now) / now:+.0f}%")
                     if r["band"] <= 3:      # level 5: also with the LL band's gradient
                         c = r["component"]
-                        ll = bands[0][c, 0].numpy() * float(band_steps[0][c] / band_steps[r["band"]][c])
-                        with_ll = zero_mean_bits(plane, model.tables, ll)
+                        ll_band = bands[0][c, 0].numpy() * float(band_steps[0][c] / band_steps[r["band"]][c])
+                        with_ll = zero_mean_bits(plane, model.tables, ll_band)
                         ll_gradient_saves += max(0.0, now - with_ll)
                         details[-1] += f" ({100 * (with_ll - now) / now:+.0f}% with LL's gradient)"
             share = sum(model_ll(r) for r in rows if r["band"] == 0) / coded
