@@ -79,13 +79,13 @@ SIDE = SideCode(-16, 22, -7, True, -12, 11, 8, -1, -12, 4)
 ACTIVITY_MAX = 1023
 # floor(6 log2 x) for x = 1 .. ACTIVITY_MAX + 1, exact (integer arithmetic), so
 # every machine derives the same scale indices from the same activities
-_LOG6 = np.array([0] + [(x ** 6).bit_length() - 1 for x in range(1, ACTIVITY_MAX + 2)], dtype=np.int64)
+LOG6 = np.array([0] + [(x ** 6).bit_length() - 1 for x in range(1, ACTIVITY_MAX + 2)], dtype=np.int64)
 
 
 def activity_index(activities):
     """Integer log-activity, floor(6 log2(1 + a)) for a clamped to 0..ACTIVITY_MAX,
     of non-negative integer activities (any shape): on the scale indices' grid."""
-    return _LOG6[np.clip(np.asarray(activities, dtype=np.int64), 0, ACTIVITY_MAX) + 1]
+    return LOG6[np.clip(np.asarray(activities, dtype=np.int64), 0, ACTIVITY_MAX) + 1]
 
 
 def activity_shift(gains, activities):
@@ -202,7 +202,7 @@ def _coder_parameters(mean, log2_scale, thresholds, table, mix, references, part
             acc = np.int64(8)
             for g in range(gains.shape[0]):
                 a = min(max(activities[g, i], 0), ACTIVITY_MAX)
-                acc += gains[g] * _LOG6[a + 1]
+                acc += gains[g] * LOG6[a + 1]
             shift = acc // 16
         cls = 0
         for t in range(thresholds.shape[0]):

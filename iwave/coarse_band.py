@@ -30,7 +30,7 @@ import numpy as np
 
 from iwave.entropy import EntropyError
 from iwave.entropy.laplace_coder import decode_value
-from iwave.entropy.plan_format import ACTIVITY_MAX
+from iwave.entropy.plan_format import ACTIVITY_MAX, LOG6
 from iwave.entropy.tables import MAX_SCALE_INDEX, ZERO_INDEX
 
 PREDICTORS = 2
@@ -48,10 +48,6 @@ class Sequential(NamedTuple):
     """A component's LL band coded sequentially with this predictor and shift."""
     predictor: int
     shift: int
-
-
-# floor(6 log2(1 + a)) for a = 0 .. ACTIVITY_MAX (as plan_format.activity_index)
-_LOG6 = np.array([(x ** 6).bit_length() - 1 for x in range(1, ACTIVITY_MAX + 2)], dtype=np.int64)
 
 
 @nb.njit(cache=True)
@@ -77,7 +73,7 @@ def _walk(plane, predictor, shift, resolution, log6, decode, buf, pos, x, cum, r
                 p4 = 2 * a + 2 * b + (d - c if predictor == 1 else 0)
                 act = min(2 * abs(ra) + 2 * abs(rb) + abs(rc) + abs(rd), ACTIVITY_MAX)
             m = (p4 * resolution + 2) >> 2
-            k = FIRST_SCALE if i == 0 and j == 0 else min(max(log6[act] + shift, 0), MAX_SCALE_INDEX)
+            k = FIRST_SCALE if i == 0 and j == 0 else min(max(log6[act + 1] + shift, 0), MAX_SCALE_INDEX)
             if decode:
                 v, x, pos, ok = decode_value(buf, pos, x, m, k, cum, radius, quarters)
                 if not ok:
@@ -95,7 +91,7 @@ def parameters(plane, choice, resolution):
     values in raster order under a Sequential choice."""
     none = np.zeros(0, np.int64)
     m, k, _, _, _ = _walk(np.ascontiguousarray(plane, dtype=np.int64), choice.predictor, choice.shift,
-                          resolution, _LOG6, False, np.zeros(0, np.uint8), 0, np.uint64(0),
+                          resolution, LOG6, False, np.zeros(0, np.uint8), 0, np.uint64(0),
                           none.reshape(0, 0), none, False)
     return m, k
 
@@ -128,7 +124,7 @@ def read_choice(decoder):
 
 
 def _decode(buf, pos, x, plane, choice, resolution, cum, radius, quarters):
-    _, _, x, pos, ok = _walk(plane, choice.predictor, choice.shift, resolution, _LOG6, True,
+    _, _, x, pos, ok = _walk(plane, choice.predictor, choice.shift, resolution, LOG6, True,
                              buf, pos, x, cum, radius, quarters)
     return x, pos, plane, ok
 

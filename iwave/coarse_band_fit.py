@@ -7,7 +7,7 @@ from iwave import coarse_band
 from iwave.entropy import plan_fit
 from iwave.entropy.tables import MAX_SCALE_INDEX
 
-SHIFTS = range(-24, 49)      # every shift the search tries (a band's best lay in -4 .. 24 on photos)
+SHIFTS = range(-24, 49)      # every shift the search tries
 
 
 def _bits(choice, tables):
