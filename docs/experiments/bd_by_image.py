@@ -6,7 +6,11 @@ sub-pixel (how much texture and noise it has), then the correlation of the
 two across images.
 
     python docs/experiments/bd_by_image.py results/kodak/results.json [--codec iwave-lossy]
-        [--anchors jpeg2000,heic-444] [--lossless iwave-lossless-ll]
+        [--anchors jpeg2000,heic-444] [--lossless iwave-lossless-ll] [--by-set]
+
+With --by-set (for a benchmark without a lossless row) it prints instead the
+median BD-rate of each set of images, a set being the images whose names
+share their part before the first "_" (the training crops' source set).
 
 It reads measurements only (no coding); conclusions drawn for the encoder
 must be checked on held-out images, never tuned on Kodak."""
@@ -35,11 +39,22 @@ def main():
     ap.add_argument("--codec", default="iwave-lossy")
     ap.add_argument("--anchors", default="jpeg2000,heic-444")
     ap.add_argument("--lossless", default="iwave-lossless-ll")
+    ap.add_argument("--by-set", action="store_true", help="medians by the images' name prefix")
     args = ap.parse_args()
     results = json.load(open(args.results))
     anchors = args.anchors.split(",")
     test = curves(results, args.codec)
     rivals = {a: curves(results, a) for a in anchors}
+    if args.by_set:
+        sets = {}
+        for image in test:
+            sets.setdefault(image.split("_")[0], []).append(image)
+        for name, images in sorted(sets.items()):
+            medians = [np.nanmedian([np.nan if (b := bd_rate(rivals[a][i], test[i])) is None else b
+                                     for i in images if i in rivals[a]]) for a in anchors]
+            print(f"{name}: {len(images)} images, median BD-rate " +
+                  ", ".join(f"vs {a} {m:+.1f}%" for a, m in zip(anchors, medians)))
+        return
     texture = {r["image"]: r["bpsp"] for r in results["lossless"][args.lossless]["per_image"]}
     rows = sorted(test, key=lambda image: texture[image])
     print("image".ljust(24) + "lossless bpsp " + " ".join(f"vs {a:>10}" for a in anchors))
