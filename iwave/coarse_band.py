@@ -21,7 +21,9 @@ d by b; the first value has mean 0 and scale index FIRST_SCALE):
     scale index k = floor(6 log2(1 + A)) + shift,  A = 2|r_a| + 2|r_b| + |r_c| + |r_d|
 
 where r_a ... are the neighbours' residuals under the same replacements
-(the first value's counts as 0). One function computes (m, k) for the
+(the first value's is the value itself, its prediction being 0: its
+neighbours start with wide scales, which suits the few values of a small
+image's band better than narrow ones would). One function computes (m, k) for the
 encoder and decodes for the decoder, so the two cannot differ."""
 from typing import NamedTuple
 
