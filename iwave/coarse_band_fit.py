@@ -10,6 +10,13 @@ from iwave.entropy.tables import MAX_SCALE_INDEX
 SHIFTS = range(-24, 49)      # every shift the search tries
 
 
+def applies(model, cond_steps):
+    """Whether the encoder may code a group's LL bands sequentially: not for
+    a lossy model with centroid reconstruction, whose offsets such a band
+    would not get (as for a subband flagged as zero)."""
+    return cond_steps is None or not model.lossy_option("centroid")
+
+
 def _bits(choice, tables):
     return plan_fit.integer_bits(coarse_band.choice_side(choice), tables)
 

@@ -219,19 +219,23 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
     residuals = [[[None] * len(PHASES) for _ in shapes] for _ in range(n)]
     sequential = [None] * n      # LL bands coded sequentially, by component
 
+    def ll_phase(c, p, choice):
+        """Phase p of component c's sequentially coded LL band, which is
+        read whole where its first phase is needed."""
+        if p == 0:
+            try:
+                sequential[c] = coarse_band.read(decoders[c], shapes[0], choice, model.mean_resolution)
+            except EntropyError as e:
+                raise IWaveError(f"file is corrupt ({e})") from None
+        dy, dx = PHASES[p]
+        return sequential[c][dy::2, dx::2]
+
     def emit(b, c, p, mean, log2_scale):
-        if plans[c][b] is None or isinstance(plans[c][b], coarse_band.Sequential):
-            if plans[c][b] is None:      # a subband of zeros: nothing coded (nor centroid offsets)
-                v = np.zeros(tuple(mean.shape), dtype=np.int64)
-            else:                        # LL, coded whole before its first phase is needed
-                if p == 0:
-                    try:
-                        sequential[c] = coarse_band.read(decoders[c], shapes[0], plans[c][b],
-                                                         model.mean_resolution)
-                    except EntropyError as e:
-                        raise IWaveError(f"file is corrupt ({e})") from None
-                dy, dx = PHASES[p]
-                v = np.ascontiguousarray(sequential[c][dy::2, dx::2]).reshape(tuple(mean.shape))
+        plan = plans[c][b]
+        if plan is None or isinstance(plan, coarse_band.Sequential):
+            # a subband of zeros (nothing coded, nor centroid offsets) or LL coded sequentially
+            v = (np.zeros(tuple(mean.shape), dtype=np.int64) if plan is None
+                 else np.ascontiguousarray(ll_phase(c, p, plan)).reshape(tuple(mean.shape)))
             decoded[c][b][p], residuals[c][b][p] = v.reshape(-1), residual(v, mean)
             return torch.from_numpy(v).double()
         m, k = planned_parameters(plans[c][b], p, mean, log2_scale, model.mean_resolution,

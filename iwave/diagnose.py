@@ -82,15 +82,15 @@ def diagnose(model, image, step=None):
                 row["adjusted"], row["plan_bits"] = 0.0, 0.0
                 row["bits_per_value_by_phase"] = [0.0] * len(row["values_by_phase"])
         # an LL band the encoder codes sequentially (format 16): its bits and its choice's
-        row = rows[-len(per_band)]
-        plane = bands[0][c, 0].numpy()
-        if not zero[0] and (cond is None or not model.lossy_option("centroid")) and \
-                isinstance(coarse_band_fit.choice(model, plane, plans[0], symbols[0])[0], Sequential):
-            bits, choice = coarse_band_fit.best(plane, tables, model.mean_resolution)
-            side = plan_fit.integer_bits(choice_side(choice), tables)
-            row.update(context_model=row["adjusted"] + row["plan_bits"],
-                       adjusted=(bits - side) / pixels, plan_bits=side / pixels, sequential=choice._asdict(),
-                       bits_per_value_by_phase=[(bits - side) / plane.size] * len(row["values_by_phase"]))
+        row, plane = rows[-len(per_band)], bands[0][c, 0].numpy()
+        choice, coded = (coarse_band_fit.choice(model, plane, plans[0], symbols[0])
+                         if not zero[0] and coarse_band_fit.applies(model, cond) else (None, None))
+        if isinstance(choice, Sequential):
+            bits = float(plan_fit.value_bits(*coded[0], tables).sum())
+            row.update(context_model=row["adjusted"] + row["plan_bits"], adjusted=bits / pixels,
+                       plan_bits=plan_fit.integer_bits(choice_side(choice), tables) / pixels,
+                       sequential=choice._asdict(),
+                       bits_per_value_by_phase=[bits / plane.size] * len(row["values_by_phase"]))
     return sorted(rows, key=lambda r: (r["band"], r["component"]))
 
 

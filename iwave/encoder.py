@@ -160,7 +160,7 @@ def coded_streams(model, bands, bit_depth, cond_steps, search=plan_fit.DEFAULT_S
         symbols = [group_symbols(model, plan, phases, inputs[b], values[c][b])
                    for b, (phases, plan) in enumerate(zip(per_band, plans))]
         zero = zero_groups(model, cond_steps, plans, symbols)
-        if not zero[0] and not (cond_steps is not None and model.lossy_option("centroid")):
+        if not zero[0] and coarse_band_fit.applies(model, cond_steps):
             plans[0], symbols[0] = coarse_band_fit.choice(model, bands[0][c, 0].numpy(), plans[0], symbols[0])
         out.append(([None if z else plan for z, plan in zip(zero, plans)],
                     [s for z, per_band in zip(zero, symbols) if not z for s in per_band]))

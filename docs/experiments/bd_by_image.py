@@ -33,11 +33,18 @@ def curves(results, name):
     return {image: tuple(map(list, zip(*sorted(p)))) for image, p in points.items()}
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def parser(doc):
+    """The command line of the scripts that read a benchmark's results.json:
+    the file, the lossy codec's row and the anchors' rows."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("results")
     ap.add_argument("--codec", default="iwave-lossy")
     ap.add_argument("--anchors", default="jpeg2000,heic-444")
+    return ap
+
+
+def main():
+    ap = parser(__doc__)
     ap.add_argument("--lossless", default="iwave-lossless-ll")
     ap.add_argument("--by-set", action="store_true", help="medians by the images' name prefix")
     args = ap.parse_args()

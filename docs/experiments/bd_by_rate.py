@@ -9,12 +9,11 @@ qualities; the BD-rate itself keeps to the overlapping qualities).
         [--anchors jpeg2000,heic-444] [--ranges 0-0.3,0.2-0.8,0.6-3]
 
 It reads measurements only (no coding); never tune on Kodak."""
-import argparse
 import json
 
 import numpy as np
 
-from bd_by_image import curves
+from bd_by_image import curves, parser
 from iwave.bench.metrics import bd_rate
 
 
@@ -25,10 +24,7 @@ def within(curve, lo, hi):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("results")
-    ap.add_argument("--codec", default="iwave-lossy")
-    ap.add_argument("--anchors", default="jpeg2000,heic-444")
+    ap = parser(__doc__)
     ap.add_argument("--ranges", default="0-0.3,0.2-0.8,0.6-3")
     args = ap.parse_args()
     results = json.load(open(args.results))
