@@ -91,6 +91,13 @@ class Status:
                 print(f"  {detail}", file=sys.stderr)
 
 
+def named(inp, error):
+    """An error's message, led by the input's name unless it names it already
+    (a batch's errors must say which file each is about)."""
+    text, name = str(error), shown(inp, "input")
+    return text if name in text else f"{name}: {text}"
+
+
 def run(pairs, code_one, status):
     """code_one(input, output) -> (status line, detail) for every pair;
     failures of single files in a batch are reported and counted."""
@@ -102,7 +109,7 @@ def run(pairs, code_one, status):
         except IWaveError as e:
             if len(pairs) == 1:
                 raise
-            print(f"iwave: error: {e}", file=sys.stderr)
+            print(f"iwave: error: {named(inp, e)}", file=sys.stderr)
             failed.append(inp)
             continue
         status(f"{shown(inp, 'input')} -> {shown(out, 'output')}: {line}, "

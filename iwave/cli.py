@@ -2,6 +2,7 @@
 import argparse
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -285,6 +286,26 @@ def build_parser():
     return p
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that outputs in progress are
+    discarded as for Ctrl-C (a killed process would leave its temporary)."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
+
+
+def _interrupt_in(e):
+    """The interrupt behind an exception, if any: Ctrl-C or SIGTERM during a
+    compiled (numba) function comes back as a SystemError whose context is
+    the KeyboardInterrupt."""
+    while e is not None:
+        if isinstance(e, KeyboardInterrupt):
+            return e
+        e = e.__cause__ or e.__context__
+    return None
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -292,13 +313,24 @@ def main(argv=None):
         parser.print_help()
         return 2
     try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:               # not the main thread (a caller's thread): leave signals alone
+        previous = None
+    try:
+        return _run(args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args):
+    try:
         args.func(args)
     except IWaveError as e:
         print(f"iwave: error: {e}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("iwave: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        return _interrupted(e)
     except BrokenPipeError:          # `iwave ... | head`: the reader has gone; nothing to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
@@ -309,12 +341,20 @@ def main(argv=None):
         print(f"iwave: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), file=sys.stderr)
         return 1
     except Exception as e:   # a bug: one line unless IWAVE_DEBUG is set
+        if (interrupt := _interrupt_in(e)) is not None:
+            return _interrupted(interrupt)
         if os.environ.get("IWAVE_DEBUG"):
             raise
         print(f"iwave: internal error: {type(e).__name__}: {e} (set IWAVE_DEBUG=1 for details; "
               "please report it)", file=sys.stderr)
         return 70
     return 0
+
+
+def _interrupted(e):
+    terminated = isinstance(e, Terminated)
+    print(f"iwave: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+    return 143 if terminated else 130
 
 
 if __name__ == "__main__":

@@ -96,9 +96,43 @@ class StandardOutput:
         pass
 
 
+class DeviceOutput:
+    """The output of a path that is a device or a pipe (/dev/null, a FIFO):
+    nothing to rename into place, so the bytes are written into it at the
+    commit, all at once, and its errors (/dev/full's) are reported."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def commit(self, data: bytes):
+        try:
+            with open(self.path, "wb") as f:
+                f.write(data)
+        except OSError as e:
+            raise IWaveError(f"cannot write {self.path}: {e.strerror or e}") from None
+
+    def discard(self):
+        pass
+
+
 def output(path):
-    """Where an output goes: a file written all at once, or standard output."""
-    return StandardOutput() if str(path) == STDIO else AtomicOutput(path)
+    """Where an output goes: standard output; a file written all at once
+    (through a symbolic link, the file it names: the link stays); or a
+    device or pipe, written into."""
+    if str(path) == STDIO:
+        return StandardOutput()
+    path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    if path.exists() and not path.is_file() and not path.is_dir():
+        return DeviceOutput(path)
+    return AtomicOutput(path)
 
 
 def check_writable(path):

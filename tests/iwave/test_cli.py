@@ -253,3 +253,16 @@ def test_decompress_refuses_formats_it_cannot_write(capsys, tmp_path):
         assert_one_line_error(code, err)
         assert not (tmp_path / out).exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.iwv"]
+
+
+def test_each_error_of_a_batch_names_its_file(capsys, png, tmp_path):
+    run(capsys, "compress", png)
+    data = (tmp_path / "x.iwv").read_bytes()
+    (tmp_path / "cut.iwv").write_bytes(data[:len(data) // 2])
+    (tmp_path / "empty.iwv").write_bytes(b"")
+    code, _, err = run(capsys, "decompress", tmp_path / "cut.iwv", tmp_path / "empty.iwv",
+                       tmp_path / "x.iwv", "-o", (tmp_path / "out").mkdir() or tmp_path / "out")
+    lines = err.strip().splitlines()
+    assert code == 1 and lines[-1] == "iwave: error: 2 of 3 files failed (listed above)"
+    assert lines[0].startswith(f"iwave: error: {tmp_path / 'cut.iwv'}: ")
+    assert lines[1].startswith(f"iwave: error: {tmp_path / 'empty.iwv'}: not an iwave file")

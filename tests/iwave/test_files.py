@@ -3,10 +3,13 @@ and an unwritable destination fails before the work, naming the output."""
 import errno
 import os
 import shutil
+import signal
+import stat
 import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -95,3 +98,59 @@ def test_a_read_only_folder_fails_at_once_naming_the_output(tmp_path):
     assert r.stderr.strip() == f"iwave: error: cannot write {out}: Permission denied"
     assert list(folder.iterdir()) == []
     assert seconds < 5, f"took {seconds:.1f} s: the output was not checked before the encode"
+
+
+def test_an_output_through_a_symbolic_link_writes_the_file_it_names(png, tmp_path):
+    (tmp_path / "target.iwv").write_bytes(b"an earlier file")
+    (tmp_path / "link.iwv").symlink_to("target.iwv")
+    assert main(["compress", str(png), "-o", str(tmp_path / "link.iwv"), "--force"]) == 0
+    assert (tmp_path / "link.iwv").is_symlink()
+    assert main(["decompress", str(tmp_path / "target.iwv"), "-o", str(tmp_path / "y.png")]) == 0
+    assert (np.asarray(Image.open(tmp_path / "y.png")) == np.asarray(Image.open(png))).all()
+
+
+def test_an_output_that_is_a_pipe_is_written_into_not_replaced(png, tmp_path):
+    import threading
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    try:
+        assert main(["compress", str(png), "-o", str(fifo), "--force"]) == 0
+    finally:
+        if reader.is_alive():          # the writer failed before opening it: let the reader go
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        reader.join()
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert main(["compress", str(png), "-o", str(tmp_path / "a.iwv")]) == 0
+    assert got == [(tmp_path / "a.iwv").read_bytes()]
+
+
+def test_sigterm_discards_the_output_in_progress(tmp_path, monkeypatch, capsys):
+    from iwave import batch
+
+    def killed(args):
+        with files.AtomicOutput(tmp_path / "a.iwv"):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)              # the handler raises before this ends
+    monkeypatch.setattr(batch, "cmd_compress", killed)
+    previous = signal.getsignal(signal.SIGTERM)
+    assert main(["compress", "x.png"]) == 143
+    assert capsys.readouterr().err == "iwave: terminated\n"
+    assert list(tmp_path.iterdir()) == []
+    assert signal.getsignal(signal.SIGTERM) is previous
+
+
+def test_an_interrupt_inside_compiled_code_is_an_interrupt(monkeypatch, capsys):
+    from iwave import batch
+
+    def interrupted_in_numba(args):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as e:
+            raise SystemError("CPUDispatcher(<function _search>) returned a result with an "
+                              "exception set") from e
+    monkeypatch.setattr(batch, "cmd_compress", interrupted_in_numba)
+    assert main(["compress", "x.png"]) == 130
+    assert capsys.readouterr().err == "iwave: interrupted\n"
