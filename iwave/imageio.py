@@ -13,7 +13,10 @@ and says why; nothing is rescaled or truncated on the way:
 - TIFF goes through tifffile, which keeps 16-bit colour (Pillow truncates
   it) and reads planar files; layouts it leaves to Pillow (bilevel, palette,
   min-is-white, YCbCr) are 8-bit ones, which Pillow reads exactly.
-- Binary PGM/PPM (P5/P6) are parsed here, any maxval, samples unscaled.
+- Binary PGM/PPM (P5/P6) are parsed here, any maxval: a sample means
+  v / maxval, so a maxval other than 255 or 65535 is widened to the
+  container's full range as PNG widens low bit depths (v * 255 / maxval or
+  v * 65535 / maxval, rounded: exactly invertible, the same picture).
 - Everything else (BMP, JPEG, WebP, GIF, ASCII PNM) goes through Pillow.
 
 EXIF orientation is deliberately not applied: the codec stores pixels as they
@@ -133,6 +136,9 @@ def _read_tiff(path, max_pixels):
                 raise IWaveError(f"16-bit TIFF with photometric interpretation {photometric} "
                                  "is not supported (grey or RGB expected)")
             return _read_pillow(path, max_pixels)   # bilevel, palette, min-is-white, YCbCr
+        if 1 in tuple(getattr(page, "extrasamples", ()) or ()):
+            raise IWaveError("TIFF with premultiplied (associated) alpha: iwave keeps straight "
+                             "alpha, as PNG has; convert it to unassociated alpha first")
         a = page.asarray()
         axes = page.axes
     if set(axes) - set("YXS"):
@@ -150,9 +156,10 @@ def _read_tiff(path, max_pixels):
 
 # ------------------------------------------------------------------ PNM
 def _read_pnm(path, max_pixels):
-    """Binary PGM (P5) and PPM (P6), any maxval: samples as stored (a
-    12-bit image in a 16-bit PGM stays 0..4095; Pillow would rescale or
-    truncate some of these)."""
+    """Binary PGM (P5) and PPM (P6), any maxval, widened to the full 8- or
+    16-bit range (a 12-bit PGM's 0..4095 become 0..65535, 4095 steps of
+    about 16), which is what the file means: kept as they were, its
+    samples would decode to a picture 16 times darker."""
     data = Path(path).read_bytes()
     fields, pos = [], 2
     while len(fields) < 3:
@@ -181,6 +188,9 @@ def _read_pnm(path, max_pixels):
     a = np.frombuffer(payload, dtype=">u2" if wide else np.uint8).reshape(h, w, planes)
     if a.max(initial=0) > maxval:
         raise IWaveError(f"corrupt PNM (a sample exceeds its maxval {maxval})")
+    full = 65535 if wide else 255
+    if maxval != full:
+        a = (a.astype(np.int64) * (2 * full) + maxval) // (2 * maxval)     # round(v * full / maxval)
     a = a.astype(np.uint16 if wide else np.uint8)
     return a[:, :, 0] if planes == 1 else a
 

@@ -145,7 +145,9 @@ def pnm_case(name, size, planes, maxval, seed):
         body = a.astype(">u2").tobytes() if maxval > 255 else a.tobytes()
         path.write_bytes(b"P%d\n# made by a test\n%d %d\n%d\n" % (6 if planes == 3 else 5, w, h, maxval)
                          + body)
-    return (f"{name}.{'ppm' if planes == 3 else 'pgm'}", write, the_array(a))
+    full = 65535 if maxval > 255 else 255      # a sample means v / maxval: widened to the full range
+    wide = np.floor(a.astype(float) * full / maxval + 0.5).astype(a.dtype)
+    return (f"{name}.{'ppm' if planes == 3 else 'pgm'}", write, the_array(wide))
 
 
 def pillow_case(name, size, planes, seed, fmt, reader, **options):
@@ -175,6 +177,12 @@ def _int32_tiff(path):
 
 def _cmyk_tiff(path):
     tifffile.imwrite(path, _pixels(6, 9, 4, 8, 1), photometric="separated")
+
+
+def _premultiplied_tiff(path):
+    a = _pixels(6, 9, 4, 8, 1)
+    a[..., :3] = np.minimum(a[..., :3], a[..., 3:])
+    tifffile.imwrite(path, a, photometric="rgb", extrasamples=["assocalpha"])
 
 
 def _two_page_tiff(path):
@@ -250,6 +258,7 @@ CASES = [
     pnm_case("p5-8", SIZES[0], 1, 255, 50), pnm_case("p5-16", SIZES[3], 1, 65535, 51),
     pnm_case("p6-8", SIZES[5], 3, 255, 52), pnm_case("p6-16", SIZES[1], 3, 65535, 53),
     pnm_case("p5-12bit", SIZES[5], 1, 4095, 54), pnm_case("p6-10bit", SIZES[3], 3, 1023, 55),
+    pnm_case("p5-4bit", SIZES[1], 1, 15, 56), pnm_case("p6-maxval-1", SIZES[0], 3, 1, 57),
     # BMP, JPEG, WebP (their decoded samples are the image)
     pillow_case("rgb.bmp", SIZES[5], 3, 60, "BMP", None),
     pillow_case("grey.bmp", SIZES[3], 1, 61, "BMP", None),
@@ -262,6 +271,7 @@ CASES = [
     # refused, each with its reason
     refused("float.tif", _float_tiff, "floating-point"), refused("signed.tif", _signed_tiff, "signed"),
     refused("int32.tif", _int32_tiff, "32-bit"), refused("cmyk.tif", _cmyk_tiff, "CMYK"),
+    refused("premultiplied.tif", _premultiplied_tiff, "premultiplied"),
     refused("pages.tif", _two_page_tiff, "2 images"), refused("cmyk.jpg", _cmyk_jpeg, "CMYK"),
     refused("float-pillow.tif", _float_pillow_tiff, "floating-point"),
     refused("anim.gif", _animated("GIF"), "frames"), refused("anim.png", _animated("PNG"), "frames"),
