@@ -283,6 +283,9 @@ def read_metadata(data) -> dict:
             raise IWaveError(f"{data}: no such file")
         with open(data, "rb") as f:
             data = f.read()
+    elif not isinstance(data, (bytes, bytearray, memoryview)):
+        raise IWaveError(f"read_metadata takes the bytes of an .iwv file or its path, "
+                         f"not {type(data).__name__}")
     return read(bytes(data), max_pixels=float("inf"))[0].metadata
 
 

@@ -3,10 +3,12 @@ images cut into tiles, tiles coded in parallel processes if asked, --bpp's
 search), and `compress` / `decompress` with a default Codec. The work on a
 tile is iwave.encoder's and iwave.decoder's."""
 import math
+import numbers
 import os
 
 import numpy as np
 import torch
+from PIL import Image
 
 from iwave import bitstream, effort as efforts, preview
 from iwave.coding import pixel_crc, tile_window
@@ -45,6 +47,24 @@ def quality_to_step(quality: float):
     return None if quality == 100 else 2.0 ** ((100.0 - quality) / 10.0)
 
 
+def _number(name, value, whole=False):
+    """An option that must be a number (a whole one if `whole`): the value,
+    or an IWaveError naming the option (True, "4" and None are not numbers;
+    the caller checks the range)."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.integer, np.floating)):
+        raise IWaveError(f"{name} must be a {'whole ' if whole else ''}number, not "
+                         f"{type(value).__name__} {value!r}")
+    if whole and value != int(value):
+        raise IWaveError(f"{name} must be a whole number, not {value!r}")
+    return int(value) if whole else float(value)
+
+
+def _rate_options(step, quality, bpp):
+    """step, quality and bpp checked to be numbers where given."""
+    return tuple(None if v is None else _number(name, v)
+                 for name, v in (("step", step), ("quality", quality), ("bpp", bpp)))
+
+
 def is_lossy(step=None, quality=None, bpp=None) -> bool:
     """Whether these rate options ask for a lossy file (quality 100 is lossless)."""
     return step is not None or bpp is not None or (quality is not None and quality < 100)
@@ -70,6 +90,13 @@ class Codec:
 
     def __init__(self, model=None, max_pixels=bitstream.DEFAULT_MAX_PIXELS, tile=DEFAULT_TILE,
                  jobs=1, threads=None, effort=None):
+        if model is not None and not isinstance(model, (str, os.PathLike, IWaveModel)):
+            raise IWaveError(f"model must be a model's name, a path to its .npz or an IWaveModel, "
+                             f"not {type(model).__name__}")
+        tile, jobs = _number("tile", tile, whole=True), _number("jobs", jobs, whole=True)
+        max_pixels = _number("max_pixels", max_pixels, whole=True)
+        if max_pixels < 1:
+            raise IWaveError("max_pixels must be at least 1")
         if isinstance(model, IWaveModel):
             self.models = {"lossless": model, "lossy": model}
         else:
@@ -118,8 +145,11 @@ class Codec:
         A file's ICC profile, EXIF and XMP are kept unless strip is set;
         `metadata` ({"icc", "exif", "xmp" -> bytes}) gives them for an array
         (or replaces a file's). --bpp's target counts the image, not them."""
+        if not isinstance(strip, bool):
+            raise IWaveError(f"strip must be True or False, not {strip!r}")
         if strip and metadata:
             raise IWaveError("give metadata or strip, not both")
+        step, quality, bpp = _rate_options(step, quality, bpp)
         level = self.effort if effort is None else efforts.checked(effort)
         if isinstance(image, (str, os.PathLike)):
             a = read_image(image, self.max_pixels)
@@ -128,6 +158,9 @@ class Codec:
                 metadata = read_image_metadata(image)
         elif isinstance(image, (bytes, bytearray, memoryview)):
             raise IWaveError("compress takes an image (array, PIL image or file path), not bytes")
+        elif not isinstance(image, (np.ndarray, Image.Image)) and not hasattr(image, "__array__"):
+            raise IWaveError(f"compress takes an image (array, PIL image or file path), not "
+                             f"{type(image).__name__}")
         else:
             a = validate_array(image)
         h, w = a.shape[:2]
@@ -209,7 +242,7 @@ class Codec:
         return best
 
     # ---------------------------------------------------------------- decode
-    def decompress(self, data: bytes, _order=None, *, scale=1) -> np.ndarray:
+    def decompress(self, data: bytes, *, scale=1, _order=None) -> np.ndarray:
         """Decode to an array with the original dtype and shape. (`_order`:
         the order tiles are decoded in; tests use it to show it does not matter.)
         `data` may also be the path of an .iwv file. `scale` 1/2, 1/4, ...

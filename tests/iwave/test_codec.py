@@ -122,6 +122,31 @@ def test_bad_options_are_clear_errors(codec, sample):
             codec.compress(bad)
 
 
+@pytest.mark.parametrize("call,why", [
+    (lambda c, a: c.compress(a, step="4"), "step must be a number, not str"),
+    (lambda c, a: c.compress(a, quality="x"), "quality must be a number"),
+    (lambda c, a: c.compress(a, bpp=[1]), "bpp must be a number"),
+    (lambda c, a: c.compress(a, step=True), "step must be a number, not bool"),
+    (lambda c, a: c.compress(a, strip="no"), "strip must be True or False"),
+    (lambda c, a: c.compress(None), "not NoneType"),
+    (lambda c, a: c.compress(5), "not int"),
+    (lambda c, a: iwave.Codec(model=5), "model must be"),
+    (lambda c, a: iwave.Codec(max_pixels="x"), "max_pixels must be a whole number"),
+    (lambda c, a: iwave.Codec(max_pixels=0), "max_pixels must be at least 1"),
+    (lambda c, a: iwave.Codec(tile="x"), "tile must be a whole number"),
+    (lambda c, a: iwave.Codec(tile=100.5), "tile must be a whole number"),
+    (lambda c, a: iwave.read_metadata(None), "not NoneType")])
+def test_arguments_of_the_wrong_type_are_clear_errors(codec, sample, call, why):
+    with pytest.raises(IWaveError, match=why):
+        call(codec, sample)
+
+
+def test_numpy_numbers_are_numbers(codec, sample):
+    a = sample[:16, :16]
+    assert codec.compress(a, step=np.float32(4)) == codec.compress(a, step=4)
+    assert iwave.Codec(tile=np.int64(128)).compress(a) == iwave.Codec(tile=128).compress(a)
+
+
 def test_pil_input_and_module_api(codec, sample):
     img = Image.fromarray(sample)
     np.testing.assert_array_equal(codec.decompress(codec.compress(img)), sample)
