@@ -22,6 +22,22 @@ def _positive_float(name):
     return parse
 
 
+def _quality(s):
+    """--quality: a number from 1 to 100."""
+    v = _positive_float("quality")(s)
+    if not 1 <= v <= 100:
+        raise argparse.ArgumentTypeError(f"quality must be between 1 and 100, not {s}")
+    return v
+
+
+def _pixel_limit(s):
+    """--max-pixels: a whole number, at least 1."""
+    if not s.strip().isdigit() or int(s) < 1:
+        raise argparse.ArgumentTypeError(f"max-pixels must be a whole number of pixels, at least 1, "
+                                         f"not '{s}'")
+    return int(s)
+
+
 def _effort(s):
     """--effort: a whole number 1-9 (iwave.effort, torch-free)."""
     from iwave.effort import MAX_EFFORT, MIN_EFFORT
@@ -42,6 +58,9 @@ def _scale(s):
 
 def cmd_info(args):
     result = {}
+    if args.model and not (args.card or args.complexity):
+        from iwave.model import resolve_model_path
+        resolve_model_path(args.model)       # a wrong --model is an error, even where unused
     if args.file:
         from iwave import bitstream
         from iwave.files import read_bytes
@@ -145,17 +164,18 @@ def build_parser():
     p.add_argument("--version", action="version", version=f"iwave {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    def common(sp):
+    def common(sp, parallel=False):
         sp.add_argument("--model", help="model name in weights/ or path to a .npz, used for "
                         "every file (default: $IWAVE_MODEL, else iwave-lossless for lossless "
                         "files and iwave-lossy for lossy ones, or iwave-default where one is "
                         "not shipped); files decode with the shipped model that made them")
-        sp.add_argument("--max-pixels", type=int, default=200_000_000, metavar="N",
+        sp.add_argument("--max-pixels", type=_pixel_limit, default=200_000_000, metavar="N",
                         help="refuse images larger than N pixels (default 200,000,000)")
         sp.add_argument("--threads", type=int, metavar="N",
-                        help="threads for the work, shared by --jobs processes (default: "
-                             "$IWAVE_THREADS, else 1: more threads collapse when another program "
-                             "holds a core; --jobs parallelises tiles and files instead)")
+                        help="threads for the work" + (", shared by --jobs processes" if parallel
+                                                          else "") + " (default: $IWAVE_THREADS, "
+                             "else 1: more threads collapse when another program holds a core"
+                             + ("; --jobs parallelises tiles and files instead)" if parallel else ")"))
 
     def chatter(sp):
         sp.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
@@ -178,7 +198,7 @@ def build_parser():
     rate = c.add_mutually_exclusive_group()
     rate.add_argument("--step", type=_positive_float("step"),
                       help="lossy: quantisation step (0.1 and up; larger = smaller file)")
-    rate.add_argument("--quality", type=_positive_float("quality"),
+    rate.add_argument("--quality", type=_quality,
                       help="quality 1-100: 100 is lossless; below it lossy, 90 = step 2 and every "
                            "10 points down doubles the step (50 = step 32; the README lists bpp and "
                            "PSNR per quality on Kodak)")
@@ -195,7 +215,7 @@ def build_parser():
     c.add_argument("--tile", type=int, default=1024, metavar="N",
                    help="code the image in N x N tiles, 64-4096 (default 1024); memory grows "
                         "with N^2, and smaller tiles cost a little more size")
-    common(c)
+    common(c, parallel=True)
     jobs(c)
     chatter(c)
     c.set_defaults(func=batch.cmd_compress)
@@ -217,12 +237,14 @@ def build_parser():
                         "ceil(H*S) x ceil(W*S) pixels from the coarse subbands only, much faster "
                         "(default 1: the whole image)")
     d.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
-    common(d)
+    common(d, parallel=True)
     jobs(d)
     chatter(d)
     d.set_defaults(func=batch.cmd_decompress)
 
-    i = sub.add_parser("info", help="show an .iwv header and/or the model's complexity")
+    i = sub.add_parser("info", help="show an .iwv header and/or the model's complexity",
+                       description="Show what an .iwv file holds (size, mode, step, effort, model, "
+                       "metadata), the models' multiply-accumulates per pixel, or their cards.")
     i.add_argument("file", nargs="?", help=".iwv file")
     i.add_argument("--json", action="store_true", help="print JSON")
     i.add_argument("--complexity", action="store_true",
@@ -236,16 +258,19 @@ def build_parser():
     e = sub.add_parser("eval", help="round-trip every image of a folder and report rates",
                        description="Compress and decompress every image in FOLDER through files, "
                        "verify lossless round trips, and report bpp, bpsp, PSNR and timings.")
-    e.add_argument("folder")
+    e.add_argument("folder", help="folder of images (subfolders included)")
     rate = e.add_mutually_exclusive_group()
     rate.add_argument("--step", type=_positive_float("step"), help="lossy step (default lossless)")
-    rate.add_argument("--quality", type=_positive_float("quality"),
+    rate.add_argument("--quality", type=_quality,
                       help="quality 1-100 (100 = lossless; see compress --help)")
     e.add_argument("--json", action="store_true", help="print the full report as JSON")
     common(e)
     e.set_defaults(func=cmd_eval)
 
-    m = sub.add_parser("demo", help="compress the shipped sample losslessly and lossily, verify, report")
+    m = sub.add_parser("demo", help="compress the shipped sample losslessly and lossily, verify, report",
+                       description="Compress the sample image shipped with iwave (or --image) "
+                       "losslessly and at --step, check the lossless decode sample for sample, "
+                       "and report sizes, PSNR and times.")
     m.add_argument("--image", help="image to use instead of the shipped sample")
     m.add_argument("--step", type=_positive_float("step"), default=8.0, help="lossy step (default 8)")
     common(m)
@@ -253,7 +278,8 @@ def build_parser():
 
     b = sub.add_parser("bench", help="compare iwave with classic codecs on a folder: tables, BD-rates, plots",
                        description="Run iwave (every shipped model, or --model) and the classic "
-                       "codecs on every 8-bit RGB image of DATA_DIR. Lossless decodes are checked "
+                       "codecs on every 8-bit RGB image of DATA_DIR (or, lossless only, every "
+                       "16-bit greyscale one). Lossless decodes are checked "
                        "pixel for pixel; lossy codecs are swept over settings covering about "
                        "0.1-2 bpp. Writes results.json, results.md, rd-psnr.png, rd-msssim.png "
                        "and lossless.png to --out.")

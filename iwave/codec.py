@@ -172,7 +172,8 @@ class Codec:
         lossy = is_lossy(step, quality, bpp)
         bit_depth = 16 if a.dtype == np.uint16 else 8
         if lossy and bit_depth == 16:
-            raise IWaveError("lossy mode supports 8-bit images only; 16-bit images are coded losslessly")
+            raise IWaveError("lossy mode supports 8-bit images only: code this 16-bit image "
+                             "losslessly (without a step, quality or bpp)")
         if quality is not None:
             step = quality_to_step(quality)
         if step is not None and not MIN_STEP <= step <= MAX_STEP:     # also refuses NaN

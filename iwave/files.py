@@ -155,6 +155,8 @@ def read_bytes(path):
             raise IWaveError("standard input is empty")
         return data
     path = Path(path)
+    if path.is_dir():
+        raise IWaveError(f"{path} is a folder, not a file")
     if not path.is_file():
         raise IWaveError(f"{path}: no such file")
     return path.read_bytes()

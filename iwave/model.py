@@ -222,6 +222,9 @@ class IWaveModel(nn.Module):
     @classmethod
     def load(cls, path):
         try:
+            with open(path, "rb") as f:
+                if f.read(4) != b"PK\x03\x04":          # an .npz is a zip archive
+                    raise IWaveError(f"cannot load model {path}: not an iwave model file (.npz)")
             with np.load(path, allow_pickle=False) as f:
                 meta = json.loads(bytes(f["meta"]).decode())
                 state = {k[6:]: torch.from_numpy(f[k].copy()) for k in f.files

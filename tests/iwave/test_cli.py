@@ -198,6 +198,9 @@ def test_non_image_and_missing_inputs(capsys, tmp_path):
                                   ["compress", "x.png", "--step", "2", "--quality", "5"],
                                   ["compress", "x.png", "--quality", "500"],
                                   ["compress", "x.png", "--bogus"],
+                                  ["eval", ".", "--quality", "500"],
+                                  ["compress", "x.png", "--max-pixels", "0"],
+                                  ["decompress", "x.iwv", "--max-pixels", "-1"],
                                   ["frobnicate"]])
 def test_wrong_options_give_one_line_errors(capsys, png, tmp_path, monkeypatch, args):
     monkeypatch.chdir(tmp_path)
@@ -266,3 +269,23 @@ def test_each_error_of_a_batch_names_its_file(capsys, png, tmp_path):
     assert code == 1 and lines[-1] == "iwave: error: 2 of 3 files failed (listed above)"
     assert lines[0].startswith(f"iwave: error: {tmp_path / 'cut.iwv'}: ")
     assert lines[1].startswith(f"iwave: error: {tmp_path / 'empty.iwv'}: not an iwave file")
+
+
+def test_wrong_model_files_and_folders_say_what_they_are(capsys, png, tmp_path):
+    run(capsys, "compress", png)
+    code, _, err = run(capsys, "compress", png, "-o", tmp_path / "y.iwv", "--model", png)
+    assert_one_line_error(code, err)
+    assert "not an iwave model file" in err and "pickle" not in err
+    code, _, err = run(capsys, "info", tmp_path)
+    assert_one_line_error(code, err)
+    assert "is a folder" in err
+    code, _, err = run(capsys, "info", tmp_path / "x.iwv", "--model", "no-such-model")
+    assert_one_line_error(code, err)
+    assert "no model named 'no-such-model'" in err
+
+
+def test_sixteen_bit_lossy_says_how_to_code_it(capsys, tmp_path):
+    Image.fromarray(np.arange(64, dtype=np.uint16).reshape(8, 8) * 1000).save(tmp_path / "g.png")
+    code, _, err = run(capsys, "compress", tmp_path / "g.png", "--quality", "50")
+    assert_one_line_error(code, err)
+    assert "code this 16-bit image losslessly" in err
