@@ -170,9 +170,11 @@ def progress(done, total, label, enabled=True):
               file=sys.stderr, flush=True)
 
 
-def compress_file(codec, inp, out, step=None, quality=None, bpp=None, strip=False, effort=None):
+def compress_file(codec, inp, out, step=None, quality=None, bpp=None, strip=False, effort=None,
+                  warn=True):
     """Read, compress and write one file (at `effort`, default the codec's),
-    with its ICC profile, EXIF and XMP unless strip. The output is created first, so an unwritable
+    with its ICC profile, EXIF and XMP unless strip (warn: say on stderr what
+    the file held that changes how it looks and is not kept). The output is created first, so an unwritable
     destination fails before the encode, and it appears only when
     complete. Returns (image, data)."""
     with output(out) as target:
@@ -180,6 +182,10 @@ def compress_file(codec, inp, out, step=None, quality=None, bpp=None, strip=Fals
             image, metadata = read_image_file(inp, codec.max_pixels), {}
         else:
             image, metadata = read_image_file(inp, codec.max_pixels, with_metadata=True)
+        if warn and str(inp) != STDIO:
+            from iwave.image_metadata import not_kept
+            for what in not_kept(inp, stripped=strip):
+                print(f"iwave: warning: {inp}: {what}", file=sys.stderr)
         data = codec.compress(image, step=step, quality=quality, bpp=bpp, metadata=metadata,
                               effort=effort)
         target.commit(data)

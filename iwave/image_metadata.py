@@ -57,6 +57,46 @@ def read_image_metadata(path) -> dict:
         raise IWaveError(f"{path}: {e} (--strip leaves the metadata out)") from None
 
 
+def not_kept(path, stripped=False) -> list:
+    """Warnings, one sentence each, for what an image file holds that changes how it looks and an .iwv file
+    will not: a PNG's gAMA or cHRM chunk where no ICC profile or sRGB chunk
+    (which readers prefer to them) is there; with `stripped` (--strip), an
+    EXIF orientation other than 1, which viewers apply to the pixels."""
+    data = Path(path).read_bytes()
+    lost = []
+    if data.startswith(png_chunks.SIGNATURE):
+        kinds = {kind for kind, _, _ in png_chunks.chunks(data, last=b"IDAT")}
+        rendering = sorted(k.decode() for k in kinds & {b"gAMA", b"cHRM"})
+        if rendering and not kinds & {b"iCCP", b"sRGB"}:
+            lost.append(f"its {' and '.join(rendering)} chunk{'s' if len(rendering) > 1 else ''} "
+                        "(how its colours are meant to be shown) is not kept")
+    if stripped:
+        try:
+            exif = read_image_metadata(path).get("exif")
+        except IWaveError:
+            exif = None
+        orientation = exif_orientation(exif) if exif else None
+        if orientation not in (None, 1):
+            lost.append(f"--strip leaves out its EXIF orientation ({orientation}): viewers will "
+                        "show the decoded image unrotated")
+    return lost
+
+
+def exif_orientation(exif: bytes):
+    """The Orientation tag (274) of IFD 0 of TIFF-structured EXIF, or None."""
+    try:
+        order = "<" if exif[:2] == b"II" else ">"
+        (ifd,) = struct.unpack_from(order + "I", exif, 4)
+        (count,) = struct.unpack_from(order + "H", exif, ifd)
+        for i in range(count):
+            tag, kind, n = struct.unpack_from(order + "HHI", exif, ifd + 2 + 12 * i)
+            if tag == 274 and kind == 3 and n == 1:
+                return struct.unpack_from(order + "H", exif, ifd + 2 + 12 * i + 8)[0]
+    except struct.error:
+        return None
+    return None
+
+
 def _inflate(data, what):
     inflate = zlib.decompressobj()
     try:

@@ -3,6 +3,7 @@ WebP and TIFF inputs go into the .iwv file and come back out of
 `iwave decompress` into PNG and TIFF, checked with Pillow (an independent
 reader) and libpng/libtiff; --strip leaves them out; PPM/PGM outputs warn;
 damaged metadata is a clear error; files without metadata are as before."""
+import io
 import json
 import struct
 import zlib
@@ -13,7 +14,7 @@ import pytest
 from PIL import Image, ImageCms, PngImagePlugin
 
 import iwave
-from iwave import bitstream, metadata
+from iwave import bitstream, image_metadata, metadata, png_chunks
 from iwave.cli import main
 from iwave.errors import IWaveError
 from iwave.image_metadata import read_image_metadata
@@ -308,3 +309,32 @@ def test_pillow_plugin_reads_and_writes_metadata(tmp_path):
     with Image.open(tmp_path / "x.iwv") as img:
         assert img.info["icc_profile"] == ICC and img.info["xmp"] == XMP
         assert img.getexif()[0x0112] == 6
+
+
+def _png_with_chunks(path, *extra):
+    """A small PNG with these chunks ((type, body) pairs) put before IDAT."""
+    buf = io.BytesIO()
+    Image.fromarray(photo_like(8, 8, 3)).save(buf, format="PNG")
+    data = buf.getvalue()
+    at = data.index(b"IDAT") - 4
+    path.write_bytes(data[:at] + b"".join(png_chunks.chunk(k, b) for k, b in extra) + data[at:])
+
+
+def test_what_changes_how_an_image_looks_and_is_not_kept_is_said(tmp_path, capsys):
+    gamma = (b"gAMA", struct.pack(">I", 100000))
+    _png_with_chunks(tmp_path / "g.png", gamma)
+    _png_with_chunks(tmp_path / "s.png", gamma, (b"sRGB", b"\x00"))
+    assert main(["compress", str(tmp_path / "g.png")]) == 0
+    assert "g.png: its gAMA chunk (how its colours are meant to be shown) is not kept" in \
+        capsys.readouterr().err
+    assert main(["compress", str(tmp_path / "s.png")]) == 0       # sRGB: readers ignore gAMA
+    assert "warning" not in capsys.readouterr().err
+    exif = b"II*\x00\x08\x00\x00\x00\x01\x00" + struct.pack("<HHIHH", 274, 3, 1, 6, 0) + b"\x00" * 4
+    assert image_metadata.exif_orientation(exif) == 6
+    rotated = Image.Exif()
+    rotated[274] = 6
+    Image.fromarray(photo_like(8, 8, 3)).save(tmp_path / "r.png", exif=rotated)
+    assert main(["compress", str(tmp_path / "r.png")]) == 0        # kept: nothing to say
+    assert "warning" not in capsys.readouterr().err
+    assert main(["compress", str(tmp_path / "r.png"), "-o", str(tmp_path / "r2.iwv"), "--strip"]) == 0
+    assert "--strip leaves out its EXIF orientation (6)" in capsys.readouterr().err
