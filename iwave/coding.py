@@ -105,14 +105,15 @@ def plan_inputs(values, residuals, c, b, p, shape):
             activities_of(residuals, c, b, p, shape, neighbours))
 
 
-def reconstruct(model, bands, step, offsets=None):
+def reconstruct(model, bands, step, offsets=None, directions=None):
     """The real-valued planes (n, 1, H, W) of one lossy component group's
-    quantised bands: dequantised, inverse transformed and, for colour at the
-    steps the model's denoiser serves, denoised; what the post filter works on."""
+    quantised bands: dequantised, inverse transformed (along the group's
+    direction maps, if any) and, for colour at the steps the model's
+    denoiser serves, denoised; what the post filter works on."""
     n = bands[0].shape[0]
     with torch.no_grad():
         x = model.transform.inverse(dequantise(bands, model.lossy_steps(step, n), offsets=offsets),
-                                    8, rounding=False)
+                                    8, rounding=False, directions=directions)
         if n == 3 and model.denoiser_applies(step):
             x = model.denoiser(x.transpose(0, 1), step).transpose(0, 1)
     return x

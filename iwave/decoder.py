@@ -11,7 +11,8 @@ import torch
 from iwave.entropy import EntropyError, ValueDecoder, plan_format
 from iwave.entropy.context_model import PHASES
 from iwave.entropy.tables import centroid_offsets
-from iwave import bitstream, coarse_band, index_coder, lifting_paths, palette, postfilter, preview, sample_map
+from iwave import (bitstream, coarse_band, directions, index_coder, lifting_paths, palette, postfilter,
+                   preview, sample_map)
 from iwave.coding import (ACTIVITIES, PART_REFERENCES, plan_inputs, planned_parameters,
                           reconstruct, residual, tile_window)
 from iwave.colour import ycocg_to_rgb
@@ -36,6 +37,7 @@ class StreamFormat:
     zero_groups: bool = False    # streams flag their subbands of zeros, which have no plan (14 on)
     classified_filters: bool = False   # a lossy stream's post filter may be per class (15 on)
     coarse_band: bool = False    # a stream's LL band may be coded sequentially (16 on)
+    directions: bool = False     # a lossy group may lift its finest levels along directions (17 on)
 
 
 class Group(NamedTuple):
@@ -48,6 +50,7 @@ class Group(NamedTuple):
     colours: object      # a palette tile's palette, else None
     plane: object        # a directly coded index plane, else None
     path: int            # the lifting path (iwave.lifting_paths) of a lossless group
+    directions: object = None    # a lossy group's direction maps (iwave.directions), else None
 
 
 STREAM_FORMATS = {
@@ -72,6 +75,9 @@ STREAM_FORMATS = {
     16: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True,
                      tight_depth=True, colour_map=True, lifting_paths=True, zero_groups=True,
                      classified_filters=True, coarse_band=True),
+    17: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True,
+                     tight_depth=True, colour_map=True, lifting_paths=True, zero_groups=True,
+                     classified_filters=True, coarse_band=True, directions=True),
 }
 
 
@@ -131,17 +137,18 @@ def decode_tile(model, header, chunks, core, level=0):
     for gi, n in enumerate([1] if indexed else [n_colour] + ([1] if header.has_alpha else [])):
         steps = model.lossy_steps(header.step, n) if lossy and gi == 0 else None
         cond = model.condition_steps(header.step, n) if steps else None
-        bands, offsets, filters, values, depth, colours, plane, path = decode_group(
+        bands, offsets, filters, values, depth, colours, plane, path, maps = decode_group(
             model, chunks[start:start + n], y1 - y0, x1 - x0, header, cond, level, indexed)
         start += n
         if plane is not None:     # context-coded indices; a preview keeps every 2^level-th
             x = torch.from_numpy(plane[None, None, ::1 << level, ::1 << level]).double()
         elif steps and level:     # dequantised coarse bands; no denoiser, no post filter
             with torch.no_grad():
-                x = model.transform.inverse(dequantise(bands, steps, offsets=offsets), 8, rounding=False)
+                x = model.transform.inverse(dequantise(bands, steps, offsets=offsets), 8, rounding=False,
+                                            directions=maps)
             x = x / preview.dc_gain(model.transform.lossy_coeffs) ** (2 * level)
         elif steps:
-            x = reconstruct(model, bands, header.step, offsets)
+            x = reconstruct(model, bands, header.step, offsets, maps)
             if filters is not None:
                 x = postfilter.apply(x, filters, header.step)
         else:
@@ -207,6 +214,8 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
                     plane = index_coder.read(decoders[0], height, width, len(values))
                     decoders[0].check_end()
                     return Group(None, None, None, values, depth, colours, plane, path)
+        maps = (directions.read(decoders[0], height, width)
+                if cond_steps is not None and fmt.directions else None)
         filters = ([postfilter.read(d, 1, fmt.classified_filters)[0] for d in decoders]
                    if cond_steps is not None and fmt.post_filter else None)
         plans = [read_plans(d, len(shapes), fmt, c) for c, d in enumerate(decoders)]
@@ -260,7 +269,8 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
             d.check_end()
         except EntropyError as e:
             raise IWaveError(f"file is corrupt ({e})") from None
-    return Group([b[0][:, None] for b in bands], offsets, filters, values, depth, colours, None, path)
+    return Group([b[0][:, None] for b in bands], offsets, filters, values, depth, colours, None, path,
+                 maps)
 
 
 def to_rgb(colour, header):

@@ -23,7 +23,7 @@ import json
 import numpy as np
 import torch
 
-from iwave import coarse_band_fit
+from iwave import coarse_band_fit, directions_fit
 from iwave.codec import Codec
 from iwave.coarse_band import Sequential, choice_side
 from iwave.entropy import plan_fit
@@ -39,7 +39,10 @@ from iwave.quantisation import MAX_STEP, MIN_STEP
 
 
 def diagnose(model, image, step=None):
-    bands, cond = subbands(model, component_groups(image)[0][0], 8, step)
+    x = component_groups(image)[0][0]
+    # lossy: along the directions the encoder would choose (iwave.directions_fit)
+    maps = directions_fit.choose(model, x, step) if step is not None else None
+    bands, cond = subbands(model, x, 8, step, directions=maps)
     exact = model_outputs(model, bands, 8, cond)
     train = model_outputs(model, bands, 8, cond, torch.float32)
     pixels = image.shape[0] * image.shape[1]

@@ -19,19 +19,21 @@ class Settings:
     plan_gain_steps: tuple     # the activity gains the plan search tries (none: no gains)
     rd_rounding: bool          # lossy: rate-distortion rounding after the dead zone
     lifting_paths: str = "own"  # lossless: "own" path, the "estimate"d best, or "all" coded
+    directions: str = "no"     # lossy: lifting along directions: "no", where "estimate"d to pay,
+    #                            or "both" ways coded and the better kept (iwave.directions_fit)
 
 
 _FULL = 1 << 30                # every value of a group
 _LEVELS = {
     1: Settings(1024, (), False),
     2: Settings(2048, (8,), False),
-    3: Settings(2048, (8,), True, "estimate"),
-    4: Settings(4096, (4, 8, 12), True, "estimate"),
-    5: Settings(4096, (4, 8, 12), True, "estimate"),
-    6: Settings(8192, (4, 8, 12), True, "estimate"),
-    7: Settings(8192, (4, 8, 12), True, "estimate"),
-    8: Settings(32768, (2, 4, 6, 8, 10, 12, 16), True, "estimate"),
-    9: Settings(_FULL, (2, 4, 6, 8, 10, 12, 16), True, "all"),
+    3: Settings(2048, (8,), True, "estimate", directions="estimate"),
+    4: Settings(4096, (4, 8, 12), True, "estimate", directions="estimate"),
+    5: Settings(4096, (4, 8, 12), True, "estimate", directions="estimate"),
+    6: Settings(8192, (4, 8, 12), True, "estimate", directions="estimate"),
+    7: Settings(8192, (4, 8, 12), True, "estimate", directions="estimate"),
+    8: Settings(32768, (2, 4, 6, 8, 10, 12, 16), True, "estimate", directions="estimate"),
+    9: Settings(_FULL, (2, 4, 6, 8, 10, 12, 16), True, "all", directions="both"),
 }
 
 

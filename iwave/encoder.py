@@ -9,8 +9,8 @@ import torch
 
 from iwave.entropy import ValueEncoder, plan_fit, plan_format
 from iwave.entropy.context_model import PHASES, coding_parameters, scale_index_base
-from iwave import (bitstream, coarse_band, coarse_band_fit, effort, index_coder, lifting_paths, palette,
-                   postfilter, postfilter_fit, sample_map)
+from iwave import (bitstream, coarse_band, coarse_band_fit, directions, directions_fit, effort, index_coder,
+                   lifting_paths, palette, postfilter, postfilter_fit, sample_map)
 from iwave.coding import planned_parameters, plan_inputs, reconstruct, residual
 from iwave.colour import YCOCG_SYNTHESIS_GAINS, rgb_to_ycocg
 from iwave.quantisation import quantise
@@ -41,15 +41,15 @@ def component_groups(a):
     return out
 
 
-def subbands(model, x, bit_depth, step, rd_rounding=True, transform=None):
+def subbands(model, x, bit_depth, step, rd_rounding=True, transform=None, directions=None):
     """One component group (int64 array (n, H, W)) -> (subbands as (n, 1, h, w)
     float64 tensors, the context model's conditioning steps): transformed
-    (by `transform`, else the model's), and quantised by the encoder's rule
-    if `step` is given (else None; the rate-distortion rounding only if
-    `rd_rounding`)."""
+    (by `transform`, else the model's; lossy, along `directions` if given),
+    and quantised by the encoder's rule if `step` is given (else None; the
+    rate-distortion rounding only if `rd_rounding`)."""
     with torch.no_grad():
         bands = (transform or model.transform)(torch.from_numpy(x).double()[:, None], bit_depth,
-                                               rounding=step is None)
+                                               rounding=step is None, directions=directions)
     if step is None:
         return bands, None
     n = x.shape[0]
@@ -248,24 +248,33 @@ def encode_tile(model, pixels, keep, bit_depth, step, level=effort.DEFAULT_EFFOR
     search = plan_search(settings)
     chunks = []
     for gi, (x, _) in enumerate(component_groups(pixels)):
-        lossy_step = step if gi == 0 else None          # alpha is always lossless
-        if lossy_step is None:
+        if step is None or gi > 0:          # alpha is always lossless
             rgb = pixels[:, :, :3].astype(np.int64).transpose(2, 0, 1) if len(x) == 3 else None
             chunks += encode_lossless_group(model, x, bit_depth, search=search, rgb=rgb,
                                             paths=settings.lifting_paths)
             continue
-        bands, cond = subbands(model, x, bit_depth, lossy_step, settings.rd_rounding)
-        filters = None
-        if lossy_step is not None:
-            # (fitted without the centroid option's offsets, which only the
-            # decoder computes; no shipped model uses them)
-            weights = YCOCG_SYNTHESIS_GAINS if len(x) == 3 else (1.0,)
-            filters = postfilter_fit.fit(reconstruct(model, bands, step),
-                                         torch.from_numpy(x)[:, None], keep, weights, step)
-        chunks += encode_group(model, bands, 8, cond, filters, search=search)
+        maps = directions_fit.choose(model, x, step) if settings.directions != "no" else None
+        tries = [maps] + ([None] if maps is not None and settings.directions == "both" else [])
+        coded = [encode_lossy_group(model, x, step, keep, settings.rd_rounding, search, m, len(tries) > 1)
+                 for m in tries]
+        chunks += min(coded, key=lambda c: c[0])[1]
     if step is None and bit_depth == 8 and pixels.ndim == 3 and pixels.shape[2] >= 3:
         chunks = encode_palette(model, pixels, chunks, search, settings.lifting_paths)
     return chunks
+
+
+def encode_lossy_group(model, x, step, keep, rd_rounding, search, maps=None, with_cost=False):
+    """(cost, streams) of a lossy group's planes x (n, H, W), lifted along `maps` (None: separably);
+    the cost (directions_fit.cost, else 0) decides between two ways of coding the group."""
+    bands, cond = subbands(model, x, 8, step, rd_rounding, directions=maps)
+    # (the post filter: fitted without centroid offsets, which the decoder alone computes)
+    weights = YCOCG_SYNTHESIS_GAINS if len(x) == 3 else (1.0,)
+    recon = reconstruct(model, bands, step, directions=maps)
+    filters = postfilter_fit.fit(recon, torch.from_numpy(x)[:, None], keep, weights, step)
+    head = lambda e: directions.write(e, maps, directions_fit.offsets(maps, model.tables))  # noqa: E731
+    streams = encode_group(model, bands, 8, cond, filters, search=search, head=head)
+    return (directions_fit.cost(recon, filters, x, keep, weights, step, streams) if with_cost else 0,
+            streams)
 
 
 def encode_palette(model, pixels, chunks, search=plan_fit.DEFAULT_SEARCH, paths="own"):

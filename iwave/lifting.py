@@ -22,6 +22,7 @@ from torch import nn
 
 from iwave.entropy.exact import (A_FRAC, A_MAX, W_FRAC, W_MAX, Conv, act, hard_tanh, is_exact,
                            quantise, round_half_up)
+from iwave.directions import analyse_columns, expand, synthesise_columns
 from iwave.lifting_kernel import lift
 
 # Lifting coefficients of P1, U1, P2, U2, rounded to multiples of 2**-12 so the
@@ -207,47 +208,81 @@ class LiftingTransform(nn.Module):
     def _mode(bit_depth, rounding):
         return _Step(INPUT_SHIFT + max(bit_depth - 8, 0), rounding)
 
-    def forward(self, x, bit_depth=8, rounding=True):
+    def forward(self, x, bit_depth=8, rounding=True, directions=None):
         """x: (C, 1, H, W) integer-valued tensor -> [LL, (HL, LH, HH) coarse..fine].
 
         rounding=True (lossless) makes the transform integer-to-integer. Lossy
         coding uses rounding=False: the decoder's input is then not the
         encoder's output, and rounding a value that sits on a .5 boundary (as
         5/3 predictions of integers often do) would turn tiny dequantisation
-        offsets into +-1 errors that grow through the levels."""
-        return self._analyse(x, self._mode(bit_depth, rounding))
+        offsets into +-1 errors that grow through the levels.
 
-    def inverse(self, bands, bit_depth=8, rounding=True):
+        directions (real-valued only): per level, finest first, the block
+        directions of iwave.directions, along which those levels lift their
+        columns first."""
+        return self._analyse(x, self._mode(bit_depth, rounding), directions)
+
+    def inverse(self, bands, bit_depth=8, rounding=True, directions=None):
         """bands -> (C, 1, H, W). Given only [LL, (HL, LH, HH) of the coarsest
         j levels], it inverts those j levels: the low-pass band of level
-        levels - j, exactly as `forward` made it (a reduced-size preview)."""
-        return self._synthesise(bands, self._mode(bit_depth, rounding))
+        levels - j, exactly as `forward` made it (a reduced-size preview);
+        `directions` as forward's."""
+        return self._synthesise(bands, self._mode(bit_depth, rounding), directions)
 
     def linear_inverse(self, bands):
         """Inverse of the lossy linear path alone (no rounding, no CNN): the
         real wavelet's synthesis, used to measure subband gains."""
         return self._synthesise(bands, _Step(0, rounding=False, cnn=False))
 
-    def _analyse(self, x, mode):
+    def _shifts(self, directions, level, h, w, mode):
+        """A level's per-sample directions (None: the separable transform)."""
+        if directions is None or level >= len(directions):
+            return None
+        if mode.rounding:
+            raise ValueError("directional lifting is real-valued (lossy) only")
+        return expand(directions[level], level, h, w)
+
+    def analysis_level(self, low, bit_depth=8, shifts=None):
+        """One real-valued level of `low` (C, 1, H, W), along `shifts` (H, W)
+        if given: (its low band, (HL, LH, HH))."""
+        return self._level(low, self._mode(bit_depth, False), shifts)
+
+    def _level(self, low, mode, shifts):
         t = lambda a: a.transpose(-1, -2)
-        details = []
-        low = x
-        for _ in range(self.levels):
+        if shifts is None:
             lo_x, hi_x = self._forward_1d(low, mode)
             ll, lh = (t(b) for b in self._forward_1d(t(lo_x), mode))
             hl, hh = (t(b) for b in self._forward_1d(t(hi_x), mode))
-            details.append((hl, lh, hh))
-            low = ll
-        return [low] + [b for level in reversed(details) for b in level]
+        else:
+            even, odd = analyse_columns(low[:, 0].numpy(), self.lossy_coeffs, shifts)
+            ll, hl = self._forward_1d(torch.from_numpy(even)[:, None], mode)
+            lh, hh = self._forward_1d(torch.from_numpy(odd)[:, None], mode)
+        return ll, (hl, lh, hh)
 
-    def _synthesise(self, bands, mode):
+    def _analyse(self, x, mode, directions=None):
+        details = []
+        low = x
+        for level in range(self.levels):
+            low, bands = self._level(low, mode, self._shifts(directions, level, *low.shape[-2:], mode))
+            details.append(bands)
+        return [low] + [b for bands in reversed(details) for b in bands]
+
+    def _synthesise(self, bands, mode, directions=None):
         t = lambda a: a.transpose(-1, -2)
         low = bands[0]
         for j in range((len(bands) - 1) // 3):      # all levels, or the coarsest ones given
             hl, lh, hh = bands[1 + 3 * j: 4 + 3 * j]
-            lo_x = t(self._inverse_1d(t(low), t(lh), mode))
-            hi_x = t(self._inverse_1d(t(hl), t(hh), mode))
-            low = self._inverse_1d(lo_x, hi_x, mode)
+            level = self.levels - 1 - j
+            shifts = self._shifts(directions, level, hl.shape[-2] + hh.shape[-2],
+                                  low.shape[-1] + hl.shape[-1], mode)
+            if shifts is None:
+                lo_x = t(self._inverse_1d(t(low), t(lh), mode))
+                hi_x = t(self._inverse_1d(t(hl), t(hh), mode))
+                low = self._inverse_1d(lo_x, hi_x, mode)
+            else:
+                even = self._inverse_1d(low, hl, mode)[:, 0].numpy()
+                odd = self._inverse_1d(lh, hh, mode)[:, 0].numpy()
+                low = torch.from_numpy(synthesise_columns(even, odd, self.lossy_coeffs, shifts))[:, None]
         return low
 
 

@@ -34,7 +34,8 @@ INPUTS = {"rgb8": (48, 64, 3, np.uint8, 1), "grey8": (33, 40, 1, np.uint8, 2),
           "grey16": (30, 36, 1, np.uint16, 5), "rgb16": (24, 30, 3, np.uint16, 6),
           "rgba16": (20, 28, 4, np.uint16, 7), "tiles": (100, 150, 3, np.uint8, 8),
           "sparse16": (40, 52, 1, np.uint16, 9), "palette8": (44, 56, 3, np.uint8, 10),
-          "palettea8": (36, 42, 4, np.uint8, 11), "rgb8in16": (32, 40, 3, np.uint16, 12)}
+          "palettea8": (36, 42, 4, np.uint8, 11), "rgb8in16": (32, 40, 3, np.uint16, 12),
+          "diagonal8": (64, 96, 3, np.uint8, 13)}
 
 # inputs that are files of the package: the demo photo (the only input large
 # enough for per-class post filters to pay, version 15 on)
@@ -60,6 +61,7 @@ CURRENT = [  # (name, input, options)
     ("lossy-rgb8-step20-effort1", "rgb8", {"step": 20.0, "effort": 1}),
     ("lossy-rgb8-step20-effort9", "rgb8", {"step": 20.0, "effort": 9}),
     ("lossy-sample-step16", "sample", {"step": 16.0}),       # per-class post filters (version 15 on)
+    ("lossy-diagonal8-step12", "diagonal8", {"step": 12.0}),  # direction maps (version 17 on)
 ]
 
 
@@ -93,6 +95,9 @@ def make_input(name, h, w, c, dtype, seed):
         a = (a >> 8) * 257
     if name.startswith("palette"):       # at most 4 levels a component: a few dozen colours
         a = (a // 64 * 64 + 32).astype(dtype)
+    if name == "diagonal8":              # stripes at 45 degrees: lifted along them (version 17 on)
+        y, x = np.mgrid[:h, :w]
+        a = (a // 4 + np.where((x + y) % 6 < 3, 150, 20)[:, :, None]).astype(dtype)
     return a
 
 
