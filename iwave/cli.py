@@ -325,9 +325,11 @@ def _interrupt_in(e):
     """The interrupt behind an exception, if any: Ctrl-C or SIGTERM during a
     compiled (numba) function comes back as a SystemError whose context is
     the KeyboardInterrupt."""
-    while e is not None:
+    seen = set()
+    while e is not None and id(e) not in seen:
         if isinstance(e, KeyboardInterrupt):
             return e
+        seen.add(id(e))
         e = e.__cause__ or e.__context__
     return None
 
