@@ -54,7 +54,7 @@ def _number(name, value, whole=False):
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.integer, np.floating)):
         raise IWaveError(f"{name} must be a {'whole ' if whole else ''}number, not "
                          f"{type(value).__name__} {value!r}")
-    if whole and value != int(value):
+    if whole and (not math.isfinite(value) or value != int(value)):
         raise IWaveError(f"{name} must be a whole number, not {value!r}")
     return int(value) if whole else float(value)
 

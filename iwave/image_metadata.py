@@ -58,18 +58,20 @@ def read_image_metadata(path) -> dict:
 
 
 def not_kept(path, stripped=False) -> list:
-    """Warnings, one sentence each, for what an image file holds that changes how it looks and an .iwv file
-    will not: a PNG's gAMA or cHRM chunk where no ICC profile or sRGB chunk
-    (which readers prefer to them) is there; with `stripped` (--strip), an
-    EXIF orientation other than 1, which viewers apply to the pixels."""
+    """Warnings, one sentence each, for what an image file holds that
+    changes how it looks and an .iwv file will not: a PNG's gAMA or cHRM
+    chunk where no ICC profile or sRGB chunk (which readers prefer to them)
+    is there; with `stripped` (--strip), an EXIF orientation other than 1,
+    which viewers apply to the pixels."""
     data = Path(path).read_bytes()
     lost = []
     if data.startswith(png_chunks.SIGNATURE):
         kinds = {kind for kind, _, _ in png_chunks.chunks(data, last=b"IDAT")}
         rendering = sorted(k.decode() for k in kinds & {b"gAMA", b"cHRM"})
         if rendering and not kinds & {b"iCCP", b"sRGB"}:
-            lost.append(f"its {' and '.join(rendering)} chunk{'s' if len(rendering) > 1 else ''} "
-                        "(how its colours are meant to be shown) is not kept")
+            plural = len(rendering) > 1
+            lost.append(f"its {' and '.join(rendering)} chunk{'s' if plural else ''} (how its colours "
+                        f"are meant to be shown) {'are' if plural else 'is'} not kept")
     if stripped:
         try:
             exif = read_image_metadata(path).get("exif")
