@@ -174,9 +174,9 @@ def compress_file(codec, inp, out, step=None, quality=None, bpp=None, strip=Fals
                   warn=True):
     """Read, compress and write one file (at `effort`, default the codec's),
     with its ICC profile, EXIF and XMP unless strip (warn: say on stderr what
-    the file held that changes how it looks and is not kept). The output is created first, so an unwritable
-    destination fails before the encode, and it appears only when
-    complete. Returns (image, data)."""
+    the file held that changes how it looks and is not kept). The output is
+    created first, so an unwritable destination fails before the encode,
+    and it appears only when complete. Returns (image, data)."""
     with output(out) as target:
         if strip:
             image, metadata = read_image_file(inp, codec.max_pixels), {}
