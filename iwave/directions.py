@@ -1,6 +1,7 @@
 """Direction-adaptive lifting of a lossy stream's finest levels (file format
-17 on), the decoder's side: the direction maps' syntax and the lifting along
-them. The encoder's choice is iwave.directions_fit.
+17 on), the decoder's side: the direction maps' blocks and syntax (the
+lifting along them is LiftingTransform's). The encoder's choice is
+iwave.directions_fit.
 
 On each of the finest LEVELS levels a lossy colour group may lift its
 columns first and along a direction, one per block of BLOCK >> level
@@ -40,58 +41,6 @@ def expand(blocks, level, height, width):
     """A level's block directions -> one per sample of its height x width input."""
     b = BLOCK >> level
     return np.repeat(np.repeat(blocks, b, 0), b, 1)[:height, :width]
-
-
-# -------------------------------------------------------------- the lifting
-def _mirror(y, h):
-    y = np.abs(y)
-    return np.where(y > h - 1, 2 * (h - 1) - y, y)
-
-
-def _step(src, n_dst, h, near, shifts, predict):
-    """What one lifting step adds to its n_dst rows: near times the rows of
-    src (the other half) above and below each, read at x - d and x + d."""
-    y = 2 * np.arange(n_dst) + (1 if predict else 0)
-    d = shifts[(1 if predict else 0)::2][:n_dst]
-    row = (lambda r: r // 2) if predict else (lambda r: (r - 1) // 2)
-    w = src.shape[-1]
-    x = np.arange(w)
-    up, down = src[:, row(_mirror(y - 1, h))], src[:, row(_mirror(y + 1, h))]
-    above = np.take_along_axis(up, np.broadcast_to(np.clip(x - d, 0, w - 1), up.shape), -1)
-    below = np.take_along_axis(down, np.broadcast_to(np.clip(x + d, 0, w - 1), down.shape), -1)
-    return near * (above + below)
-
-
-def analyse_columns(x, coeffs, shifts):
-    """x (C, H, W) float64 lifted along its columns by the four real-valued
-    steps `coeffs` ((near, far) each, far 0), following `shifts` (H, W):
-    (even rows, odd rows) = (low, high) halves."""
-    h = x.shape[1]
-    even, odd = x[:, 0::2].copy(), x[:, 1::2].copy()
-    if odd.shape[1] == 0:
-        return even, odd
-    for i, (near, _) in enumerate(coeffs):
-        if i % 2 == 0:
-            odd += _step(even, odd.shape[1], h, near, shifts, True)
-        else:
-            even += _step(odd, even.shape[1], h, near, shifts, False)
-    return even, odd
-
-
-def synthesise_columns(even, odd, coeffs, shifts):
-    """The inverse of analyse_columns: (C, H, W) from its halves."""
-    h = even.shape[1] + odd.shape[1]
-    even, odd = even.copy(), odd.copy()
-    if odd.shape[1]:
-        for i in range(len(coeffs) - 1, -1, -1):
-            near = coeffs[i][0]
-            if i % 2 == 0:
-                odd -= _step(even, odd.shape[1], h, near, shifts, True)
-            else:
-                even -= _step(odd, even.shape[1], h, near, shifts, False)
-    x = np.empty((even.shape[0], h, even.shape[2]))
-    x[:, 0::2], x[:, 1::2] = even, odd
-    return x
 
 
 # -------------------------------------------------------------- the syntax

@@ -12,7 +12,7 @@ Levels are chosen in turn, each on the low band the one before left."""
 import numpy as np
 import torch
 
-from iwave import directions, postfilter
+from iwave import directions, postfilter, postfilter_fit
 from iwave.entropy.plan_fit import value_bits
 from iwave.entropy.tables import ZERO_INDEX
 
@@ -20,14 +20,14 @@ MARGIN = 20.0
 SHIFTS = tuple(range(-directions.MAX_SHIFT, directions.MAX_SHIFT + 1))
 
 
-def _costs(luma, coeffs, level, q):
+def _costs(luma, transform, level, q):
     """(len(SHIFTS), rows, cols) estimated bits of each block per direction."""
     h, w = luma.shape[-2:]
     b = directions.BLOCK >> level
     rows, cols = directions.block_shape(h, w, level)
     out = []
     for d in SHIFTS:
-        _, odd = directions.analyse_columns(luma, coeffs, np.full((h, w), d))
+        _, odd = transform.analyse_columns(luma, np.full((h, w), d))
         cost = np.zeros((rows * b, cols * b))
         cost[1:2 * odd.shape[1]:2, :w] = np.log2(1 + np.abs(odd[0]) / q)
         out.append(cost.reshape(rows, b, cols, b).sum((1, 3)))
@@ -57,7 +57,7 @@ def choose(model, x, step):
         luma = low[:, 0].numpy()
         # the step of this level's vertical high band (its LH subband), luma
         q = steps[2 + 3 * (transform.levels - 1 - level)][0]
-        costs = _costs(luma, transform.lossy_coeffs, level, q)
+        costs = _costs(luma, transform, level, q)
         best = costs.argmin(0)
         plain = costs[SHIFTS.index(0)]
         blocks = np.where(costs.min(0) < plain - MARGIN, np.array(SHIFTS)[best], 0)
@@ -83,8 +83,9 @@ def offsets(maps, tables):
 def cost(recon, filters, x, keep, weights, step, streams):
     """What a lossy group's coding costs, to choose between two: its squared
     error in RGB terms (each component's weighted by its gain into RGB)
-    over the tile's own pixels after the post filter, plus 0.2 step^2 per
-    bit of its streams, the rate the post filter's fit charges."""
+    over the tile's own pixels after the post filter, plus what the post
+    filter's fit charges per bit of its streams (STEP_LAMBDA step^2)."""
     error = postfilter.apply(recon, filters, step)[:, 0] - torch.from_numpy(x).double()
     squared = (error[:, keep[0], keep[1]] ** 2).sum((1, 2)).numpy()
-    return float(np.dot(weights, squared)) + 0.2 * step ** 2 * 8 * sum(len(s) for s in streams)
+    bits = 8 * sum(len(s) for s in streams)
+    return float(np.dot(weights, squared)) + postfilter_fit.bit_worth(None, None, step) * bits

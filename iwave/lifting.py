@@ -22,7 +22,7 @@ from torch import nn
 
 from iwave.entropy.exact import (A_FRAC, A_MAX, W_FRAC, W_MAX, Conv, act, hard_tanh, is_exact,
                            quantise, round_half_up)
-from iwave.directions import analyse_columns, expand, synthesise_columns
+from iwave.directions import expand
 from iwave.lifting_kernel import lift
 
 # Lifting coefficients of P1, U1, P2, U2, rounded to multiples of 2**-12 so the
@@ -242,6 +242,48 @@ class LiftingTransform(nn.Module):
             raise ValueError("directional lifting is real-valued (lossy) only")
         return expand(directions[level], level, h, w)
 
+    def _along(self, i, src, n_dst, shifts):
+        """What real-valued step i adds to the n_dst rows of one half (C, n,
+        W) from the other half's rows above and below each (mirrored as the
+        separable steps', _gather), read at x - d and x + d for the
+        destination's direction d in `shifts` (H, W) (clamped to the row)."""
+        predict = i % 2 == 0
+        index, starts = self._gather(src.shape[1], n_dst, predict, False)
+        d = shifts[(1 if predict else 0)::2][:n_dst]
+        w = src.shape[-1]
+        x = np.arange(w)
+
+        def read(start, at):
+            rows = src[:, index[start:start + n_dst].numpy()]
+            return np.take_along_axis(rows, np.broadcast_to(np.clip(at, 0, w - 1), rows.shape), -1)
+        return self.lossy_coeffs[i][0] * (read(starts[0], x - d) + read(starts[1], x + d))
+
+    def analyse_columns(self, x, shifts):
+        """x (C, H, W) float64 lifted along its columns by the four
+        real-valued steps, along `shifts` (H, W): the (even, odd) rows,
+        which are the (low, high) halves."""
+        even, odd = x[:, 0::2].copy(), x[:, 1::2].copy()
+        if odd.shape[1]:
+            for i in range(4):
+                if i % 2 == 0:
+                    odd += self._along(i, even, odd.shape[1], shifts)
+                else:
+                    even += self._along(i, odd, even.shape[1], shifts)
+        return even, odd
+
+    def synthesise_columns(self, even, odd, shifts):
+        """The inverse of analyse_columns: (C, H, W) from its halves."""
+        even, odd = even.copy(), odd.copy()
+        if odd.shape[1]:
+            for i in range(3, -1, -1):
+                if i % 2 == 0:
+                    odd -= self._along(i, even, odd.shape[1], shifts)
+                else:
+                    even -= self._along(i, odd, even.shape[1], shifts)
+        x = np.empty((even.shape[0], even.shape[1] + odd.shape[1], even.shape[2]))
+        x[:, 0::2], x[:, 1::2] = even, odd
+        return x
+
     def analysis_level(self, low, bit_depth=8, shifts=None):
         """One real-valued level of `low` (C, 1, H, W), along `shifts` (H, W)
         if given: (its low band, (HL, LH, HH))."""
@@ -254,7 +296,7 @@ class LiftingTransform(nn.Module):
             ll, lh = (t(b) for b in self._forward_1d(t(lo_x), mode))
             hl, hh = (t(b) for b in self._forward_1d(t(hi_x), mode))
         else:
-            even, odd = analyse_columns(low[:, 0].numpy(), self.lossy_coeffs, shifts)
+            even, odd = self.analyse_columns(low[:, 0].numpy(), shifts)
             ll, hl = self._forward_1d(torch.from_numpy(even)[:, None], mode)
             lh, hh = self._forward_1d(torch.from_numpy(odd)[:, None], mode)
         return ll, (hl, lh, hh)
@@ -282,7 +324,7 @@ class LiftingTransform(nn.Module):
             else:
                 even = self._inverse_1d(low, hl, mode)[:, 0].numpy()
                 odd = self._inverse_1d(lh, hh, mode)[:, 0].numpy()
-                low = torch.from_numpy(synthesise_columns(even, odd, self.lossy_coeffs, shifts))[:, None]
+                low = torch.from_numpy(self.synthesise_columns(even, odd, shifts))[:, None]
         return low
 
 
