@@ -1,0 +1,102 @@
+"""Where iwave's lossless files are larger than JPEG XL's (a reading,
+nothing built). Two measurements:
+
+    python docs/experiments/lossless_gap.py results RESULTS.json [--codec iwave-lossless-ll] [--anchor jxl-ll-e9]
+
+reads a benchmark's results.json (`iwave bench FOLDER --codecs
+iwave-lossless-ll,jxl-ll-e9 --no-lossy`) and prints each image's size
+ratio beside the anchor's bits per sub-pixel (how smooth the image is), the
+correlation of the two, and the median ratio over the smoother and the more
+textured half. It reads measurements only (Kodak may be read, never tuned on).
+
+    python docs/experiments/lossless_gap.py planes HELD_OUT_FOLDER
+
+codes each held-out image's YCoCg-R planes (the codec's own lossless colour
+transform) alone, as grey images, with iwave and with JPEG XL at efforts 3
+(its weighted predictor, no per-image context tree) and 9 (the tree learned
+per image), beside the RGB image coded whole: which plane the gap sits in,
+and whether JPEG XL's per-image tree is what gains there."""
+import argparse
+import json
+import os
+
+import imagecodecs
+import numpy as np
+import torch
+
+import iwave
+from iwave.imageio import read_image
+
+
+def per_image(results, name):
+    rows = results["lossless"][name]["per_image"]
+    return {r["image"]: r["bpsp"] for r in rows}
+
+
+def read_results(args):
+    with open(args.results) as f:
+        results = json.load(f)
+    ours, theirs = per_image(results, args.codec), per_image(results, args.anchor)
+    images = sorted(ours, key=lambda i: theirs[i])
+    ratio = np.array([ours[i] / theirs[i] for i in images])
+    smooth = np.array([theirs[i] for i in images])
+    for i, r in zip(images, ratio):
+        print(f"{i:24s} {args.anchor} {theirs[i]:.3f} bpsp  {args.codec} {ours[i]:.3f}  ratio {r:.3f}")
+    half = len(images) // 2
+    print(f"correlation of the ratio with {args.anchor}'s bpsp: {np.corrcoef(ratio, smooth)[0, 1]:+.2f}")
+    print(f"median ratio, smoother half: {np.median(ratio[:half]):.3f}; "
+          f"more textured half: {np.median(ratio[half:]):.3f}; all: {np.median(ratio):.3f}")
+
+
+def planes(rgb):
+    """YCoCg-R as iwave's lossless colour transform computes it; chroma
+    moved to non-negative values (16-bit grey images)."""
+    r, g, b = (rgb[..., i].astype(np.int32) for i in range(3))
+    co = r - b
+    t = b + (co >> 1)
+    cg = g - t
+    return {"Y": (t + (cg >> 1)).astype(np.uint16), "Co": (co + 255).astype(np.uint16),
+            "Cg": (cg + 255).astype(np.uint16)}
+
+
+def bits(data, size):
+    return len(data) * 8 / size
+
+
+def code_planes(folder):
+    torch.set_num_threads(1)
+    totals = {}
+    for name in sorted(os.listdir(folder)):
+        rgb = read_image(os.path.join(folder, name))[..., :3]
+        row = []
+        for plane, p in planes(rgb).items():
+            ours = bits(iwave.compress(p), p.size)
+            e3 = bits(imagecodecs.jpegxl_encode(p, lossless=True, effort=3), p.size)
+            e9 = bits(imagecodecs.jpegxl_encode(p, lossless=True, effort=9), p.size)
+            row.append(f"{plane} {ours:.3f} (e3 {ours / e3 - 1:+.1%}, e9 {ours / e9 - 1:+.1%})")
+            for key, v in ((plane, ours), (plane + " e3", e3), (plane + " e9", e9)):
+                totals[key] = totals.get(key, 0.0) + v
+        whole = bits(iwave.compress(rgb), rgb.size)
+        jxl = bits(imagecodecs.jpegxl_encode(rgb, lossless=True, effort=9), rgb.size)
+        row.append(f"RGB {whole:.3f} bpsp (e9 {whole / jxl - 1:+.1%})")
+        print(name, " | ".join(row), flush=True)
+    print("sum over images, iwave against JPEG XL e3 / e9 by plane: " + ", ".join(
+        f"{p} {totals[p] / totals[p + ' e3'] - 1:+.1%} / {totals[p] / totals[p + ' e9'] - 1:+.1%}"
+        for p in ("Y", "Co", "Cg")))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="what", required=True)
+    r = sub.add_parser("results", help="per-image ratios from a benchmark's results.json")
+    r.add_argument("results")
+    r.add_argument("--codec", default="iwave-lossless-ll")
+    r.add_argument("--anchor", default="jxl-ll-e9")
+    p = sub.add_parser("planes", help="code held-out images' YCoCg-R planes alone")
+    p.add_argument("folder")
+    args = ap.parse_args()
+    read_results(args) if args.what == "results" else code_planes(args.folder)
+
+
+if __name__ == "__main__":
+    main()
