@@ -142,8 +142,8 @@ def decode_tile(model, header, chunks, core, level=0):
     for gi, n in enumerate([1] if indexed else [n_colour] + ([1] if header.has_alpha else [])):
         steps = model.lossy_steps(header.step, n) if lossy and gi == 0 else None
         cond = model.condition_steps(header.step, n) if steps else None
-        group = decode_group(model, chunks[start:start + n], y1 - y0, x1 - x0, header, cond, level, indexed)
-        bands, offsets, filters, values, depth, colours, plane, path, maps = group[:9]
+        bands, offsets, filters, values, depth, colours, plane, path, maps, fixes = decode_group(
+            model, chunks[start:start + n], y1 - y0, x1 - x0, header, cond, level, indexed)
         start += n
         if plane is not None:     # context-coded indices; a preview keeps every 2^level-th
             x = torch.from_numpy(plane[None, None, ::1 << level, ::1 << level]).double()
@@ -164,7 +164,7 @@ def decode_tile(model, header, chunks, core, level=0):
                 x = x / gain ** (2 * level)
         x = torch.floor(x[:, 0] + 0.5).to(torch.int64).numpy()
         if gi == 0 and not indexed:     # before a sample map, which is of RGB values
-            x = to_rgb(x, header, group.fixes, level)
+            x = to_rgb(x, header, fixes, level)
         if values is not None:
             if level:            # a low-pass index between or beyond the map's: the nearest one
                 x = np.clip(x, 0, len(values) - 1)
