@@ -17,6 +17,14 @@ transform) alone, as grey images, with iwave and with JPEG XL at efforts 3
 per image), beside the RGB image coded whole: which plane the gap sits in,
 and whether JPEG XL's per-image tree is what gains there.
 
+    python docs/experiments/lossless_gap.py subsampling FOLDER
+
+for each picture decoded from YCbCr (iwave.ycbcr_fit finds its planes),
+whether its Cb plane looks upsampled from half resolution, as a 4:2:0
+JPEG's (libjpeg's "fancy" upsampling, (3a + b) / 4 each way): the mean
+error of the best half-resolution plane found at each of the four 2x2
+alignments; one alignment far below the others says 4:2:0.
+
     python docs/experiments/lossless_gap.py synthetic
 
 codes smooth random pictures (Gaussian-blurred noise) with white or grainy
@@ -112,6 +120,35 @@ def synthetic():
                       f"({ours / jxl - 1:+.1%})", flush=True)
 
 
+def _upsampled(c, axis):
+    c = np.moveaxis(c, axis, 0)
+    before, after = np.concatenate([c[:1], c[:-1]]), np.concatenate([c[1:], c[-1:]])
+    out = np.empty((2 * len(c),) + c.shape[1:])
+    out[0::2], out[1::2] = (3 * c + before) / 4, (3 * c + after) / 4
+    return np.moveaxis(out, 0, axis)
+
+
+def subsampling(folder):
+    from iwave import ycbcr_fit
+    for name in sorted(os.listdir(folder)):
+        found = ycbcr_fit.planes(np.moveaxis(read_image(os.path.join(folder, name))[..., :3], -1, 0))
+        if found is None:
+            print(f"{name}: not decoded from YCbCr")
+            continue
+        errors = {}
+        for oy, ox in ((0, 0), (0, 1), (1, 0), (1, 1)):
+            cb = found[0][1, oy:, ox:].astype(np.float64)
+            h, w = cb.shape[0] // 2 * 2, cb.shape[1] // 2 * 2
+            cb = cb[:h, :w]
+            low = cb.reshape(h // 2, 2, w // 2, 2).mean((1, 3))
+            for _ in range(20):        # the half-resolution plane whose upsampling is nearest
+                up = _upsampled(_upsampled(low, 0), 1)
+                low = low + 1.5 * (cb - up).reshape(h // 2, 2, w // 2, 2).mean((1, 3))
+            up = _upsampled(_upsampled(np.round(low), 0), 1)
+            errors[f"{oy}{ox}"] = float(np.abs(cb - np.round(up))[2:-2, 2:-2].mean())
+        print(f"{name}: error by alignment (row, column) " + ", ".join(f"{k} {v:.3f}" for k, v in errors.items()))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="what", required=True)
@@ -121,12 +158,16 @@ def main():
     r.add_argument("--anchor", default="jxl-ll-e9")
     p = sub.add_parser("planes", help="code held-out images' YCoCg-R planes alone")
     p.add_argument("folder")
+    s = sub.add_parser("subsampling", help="whether pictures decoded from YCbCr had 4:2:0 chroma")
+    s.add_argument("folder")
     sub.add_parser("synthetic", help="smooth synthetic pictures with noise")
     args = ap.parse_args()
     if args.what == "results":
         read_results(args)
     elif args.what == "planes":
         code_planes(args.folder)
+    elif args.what == "subsampling":
+        subsampling(args.folder)
     else:
         synthetic()
 
