@@ -12,7 +12,7 @@ from iwave.entropy import EntropyError, ValueDecoder, plan_format
 from iwave.entropy.context_model import PHASES
 from iwave.entropy.tables import centroid_offsets
 from iwave import (bitstream, coarse_band, directions, index_coder, lifting_paths, palette, postfilter,
-                   preview, sample_map)
+                   preview, sample_map, ycbcr)
 from iwave.coding import (ACTIVITIES, PART_REFERENCES, plan_inputs, planned_parameters,
                           reconstruct, residual, tile_window)
 from iwave.colour import ycocg_to_rgb
@@ -38,6 +38,7 @@ class StreamFormat:
     classified_filters: bool = False   # a lossy stream's post filter may be per class (15 on)
     coarse_band: bool = False    # a stream's LL band may be coded sequentially (16 on)
     directions: bool = False     # a lossy group may lift its finest levels along directions (17 on)
+    ycbcr: bool = False          # a lossless colour group's planes may be the YCbCr it came from (18 on)
 
 
 class Group(NamedTuple):
@@ -51,6 +52,7 @@ class Group(NamedTuple):
     plane: object        # a directly coded index plane, else None
     path: int            # the lifting path (iwave.lifting_paths) of a lossless group
     directions: object = None    # a lossy group's direction maps (iwave.directions), else None
+    fixes: object = None         # planes of YCbCr (iwave.ycbcr): their Fixes; YCoCg-R or none: None
 
 
 STREAM_FORMATS = {
@@ -78,6 +80,9 @@ STREAM_FORMATS = {
     17: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True,
                      tight_depth=True, colour_map=True, lifting_paths=True, zero_groups=True,
                      classified_filters=True, coarse_band=True, directions=True),
+    18: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True,
+                     tight_depth=True, colour_map=True, lifting_paths=True, zero_groups=True,
+                     classified_filters=True, coarse_band=True, directions=True, ycbcr=True),
 }
 
 
@@ -137,7 +142,7 @@ def decode_tile(model, header, chunks, core, level=0):
     for gi, n in enumerate([1] if indexed else [n_colour] + ([1] if header.has_alpha else [])):
         steps = model.lossy_steps(header.step, n) if lossy and gi == 0 else None
         cond = model.condition_steps(header.step, n) if steps else None
-        bands, offsets, filters, values, depth, colours, plane, path, maps = decode_group(
+        bands, offsets, filters, values, depth, colours, plane, path, maps, fixes = decode_group(
             model, chunks[start:start + n], y1 - y0, x1 - x0, header, cond, level, indexed)
         start += n
         if plane is not None:     # context-coded indices; a preview keeps every 2^level-th
@@ -159,7 +164,7 @@ def decode_tile(model, header, chunks, core, level=0):
                 x = x / gain ** (2 * level)
         x = torch.floor(x[:, 0] + 0.5).to(torch.int64).numpy()
         if gi == 0 and not indexed:     # before a sample map, which is of RGB values
-            x = to_rgb(x, header)
+            x = to_rgb(x, header, fixes, level)
         if values is not None:
             if level:            # a low-pass index between or beyond the map's: the nearest one
                 x = np.clip(x, 0, len(values) - 1)
@@ -194,10 +199,15 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
     wanted = shapes[:1 + 3 * (header.levels - level)]
     fmt = STREAM_FORMATS[header.version]
     depth, values, colours, path = (8 if cond_steps else header.bit_depth), None, None, lifting_paths.OWN
+    fixes = None
     try:
         decoders = [ValueDecoder(c, model.tables) for c in chunks]
         if indexed:
             colours = palette.read(decoders[0], header.components)
+        elif cond_steps is None and fmt.ycbcr and n == 3:
+            fixes = ycbcr.read(decoders[0], height * width)
+            if fixes is not None and header.bit_depth != 8:
+                raise EntropyError("YCbCr planes in a 16-bit file")
         if cond_steps is None and fmt.lifting_paths:
             path = lifting_paths.read(decoders[0])
         if cond_steps is None and fmt.sample_map:
@@ -206,7 +216,7 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
                 # a colour group (format 13 on): one map, on its first stream, of its RGB values
                 shared = fmt.colour_map and n == 3 and not maps[0][1] and \
                     all(m is None for m, _ in maps[1:])
-                if n != 1 and not shared:
+                if n != 1 and not shared or fixes is not None:
                     raise EntropyError("sample map on a colour group")
                 values, direct = maps[0]
                 depth = sample_map.coded_depth(values, depth, fmt.tight_depth)
@@ -270,11 +280,16 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
         except EntropyError as e:
             raise IWaveError(f"file is corrupt ({e})") from None
     return Group([b[0][:, None] for b in bands], offsets, filters, values, depth, colours, None, path,
-                 maps)
+                 maps, fixes)
 
 
-def to_rgb(colour, header):
-    """A colour group's planes (n, h, w) in the header's colour space -> RGB."""
+def to_rgb(colour, header, fixes=None, level=0):
+    """A colour group's planes (n, h, w) in the header's colour space, or
+    in YCbCr with `fixes` (iwave.ycbcr; a preview, `level` > 0, without
+    them), -> RGB."""
+    if fixes is not None:
+        rgb = ycbcr.to_rgb(colour)
+        return rgb if level else ycbcr.apply(rgb, fixes)
     if header.colour == bitstream.COLOUR_YCOCG_R:
         return np.moveaxis(ycocg_to_rgb(np.moveaxis(colour, 0, -1)), -1, 0)
     return colour

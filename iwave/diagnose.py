@@ -11,7 +11,9 @@ for every phase), its predictor and shift as "sequential", what sending
 them costs as "plan_bits", and what the context model and its plan would
 have cost as "context_model". The totals add the whole
 file's bits, made by the codec at the default effort, whose excess over
-"adjusted" and "plan_bits" is its header, zero flags and post filter.
+"adjusted" and "plan_bits" is its header, zero flags and post filter, and
+"colour": a lossless RGB picture decoded from 8-bit YCbCr is measured as
+those planes (iwave.ycbcr, what the encoder keeps when they code smaller).
 
     python -m iwave.diagnose IMAGE [--step S] [--model M]
 
@@ -23,7 +25,7 @@ import json
 import numpy as np
 import torch
 
-from iwave import coarse_band_fit, directions_fit
+from iwave import coarse_band_fit, directions_fit, ycbcr_fit
 from iwave.codec import Codec
 from iwave.coarse_band import Sequential, choice_side
 from iwave.entropy import plan_fit
@@ -38,8 +40,18 @@ from iwave.model import IWaveModel, resolve_model_paths
 from iwave.quantisation import MAX_STEP, MIN_STEP
 
 
-def diagnose(model, image, step=None):
+def colour_planes(image, step=None):
+    """(planes, colour form) of an image's colour group as diagnose measures it."""
     x = component_groups(image)[0][0]
+    if len(x) != 3:
+        return x, "grey"
+    found = ycbcr_fit.planes(np.moveaxis(image[..., :3], -1, 0)) if step is None and image.dtype == np.uint8 \
+        else None
+    return (x, "YCoCg-R") if found is None else (found[0], "YCbCr")
+
+
+def diagnose(model, image, step=None):
+    x = colour_planes(image, step)[0]
     # lossy: along the directions the encoder would choose (iwave.directions_fit)
     maps = directions_fit.choose(model, x, step) if step is not None else None
     bands, cond = subbands(model, x, 8, step, directions=maps)
@@ -124,6 +136,7 @@ def main(argv=None):
     totals = {k: round(sum(r[k] for r in rows), 4) for k in keys}
     # the whole file at the default effort: beyond "adjusted", its header,
     # coding plans and post filter (what the side data costs at this rate)
+    totals["colour"] = colour_planes(image, args.step)[1]
     totals["file"] = round(len(Codec(model).compress(image, step=args.step)) * 8 / image[..., 0].size, 4)
     print(json.dumps({"total_bpp": totals}))
 

@@ -10,7 +10,7 @@ import torch
 from iwave.entropy import ValueEncoder, plan_fit, plan_format
 from iwave.entropy.context_model import PHASES, coding_parameters, scale_index_base
 from iwave import (bitstream, coarse_band, coarse_band_fit, directions, directions_fit, effort, index_coder,
-                   lifting_paths, palette, postfilter, postfilter_fit, sample_map)
+                   lifting_paths, palette, postfilter, postfilter_fit, sample_map, ycbcr, ycbcr_fit)
 from iwave.coding import planned_parameters, plan_inputs, reconstruct, residual
 from iwave.colour import YCOCG_SYNTHESIS_GAINS, rgb_to_ycocg
 from iwave.quantisation import quantise
@@ -299,28 +299,29 @@ def encode_palette(model, pixels, chunks, search=plan_fit.DEFAULT_SEARCH, paths=
 
 def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAULT_SEARCH, rgb=None,
                           paths="own"):
-    """The streams of a losslessly coded component group (int64 (n, H, W)):
-    a component that uses few of its values is also coded through a sample
-    map (iwave.sample_map), and whichever is smaller is kept; so is a colour
-    group, through one map of the values its RGB planes use (`rgb`, the
-    planes x is the YCoCg-R of; format 13 on). Each is coded on the lifting
-    paths (iwave.lifting_paths) that `paths` asks for: the model's "own",
-    the one whose subbands "estimate" smallest, or "all" (with a map, on the
-    estimated path first for each form, then every other path for the
-    smaller of them alone: a scan's mapped and unmapped forms seldom swap
-    places from one path to another). head: writes what the first stream
-    starts with (a palette), if anything; search: the coding plans'
-    (entropy.plan_fit.Search)."""
-    inputs = [(x, bit_depth, None)]                  # (planes, coded depth, sample map)
+    """The streams of a losslessly coded component group (int64 (n, H, W)),
+    in the smallest of its forms: as is; through a sample map of the values
+    a component (or a colour group's RGB planes, `rgb`, whose YCoCg-R x is)
+    uses (iwave.sample_map); a colour group as the YCbCr planes it was
+    decoded from (iwave.ycbcr). Each on the lifting paths (iwave.lifting_paths)
+    `paths` asks for: the model's "own", the one whose subbands "estimate"
+    smallest, or "all" (with several forms, on the estimated path first for
+    each, then every other path for the smallest alone). head: writes what
+    the first stream starts with (a palette), if anything; search: the
+    coding plans' (entropy.plan_fit.Search)."""
+    head = (lambda e: ycbcr.write(e, None)) if len(x) == 3 else head     # format 18: the colour form
+    inputs = [(x, bit_depth, None, head)]            # (planes, coded depth, sample map, head)
     source = x if len(x) == 1 else rgb
     values = sample_map.candidate(source, bit_depth) if source is not None else None
     if values is not None:
         indices = sample_map.to_indices(source, values)
         if len(x) > 1:
             indices = np.moveaxis(rgb_to_ycocg(np.moveaxis(indices, 0, -1)), -1, 0)
-        inputs.append((indices, sample_map.coded_depth(values, bit_depth, tight=True), values))
+        inputs.append((indices, sample_map.coded_depth(values, bit_depth, tight=True), values, head))
+    if len(x) == 3 and bit_depth == 8 and (found := ycbcr_fit.planes(rgb)) is not None:
+        inputs.append((found[0], 8, None, lambda e: ycbcr.write(e, found[1])))
 
-    def coded_on(planes, depth, mapped, which, done=None):
+    def coded_on(planes, depth, mapped, head, which, done=None):
         def bands_on(transform):
             return subbands(model, planes, depth, None, transform=transform)[0]
         for path, bands in _lifting_paths(model, which, bands_on):
@@ -348,8 +349,7 @@ def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAUL
 
 
 def _lifting_paths(model, paths, bands_on):
-    """(path, subbands) of each lifting path to code, one at a time:
-    `bands_on(transform)` makes a group's subbands."""
+    """(path, subbands) of each lifting path to code: `bands_on(transform)` makes them."""
     if paths == "estimate":
         yield lifting_paths.estimate(model, bands_on)
         return

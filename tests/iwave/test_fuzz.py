@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iwave import bitstream
+from iwave import bitstream, ycbcr
 from iwave.codec import Codec
 from iwave.errors import IWaveError
 from tests.conftest import photo_like
@@ -30,8 +30,13 @@ def samples(codec):
     rgb = photo_like(14, 18, 3, seed=3)
     grey16 = photo_like(9, 7, 1, seed=4, dtype=np.uint16)
     rgba = photo_like(8, 10, 4, seed=5)
+    # decoded from YCbCr planes, one pixel edited since: its planes and a mended pixel (format 18)
+    planes = np.stack([photo_like(16, 20, 1, seed=6).astype(np.int64), np.full((16, 20), -20),
+                       np.arange(320).reshape(16, 20) % 7 - 3])
+    jpeg_like = np.moveaxis(ycbcr.to_rgb(planes), 0, -1).astype(np.uint8)
+    jpeg_like[5, 6] = (3, 250, 7)
     files = [codec.compress(rgb), codec.compress(rgb, step=6.0), codec.compress(grey16),
-             codec.compress(rgba), codec.compress(rgba, step=20.0)]
+             codec.compress(rgba), codec.compress(rgba, step=20.0), codec.compress(jpeg_like)]
     for f in files:           # compile numba paths now, not inside a timed example
         codec.decompress(f)
     return files
