@@ -65,10 +65,17 @@ def cmd_info(args):
         from iwave import bitstream
         from iwave.files import read_bytes
         data = read_bytes(args.file)
-        header, _ = bitstream.read(data, args.max_pixels)
+        header, chunks = bitstream.read(data, args.max_pixels)
         result = header.to_dict()
+        from iwave.decoder import colour_forms
+        from iwave.model import find_shipped_model
         from iwave.shipped import name_of
         result["model"] = name_of(header.weights_id) or "not one shipped with this iwave"
+        if (model := find_shipped_model(header.weights_id)) is not None:   # by tile (palettes, YCbCr)
+            forms = colour_forms(model, header, chunks)
+            kinds = list(dict.fromkeys(forms))
+            result["colour"] = kinds[0] if len(kinds) == 1 else ", ".join(
+                f"{k} ({forms.count(k)} of {len(forms)} tiles)" for k in kinds)
         if result["effort"] is None and not args.json:
             result["effort"] = "not recorded (files before version 12)"
         if header.metadata:

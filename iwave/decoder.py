@@ -283,6 +283,27 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
                  maps, fixes)
 
 
+def colour_forms(model, header, chunks):
+    """What each tile's colour group is coded as: "palette", "YCbCr" (the
+    planes a JPEG was decoded from, iwave.ycbcr) or the header's colour
+    transform; IWaveError for a corrupt tile."""
+    per_tile, forms = header.components, []
+    for t in range(len(chunks) // per_tile):
+        tile = chunks[t * per_tile:(t + 1) * per_tile]
+        if is_palette_tile(header, tile):
+            forms.append("palette")
+        elif header.mode == bitstream.MODE_LOSSLESS and header.colour == bitstream.COLOUR_YCOCG_R and \
+                STREAM_FORMATS[header.version].ycbcr:
+            try:
+                fixes = ycbcr.read(ValueDecoder(tile[0], model.tables), header.tile ** 2)
+            except EntropyError as e:
+                raise IWaveError(f"file is corrupt ({e})") from None
+            forms.append("YCoCg-R" if fixes is None else "YCbCr")
+        else:
+            forms.append(header.to_dict()["colour"])
+    return forms
+
+
 def to_rgb(colour, header, fixes=None, level=0):
     """A colour group's planes (n, h, w) in the header's colour space, or
     in YCbCr with `fixes` (iwave.ycbcr; a preview, `level` > 0, without

@@ -161,6 +161,24 @@ def test_info_json(capsys, png, tmp_path):
     assert info["model"] == "iwave-lossless"      # named, not only its identifier
     run(capsys, "compress", png, "--quality", "70", "-o", tmp_path / "y.iwv")
     assert "model: iwave-lossy" in run(capsys, "info", tmp_path / "y.iwv")[1]
+    assert info["colour"] == "YCoCg-R"
+
+
+def test_info_names_each_tiles_colour_form(capsys, tmp_path):
+    """A decoded JPEG's tiles are its YCbCr planes (format 18), a few colours a palette."""
+    import io
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray(photo_like(100, 70, 3, seed=2)).save(buf, "JPEG", quality=90)
+    Image.open(buf).save(tmp_path / "decoded.png")
+    run(capsys, "compress", tmp_path / "decoded.png", "--tile", "64")
+    assert "colour: YCbCr\n" in run(capsys, "info", tmp_path / "decoded.iwv")[1]
+    flat = np.zeros((64, 128, 3), np.uint8)
+    flat[:, 64:] = photo_like(64, 64, 3, seed=5)
+    Image.fromarray(flat).save(tmp_path / "half.png")
+    run(capsys, "compress", tmp_path / "half.png", "--tile", "64")
+    out = run(capsys, "info", tmp_path / "half.iwv")[1]
+    assert "colour: palette (1 of 2 tiles), YCoCg-R (1 of 2 tiles)" in out
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "random", "empty"])
