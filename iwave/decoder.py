@@ -300,7 +300,7 @@ def colour_forms(model, header, chunks):
                 raise IWaveError(f"file is corrupt ({e})") from None
             forms.append("YCoCg-R" if fixes is None else "YCbCr")
         else:
-            forms.append(header.to_dict()["colour"])
+            forms.append("YCoCg-R" if header.colour == bitstream.COLOUR_YCOCG_R else "none")
     return forms
 
 
