@@ -2,7 +2,7 @@
 
 Most photographs have been JPEGs: their RGB pixels were computed from 8-bit
 Y, Cb and Cr planes, so they hold no more than those planes do, and about
-one RGB triple in six is possible at all. YCoCg-R cannot see that (its
+one RGB triple in four is possible at all. YCoCg-R cannot see that (its
 chroma planes show the 8-bit grid of Cb and Cr as steps of 1.4 and 1.8),
 but the planes themselves can be recovered and coded instead: on held-out
 photographs that were JPEGs, 15-23% smaller (docs/effort.md). A lossless
@@ -76,18 +76,18 @@ def write(encoder, fixes):
 def read(decoder, pixels):
     """None (YCoCg-R) or the Fixes of a group of `pixels` pixels;
     EntropyError if malformed (a flag, count, scale or position out of range)."""
-    one, zero = np.full(1, ZERO_INDEX), np.zeros(1, np.int64)
-    flag = int(decoder.decode(zero, one)[0])
+    base, zero = np.full(1, ZERO_INDEX), np.zeros(1, np.int64)
+    flag = int(decoder.decode(zero, base)[0])
     if flag not in (0, 1):
         raise EntropyError("bad colour form")
     if not flag:
         return None
-    n = int(decoder.decode(zero, one + COUNT_SCALE)[0])
+    n = int(decoder.decode(zero, base + COUNT_SCALE)[0])
     if not 0 <= n <= pixels:
         raise EntropyError("count of mended pixels out of range")
     parts = []
     for size in (n, 3 * n) if n else ():
-        s = int(decoder.decode(zero, one + SCALE_SCALE)[0])
+        s = int(decoder.decode(zero, base + SCALE_SCALE)[0])
         if not 0 <= s <= SCALE_MAX:
             raise EntropyError("mended pixels' scale out of range")
         parts.append(decoder.decode(np.zeros(size, np.int64), np.full(size, ZERO_INDEX + s, np.int64)))

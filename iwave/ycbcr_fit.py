@@ -14,9 +14,9 @@ import numpy as np
 
 from iwave import ycbcr
 
-MAX_UNMATCHED = 0.02      # more unmatched pixels than this: not a picture decoded from YCbCr
-NEVER = 0.5     # more unmatched at the first guess: never YCbCr (held out: JPEGs 0-7%, others 63-76%)
-LOW, HIGH = np.array([0, -128, -128])[:, None, None], np.array([255, 127, 127])[:, None, None]
+MAX_UNMATCHED = 0.02   # more unmatched pixels than this: not a picture decoded from YCbCr
+NEVER = 0.5            # more unmatched at the first guess: never YCbCr (held out: JPEGs 0-7%, others 63-76%)
+LOW, HIGH = np.array([0, -128, -128])[:, None], np.array([255, 127, 127])[:, None]   # of Y, Cb', Cr'
 
 
 def _forward(rgb):
@@ -24,7 +24,7 @@ def _forward(rgb):
     y = 0.299 * r + 0.587 * g + 0.114 * b
     cb = -0.168736 * r - 0.331264 * g + 0.5 * b
     cr = 0.5 * r - 0.418688 * g - 0.081312 * b
-    return np.clip(np.floor(np.stack([y, cb, cr]) + 0.5), LOW, HIGH).astype(np.int64)
+    return np.clip(np.floor(np.stack([y, cb, cr]) + 0.5), LOW[..., None], HIGH[..., None]).astype(np.int64)
 
 
 def planes(rgb):
@@ -36,16 +36,19 @@ def planes(rgb):
     bad = (ycbcr.to_rgb(best) != rgb).any(0)
     if bad.mean() > NEVER:
         return None
-    first = best.copy()
+    at = np.flatnonzero(bad)                     # only the unmatched pixels are searched
+    first, target = best.reshape(3, -1)[:, at], rgb.reshape(3, -1)[:, at]
+    chosen, left = first.copy(), np.ones(len(at), bool)
     for step in itertools.product((-1, 0, 1), repeat=3):
-        if not bad.any():
+        near = np.clip(first + np.array(step)[:, None], LOW, HIGH)
+        fits = left & (ycbcr.to_rgb(near) == target).all(0)
+        chosen[:, fits] = near[:, fits]
+        left &= ~fits
+        if not left.any():
             break
-        near = np.clip(first + np.array(step)[:, None, None], LOW, HIGH)
-        fits = bad & (ycbcr.to_rgb(near) == rgb).all(0)
-        best[:, fits] = near[:, fits]
-        bad &= ~fits
-    if bad.mean() > MAX_UNMATCHED:
+    if left.sum() > MAX_UNMATCHED * bad.size:
         return None
-    positions = np.flatnonzero(bad)
+    best.reshape(3, -1)[:, at] = chosen
+    positions = at[left]
     values = (rgb - ycbcr.to_rgb(best)).reshape(3, -1)[:, positions].T
     return best, ycbcr.Fixes(positions, values)
