@@ -71,7 +71,8 @@ def cmd_info(args):
         from iwave.model import find_shipped_model
         from iwave.shipped import name_of
         result["model"] = name_of(header.weights_id) or "not one shipped with this iwave"
-        if (model := find_shipped_model(header.weights_id)) is not None:   # by tile (palettes, YCbCr)
+        if header.mode == bitstream.MODE_LOSSLESS and \
+                (model := find_shipped_model(header.weights_id)) is not None:   # palettes, YCbCr by tile
             forms = colour_forms(model, header, chunks)
             kinds = list(dict.fromkeys(forms))
             result["colour"] = kinds[0] if len(kinds) == 1 else ", ".join(
