@@ -39,6 +39,7 @@ class StreamFormat:
     coarse_band: bool = False    # a stream's LL band may be coded sequentially (16 on)
     directions: bool = False     # a lossy group may lift its finest levels along directions (17 on)
     ycbcr: bool = False          # a lossless colour group's planes may be the YCbCr it came from (18 on)
+    subsampled: bool = False     # ... and its Cb and Cr at half resolution (19 on)
 
 
 class Group(NamedTuple):
@@ -52,7 +53,9 @@ class Group(NamedTuple):
     plane: object        # a directly coded index plane, else None
     path: int            # the lifting path (iwave.lifting_paths) of a lossless group
     directions: object = None    # a lossy group's direction maps (iwave.directions), else None
-    fixes: object = None         # planes of YCbCr (iwave.ycbcr): their Fixes; YCoCg-R or none: None
+    form: object = None          # planes of YCbCr: their ycbcr.Form; YCoCg-R or none: None
+    decoders: object = None      # Y, Cb and Cr at half resolution: the streams' ValueDecoders, where
+    #                              each plane's own (grey) stream begins
 
 
 STREAM_FORMATS = {
@@ -83,6 +86,10 @@ STREAM_FORMATS = {
     18: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True,
                      tight_depth=True, colour_map=True, lifting_paths=True, zero_groups=True,
                      classified_filters=True, coarse_band=True, directions=True, ycbcr=True),
+    19: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True,
+                     tight_depth=True, colour_map=True, lifting_paths=True, zero_groups=True,
+                     classified_filters=True, coarse_band=True, directions=True, ycbcr=True,
+                     subsampled=True),
 }
 
 
@@ -138,41 +145,16 @@ def decode_tile(model, header, chunks, core, level=0):
     n_colour = header.components - int(header.has_alpha)
     lossy = header.mode == bitstream.MODE_LOSSY
     indexed = is_palette_tile(header, chunks)
-    comps, start = [], 0
+    comps, start, colours = [], 0, None
     for gi, n in enumerate([1] if indexed else [n_colour] + ([1] if header.has_alpha else [])):
         steps = model.lossy_steps(header.step, n) if lossy and gi == 0 else None
         cond = model.condition_steps(header.step, n) if steps else None
-        bands, offsets, filters, values, depth, colours, plane, path, maps, fixes = decode_group(
-            model, chunks[start:start + n], y1 - y0, x1 - x0, header, cond, level, indexed)
-        start += n
-        if plane is not None:     # context-coded indices; a preview keeps every 2^level-th
-            x = torch.from_numpy(plane[None, None, ::1 << level, ::1 << level]).double()
-        elif steps and level:     # dequantised coarse bands; no denoiser, no post filter
-            with torch.no_grad():
-                x = model.transform.inverse(dequantise(bands, steps, offsets=offsets), 8, rounding=False,
-                                            directions=maps)
-            x = x / preview.dc_gain(model.transform.lossy_coeffs) ** (2 * level)
-        elif steps:
-            x = reconstruct(model, bands, header.step, offsets, maps)
-            if filters is not None:
-                x = postfilter.apply(x, filters, header.step)
+        group = decode_group(model, chunks[start:start + n], y1 - y0, x1 - x0, header, cond, level, indexed)
+        start, colours = start + n, group.colours
+        if group.decoders is not None:
+            comps.append(subsampled_rgb(model, header, group, y1 - y0, x1 - x0, level))
         else:
-            transform = lifting_paths.transform(model, path)
-            with torch.no_grad():
-                x = transform.inverse(bands, depth, rounding=True)
-            if level and (gain := preview.dc_gain(transform.coeffs)) != 1:
-                x = x / gain ** (2 * level)
-        x = torch.floor(x[:, 0] + 0.5).to(torch.int64).numpy()
-        if gi == 0 and not indexed:     # before a sample map, which is of RGB values
-            x = to_rgb(x, header, fixes, level)
-        if values is not None:
-            if level:            # a low-pass index between or beyond the map's: the nearest one
-                x = np.clip(x, 0, len(values) - 1)
-            try:
-                x = sample_map.from_indices(x, values)
-            except EntropyError as e:
-                raise IWaveError(f"file is corrupt ({e})") from None
-        comps.append(x)
+            comps.append(group_pixels(model, header, group, steps, level, colour=gi == 0 and not indexed))
     if indexed:
         x = np.clip(comps[0][0], 0, len(colours) - 1) if level else comps[0][0]
         try:
@@ -182,7 +164,63 @@ def decode_tile(model, header, chunks, core, level=0):
     return assemble([c[:, keep[0], keep[1]] for c in comps], header, clip=level > 0)
 
 
-def decode_group(model, chunks, height, width, header, cond_steps, level=0, indexed=False):
+def group_pixels(model, header, group, steps, level, colour):
+    """A decoded Group's planes (n, h, w) int64: its subbands inverted (lossy:
+    dequantised, denoised and post-filtered) or its index plane, through
+    `colour` (the colour group's) to RGB, then through its sample map."""
+    bands, offsets, filters, values, depth, _, plane, path, maps, form = group[:10]
+    if plane is not None:     # context-coded indices; a preview keeps every 2^level-th
+        x = torch.from_numpy(plane[None, None, ::1 << level, ::1 << level]).double()
+    elif steps and level:     # dequantised coarse bands; no denoiser, no post filter
+        with torch.no_grad():
+            x = model.transform.inverse(dequantise(bands, steps, offsets=offsets), 8, rounding=False,
+                                        directions=maps)
+        x = x / preview.dc_gain(model.transform.lossy_coeffs) ** (2 * level)
+    elif steps:
+        x = reconstruct(model, bands, header.step, offsets, maps)
+        if filters is not None:
+            x = postfilter.apply(x, filters, header.step)
+    else:
+        transform = lifting_paths.transform(model, path)
+        with torch.no_grad():
+            x = transform.inverse(bands, depth, rounding=True)
+        if level and (gain := preview.dc_gain(transform.coeffs)) != 1:
+            x = x / gain ** (2 * level)
+    x = torch.floor(x[:, 0] + 0.5).to(torch.int64).numpy()
+    if colour:      # before a sample map, which is of RGB values
+        x = to_rgb(x, header, form, level)
+    if values is not None:
+        if level:            # a low-pass index between or beyond the map's: the nearest one
+            x = np.clip(x, 0, len(values) - 1)
+        try:
+            x = sample_map.from_indices(x, values)
+        except EntropyError as e:
+            raise IWaveError(f"file is corrupt ({e})") from None
+    return x
+
+
+def subsampled_rgb(model, header, group, height, width, level=0):
+    """RGB (3, height, width) of a colour group coded as Y and half-resolution
+    Cb, Cr (iwave.ycbcr, format 19), each plane a grey image in its own
+    stream; a preview (`level` k > 0) reads chroma to level k - 1."""
+    py, px = group.form.phase
+    h2, w2 = ycbcr.plane_shape(height, width, py, px)
+    planes = []
+    for d, (h, w), at in zip(group.decoders, ((height, width), (h2, w2), (h2, w2)),
+                             (level, max(level - 1, 0), max(level - 1, 0))):
+        plane = decode_group(model, None, h, w, header, None, at, decoders=[d])
+        planes.append(group_pixels(model, header, plane, None, at, colour=False)[0])
+    y, cb, cr = planes
+    if level:
+        cb, cr = (ycbcr.preview_chroma(p, y.shape, level, py, px) for p in (cb, cr))
+        return ycbcr.to_rgb(np.stack([y, cb - 128, cr - 128]))
+    if any(p.min() < 0 or p.max() > 255 for p in planes):
+        raise IWaveError("file is corrupt (decoded pixels out of range)")
+    cb, cr = (ycbcr.upsample(p, height, width, py, px) for p in (cb, cr))
+    return ycbcr.apply(ycbcr.to_rgb(np.stack([y, cb - 128, cr - 128])), group.form.fixes)
+
+
+def decode_group(model, chunks, height, width, header, cond_steps, level=0, indexed=False, decoders=None):
     """A Group: the subbands of one component group from its streams, with
     what the streams carry besides: centroid offsets, post filters (lossy),
     the sample map (lossless: the values its indices stand for, or None)
@@ -193,21 +231,26 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
     of a lossless group (format 13 on; before, the model's own).
     cond_steps: the steps the context model is conditioned on (None: lossless).
     level k > 0: only the subbands of levels L .. k+1 (the first 1 + 3(L - k)
-    in coding order); the streams are read that far."""
-    n = len(chunks)
+    in coding order); the streams are read that far. `decoders`: the
+    streams' ValueDecoders, read from where they stand, instead of `chunks`.
+    A colour group of Y and half-resolution Cb, Cr stops after its form
+    (Group.decoders: see subsampled_rgb)."""
+    n = len(chunks) if decoders is None else len(decoders)
     shapes = subband_shapes(height, width, header.levels)
     wanted = shapes[:1 + 3 * (header.levels - level)]
     fmt = STREAM_FORMATS[header.version]
     depth, values, colours, path = (8 if cond_steps else header.bit_depth), None, None, lifting_paths.OWN
-    fixes = None
+    form = None
     try:
-        decoders = [ValueDecoder(c, model.tables) for c in chunks]
+        decoders = decoders or [ValueDecoder(c, model.tables) for c in chunks]
         if indexed:
             colours = palette.read(decoders[0], header.components)
         elif cond_steps is None and fmt.ycbcr and n == 3:
-            fixes = ycbcr.read(decoders[0], height * width)
-            if fixes is not None and header.bit_depth != 8:
+            form = ycbcr.read(decoders[0], height * width, fmt.subsampled)
+            if form is not None and header.bit_depth != 8:
                 raise EntropyError("YCbCr planes in a 16-bit file")
+            if form is not None and form.phase is not None:
+                return Group(None, None, None, None, 8, None, None, None, form=form, decoders=decoders)
         if cond_steps is None and fmt.lifting_paths:
             path = lifting_paths.read(decoders[0])
         if cond_steps is None and fmt.sample_map:
@@ -216,7 +259,7 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
                 # a colour group (format 13 on): one map, on its first stream, of its RGB values
                 shared = fmt.colour_map and n == 3 and not maps[0][1] and \
                     all(m is None for m, _ in maps[1:])
-                if n != 1 and not shared or fixes is not None:
+                if n != 1 and not shared or form is not None:
                     raise EntropyError("sample map on a colour group")
                 values, direct = maps[0]
                 depth = sample_map.coded_depth(values, depth, fmt.tight_depth)
@@ -280,7 +323,7 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
         except EntropyError as e:
             raise IWaveError(f"file is corrupt ({e})") from None
     return Group([b[0][:, None] for b in bands], offsets, filters, values, depth, colours, None, path,
-                 maps, fixes)
+                 maps, form)
 
 
 def colour_forms(model, header, chunks):
@@ -295,22 +338,23 @@ def colour_forms(model, header, chunks):
         elif header.mode == bitstream.MODE_LOSSLESS and header.colour == bitstream.COLOUR_YCOCG_R and \
                 STREAM_FORMATS[header.version].ycbcr:
             try:
-                fixes = ycbcr.read(ValueDecoder(tile[0], model.tables), header.tile ** 2)
+                form = ycbcr.read(ValueDecoder(tile[0], model.tables), header.tile ** 2,
+                                  STREAM_FORMATS[header.version].subsampled)
             except EntropyError as e:
                 raise IWaveError(f"file is corrupt ({e})") from None
-            forms.append("YCoCg-R" if fixes is None else "YCbCr")
+            forms.append("YCoCg-R" if form is None else "YCbCr" if form.phase is None else "YCbCr 4:2:0")
         else:
             forms.append("YCoCg-R" if header.colour == bitstream.COLOUR_YCOCG_R else "none")
     return forms
 
 
-def to_rgb(colour, header, fixes=None, level=0):
+def to_rgb(colour, header, form=None, level=0):
     """A colour group's planes (n, h, w) in the header's colour space, or
-    in YCbCr with `fixes` (iwave.ycbcr; a preview, `level` > 0, without
-    them), -> RGB."""
-    if fixes is not None:
+    in YCbCr with its ycbcr.Form (a preview, `level` > 0, without its
+    fixes), -> RGB."""
+    if form is not None:
         rgb = ycbcr.to_rgb(colour)
-        return rgb if level else ycbcr.apply(rgb, fixes)
+        return rgb if level else ycbcr.apply(rgb, form.fixes)
     if header.colour == bitstream.COLOUR_YCOCG_R:
         return np.moveaxis(ycocg_to_rgb(np.moveaxis(colour, 0, -1)), -1, 0)
     return colour

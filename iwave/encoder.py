@@ -10,7 +10,8 @@ import torch
 from iwave.entropy import ValueEncoder, plan_fit, plan_format
 from iwave.entropy.context_model import PHASES, coding_parameters, scale_index_base
 from iwave import (bitstream, coarse_band, coarse_band_fit, directions, directions_fit, effort, index_coder,
-                   lifting_paths, palette, postfilter, postfilter_fit, sample_map, ycbcr, ycbcr_fit)
+                   lifting_paths, palette, postfilter, postfilter_fit, sample_map, ycbcr, ycbcr_fit,
+                   ycbcr420_fit)
 from iwave.coding import planned_parameters, plan_inputs, reconstruct, residual
 from iwave.colour import YCOCG_SYNTHESIS_GAINS, rgb_to_ycocg
 from iwave.quantisation import quantise
@@ -179,12 +180,10 @@ def group_symbols(model, plan, phases, inputs, values):
 
 
 def zero_groups(model, cond_steps, plans, symbols):
-    """Which of a stream's subbands to flag as entirely zero (format 14):
-    those whose values are all zero, if flagging them costs fewer bits than
-    coding them (their plans and values) and flagging none; else none.
-    Also none for a lossy model with centroid reconstruction: its coded
-    zeros get centroid offsets and flagged ones none, so its pixels must not
-    depend on a choice made by bits."""
+    """Which of a stream's subbands to flag as entirely zero (format 14): those whose values are all
+    zero, if flagging them costs fewer bits than coding them (their plans and values) and flagging none;
+    else none. Also none for a lossy model with centroid reconstruction: its coded zeros get centroid
+    offsets and flagged ones none, so its pixels must not depend on a choice made by bits."""
     zero = [not any(v.any() for v, _, _ in per_band) for per_band in symbols]
     if not any(zero) or (cond_steps is not None and model.lossy_option("centroid")):
         return [False] * len(zero)
@@ -299,16 +298,14 @@ def encode_palette(model, pixels, chunks, search=plan_fit.DEFAULT_SEARCH, paths=
 
 def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAULT_SEARCH, rgb=None,
                           paths="own"):
-    """The streams of a losslessly coded component group (int64 (n, H, W)),
-    in the smallest of its forms: as is; through a sample map of the values
-    a component (or a colour group's RGB planes, `rgb`, whose YCoCg-R x is)
-    uses (iwave.sample_map); a colour group as the YCbCr planes it was
-    decoded from (iwave.ycbcr). Each on the lifting paths (iwave.lifting_paths)
-    `paths` asks for: the model's "own", the one whose subbands "estimate"
-    smallest, or "all" (with several forms, on the estimated path first for
-    each, then every other path for the smallest alone). head: writes what
-    the first stream starts with (a palette), if anything; search: the
-    coding plans' (entropy.plan_fit.Search)."""
+    """The streams of a losslessly coded component group (int64 (n, H, W)), in the smallest of its
+    forms: as is; through a sample map of the values a component (or a colour group's RGB planes, `rgb`,
+    whose YCoCg-R x is) uses (iwave.sample_map); a colour group as the YCbCr planes it was decoded from,
+    its chroma at full or half resolution (iwave.ycbcr). Each on the lifting paths (iwave.lifting_paths)
+    `paths` asks for: the model's "own", the one whose subbands "estimate" smallest, or "all" (with
+    several forms, on the estimated path first for each, then every other path for the smallest alone).
+    head: writes what the first stream starts with (a palette), if anything; search: the coding plans'
+    (entropy.plan_fit.Search)."""
     head = (lambda e: ycbcr.write(e, None)) if len(x) == 3 else head     # format 18: the colour form
     inputs = [(x, bit_depth, None, head)]            # (planes, coded depth, sample map, head)
     source = x if len(x) == 1 else rgb
@@ -318,8 +315,9 @@ def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAUL
         if len(x) > 1:
             indices = np.moveaxis(rgb_to_ycocg(np.moveaxis(indices, 0, -1)), -1, 0)
         inputs.append((indices, sample_map.coded_depth(values, bit_depth, tight=True), values, head))
-    if len(x) == 3 and bit_depth == 8 and (found := ycbcr_fit.planes(rgb)) is not None:
-        inputs.append((found[0], 8, None, lambda e: ycbcr.write(e, found[1])))
+    found = len(x) == 3 and bit_depth == 8 and ycbcr_fit.planes(rgb)
+    if found:
+        inputs.append((found[0], 8, None, lambda e: ycbcr.write(e, ycbcr.Form(None, found[1]))))
 
     def coded_on(planes, depth, mapped, head, which, done=None):
         def bands_on(transform):
@@ -341,6 +339,9 @@ def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAUL
             if sum(map(len, coded)) < sum(map(len, best[0])):
                 best = (coded, form, path)
     best = best[0]
+    if found:         # also as Y with Cb, Cr at half resolution, each plane coded as grey
+        best = ycbcr420_fit.coded(rgb, best, lambda p, h: encode_lossless_group(model, p[None], 8, h, search,
+                                                                              paths=paths)[0])
     if len(x) == 1 and len(values := np.unique(x)) <= index_coder.MAX_VALUES and \
             not index_coder.hopeless(sample_map.to_indices(x[0], values), len(values), len(best[0])):
         direct = [encode_direct(model, x[0], values, head, len(best[0]))]
@@ -358,9 +359,8 @@ def _lifting_paths(model, paths, bands_on):
 
 
 def encode_direct(model, x, values, head=None, rival_bytes=None):
-    """The stream of one component (int64 (H, W)) of at most 256 `values`
-    as context-coded indices (iwave.index_coder) after its map, flag 2
-    (rival_bytes: as index_coder.write takes it)."""
+    """The stream of one component (int64 (H, W)) of at most 256 `values` as context-coded indices
+    (iwave.index_coder) after its map, flag 2 (rival_bytes: as index_coder.write takes it)."""
     encoder = ValueEncoder(model.tables)
     if head is not None:
         head(encoder)
@@ -372,12 +372,10 @@ def encode_direct(model, x, values, head=None, rival_bytes=None):
 
 def encode_group(model, bands, bit_depth, cond_steps, filters=None, sample_maps=None, head=None,
                  search=plan_fit.DEFAULT_SEARCH, path=None):
-    """One stream per component: its post filter (lossy) or its sample map
-    flag and map (lossless), which subbands are entirely zero, the coding
-    plans fitted to this image for the others (entropy.plan_fit, searching
-    as `search` says), then their coefficients; the first stream starts with what `head` writes, if given,
-    then the lifting path `path` the bands were made on (lossless; None:
-    none written, as in a lossy group)."""
+    """One stream per component: its post filter (lossy) or its sample map flag and map (lossless),
+    which subbands are entirely zero, the coding plans fitted to this image for the others
+    (entropy.plan_fit, searching as `search` says), then their coefficients; the first stream starts with
+    what `head` writes, if given, then the lifting path `path` of the bands (lossless; None: not written)."""
     streams = []
     for c, (plans, symbols) in enumerate(coded_streams(model, bands, bit_depth, cond_steps, search)):
         encoder = ValueEncoder(model.tables)

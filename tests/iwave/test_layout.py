@@ -11,7 +11,7 @@ from tests.conftest import ROOT
 PACKAGES = ("iwave", "entropy", "train")
 # modules only an encoder (or a trainer, a benchmark, the CLI) needs
 ENCODER_ONLY = ("iwave.encoder", "iwave.coarse_band_fit", "iwave.directions_fit", "iwave.ycbcr_fit",
-                "iwave.codec", "iwave.cli", "iwave.bench",
+                "iwave.ycbcr420_fit", "iwave.codec", "iwave.cli", "iwave.bench",
                 "iwave.evaluate", "iwave.folders", "iwave.diagnose", "iwave.entropy.plan_fit", "iwave.train")
 MAX_LINES = 400
 

@@ -1,7 +1,8 @@
-"""Pictures decoded from 8-bit YCbCr (iwave.ycbcr, file format 18): a
-JPEG's decoded pixels are coded as its planes and come back exactly, with
-or without pixels edited since; pictures that never were YCbCr keep
-YCoCg-R; the form's syntax round-trips and refuses what is out of range."""
+"""Pictures decoded from 8-bit YCbCr (iwave.ycbcr, file formats 18 and 19):
+a JPEG's decoded pixels are coded as its planes and come back exactly,
+with or without pixels edited since; pictures that never were YCbCr keep
+YCoCg-R; the form's syntax round-trips and refuses what is out of range.
+Chroma at half resolution: tests/iwave/test_ycbcr420.py."""
 import io
 
 import numpy as np
@@ -25,7 +26,7 @@ def forms(data):
     """The colour form each colour group of a file reads (None: YCoCg-R)."""
     seen, read = [], ycbcr.read
     try:
-        ycbcr.read = lambda decoder, pixels: seen.append(read(decoder, pixels)) or seen[-1]
+        ycbcr.read = lambda *args: seen.append(read(*args)) or seen[-1]
         out = iwave.decompress(data)
     finally:
         ycbcr.read = read
@@ -42,6 +43,7 @@ def test_a_decoded_jpeg_is_coded_as_its_planes_and_comes_back_exactly(subsamplin
     out, seen = forms(data)
     np.testing.assert_array_equal(out, a)
     assert len(seen) == 1 and seen[0] is not None
+    assert (seen[0].phase is None) == (subsampling == 0)     # 4:2:0: chroma at half resolution
     ycocg = iwave.compress(photo_like(72, 90, 3, seed=3))     # the same picture never a JPEG
     assert forms(ycocg)[1] == [None]
 
@@ -54,7 +56,7 @@ def test_edited_pixels_are_mended_at_every_effort(effort):
     a[ys, xs] = rng.integers(0, 256, (20, 3))
     out, seen = forms(iwave.compress(a, effort=effort))
     np.testing.assert_array_equal(out, a)
-    assert seen[0] is not None and len(seen[0].positions) >= 1
+    assert seen[0] is not None and len(seen[0].fixes.positions) >= 1
 
 
 def test_with_alpha_and_tiles_and_previews():
@@ -76,33 +78,43 @@ def test_pictures_never_decoded_from_ycbcr_are_not_candidates():
     np.testing.assert_array_equal(iwave.decompress(iwave.compress(grey)), grey)
 
 
-def syntax_round_trip(fixes, pixels=100):
+def syntax_round_trip(form, pixels=100):
     enc = ValueEncoder()
-    ycbcr.write(enc, fixes)
+    ycbcr.write(enc, form)
     return ycbcr.read(ValueDecoder(enc.finish()), pixels)
 
 
-def test_fixes_round_trip():
+@pytest.mark.parametrize("phase", [None, (0, 0), (0, 1), (1, 0), (1, 1)])
+def test_forms_round_trip(phase):
     assert syntax_round_trip(None) is None
-    empty = syntax_round_trip(ycbcr.Fixes(np.zeros(0, np.int64), np.zeros((0, 3), np.int64)))
-    assert len(empty.positions) == 0
+    none = ycbcr.Fixes(np.zeros(0, np.int64), np.zeros((0, 3), np.int64))
+    empty = syntax_round_trip(ycbcr.Form(phase, none))
+    assert empty.phase == phase and len(empty.fixes.positions) == 0
     values = np.array([[1, -2, 0], [255, 0, -255], [0, 0, 1], [3, 3, 3]])
     fixes = ycbcr.Fixes(np.array([0, 1, 17, 99]), values)
-    back = syntax_round_trip(fixes)
-    np.testing.assert_array_equal(back.positions, fixes.positions)
-    np.testing.assert_array_equal(back.values, fixes.values)
+    back = syntax_round_trip(ycbcr.Form(phase, fixes))
+    assert back.phase == phase
+    np.testing.assert_array_equal(back.fixes.positions, fixes.positions)
+    np.testing.assert_array_equal(back.fixes.values, fixes.values)
 
 
-@pytest.mark.parametrize("bad", ["flag", "count", "position", "value"])
-def test_bad_fixes_are_refused(bad):
+@pytest.mark.parametrize("bad", ["flag", "alignment", "format 18", "count", "position", "value"])
+def test_bad_forms_are_refused(bad):
     enc = ValueEncoder()
+    one = lambda v: enc.add(np.array([v]), np.zeros(1, np.int64), np.full(1, ycbcr.ZERO_INDEX))  # noqa: E731
+    full = lambda fixes: ycbcr.Form(None, fixes)      # noqa: E731
     if bad == "flag":
-        enc.add(np.array([2]), np.zeros(1, np.int64), np.full(1, ycbcr.ZERO_INDEX))
+        one(3)
+    elif bad == "alignment":
+        one(ycbcr.SUBSAMPLED)
+        one(4)
+    elif bad == "format 18":       # chroma at half resolution came with format 19
+        ycbcr.write(enc, ycbcr.Form((0, 0), ycbcr.Fixes(np.zeros(0, np.int64), np.zeros((0, 3), np.int64))))
     elif bad == "count":
-        ycbcr.write(enc, ycbcr.Fixes(np.arange(101), np.zeros((101, 3), np.int64)))
+        ycbcr.write(enc, full(ycbcr.Fixes(np.arange(101), np.zeros((101, 3), np.int64))))
     elif bad == "position":
-        ycbcr.write(enc, ycbcr.Fixes(np.array([3, 100]), np.zeros((2, 3), np.int64)))
+        ycbcr.write(enc, full(ycbcr.Fixes(np.array([3, 100]), np.zeros((2, 3), np.int64))))
     else:
-        ycbcr.write(enc, ycbcr.Fixes(np.array([3]), np.array([[0, 300, 0]])))
+        ycbcr.write(enc, full(ycbcr.Fixes(np.array([3]), np.array([[0, 300, 0]]))))
     with pytest.raises(EntropyError):
-        ycbcr.read(ValueDecoder(enc.finish()), 100)
+        ycbcr.read(ValueDecoder(enc.finish()), 100, subsampled=bad != "format 18")

@@ -1,0 +1,117 @@
+"""Pictures decoded from 4:2:0 JPEGs (iwave.ycbcr's half-resolution chroma,
+file format 19): the decoder's upsampling is libjpeg's to the value, the
+encoder's search (iwave.ycbcr420_fit) finds planes and alignment that give
+the picture back, and files of such pictures come back exactly at any
+size, alignment, tiling and with edited pixels; previews stay close."""
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import iwave
+from iwave import ycbcr, ycbcr420_fit
+from iwave.synthetic import photo_like
+
+
+def jpeg_420(h, w, seed=3, quality=90):
+    """(the JPEG's bytes, its pixels as Pillow's libjpeg decodes them)."""
+    buf = io.BytesIO()
+    Image.fromarray(photo_like(h, w, 3, seed=seed)).save(buf, "JPEG", quality=quality, subsampling=2)
+    return buf.getvalue(), np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+
+
+def ycc(data, scale=1):
+    """libjpeg's own Y, Cb, Cr planes (3, h, w), at full size or (scale 2)
+    as it decodes them at half size: then the chroma is the stored plane."""
+    im = Image.open(io.BytesIO(data))
+    im.draft("YCbCr", (im.size[0] // scale, im.size[1] // scale))
+    return np.moveaxis(np.asarray(im), -1, 0).astype(np.int64)
+
+
+@pytest.mark.parametrize("h, w", [(48, 64), (37, 51)])
+def test_upsampling_is_libjpegs(h, w):
+    data, _ = jpeg_420(h, w)
+    full, half = ycc(data), ycc(data, 2)
+    assert half.shape[1:] == ((h + 1) // 2, (w + 1) // 2)
+    for k in (1, 2):     # libjpeg repeats the edge samples: the ring
+        np.testing.assert_array_equal(ycbcr.upsample(np.pad(half[k], 1, mode="edge"), h, w, 0, 0), full[k])
+
+
+def test_the_search_upsamples_as_the_decoder():
+    rng = np.random.default_rng(1)
+    for h, w, py, px in [(7, 9, 0, 0), (8, 5, 1, 0), (1, 1, 1, 1), (6, 6, 0, 1)]:
+        plane = rng.integers(0, 256, ycbcr.plane_shape(h, w, py, px))
+        ours = [[ycbcr420_fit._up(plane, y + py, x + px, False) for x in range(w)] for y in range(h)]
+        np.testing.assert_array_equal(ycbcr.upsample(plane, h, w, py, px), ours)
+
+
+@pytest.mark.parametrize("dy, dx", [(0, 0), (0, 1), (1, 0), (1, 1)])
+def test_planes_and_alignment_are_found_in_any_crop(dy, dx):
+    _, a = jpeg_420(70, 84, seed=5)
+    crop = np.moveaxis(a[dy:dy + 60, dx:dx + 72], -1, 0).astype(np.int64)
+    y, cb, cr, phase, fixes = ycbcr420_fit.planes(crop)
+    assert phase == (dy, dx)
+    assert cb.shape == cr.shape == ycbcr.plane_shape(60, 72, dy, dx)
+    assert len(fixes.positions) <= 0.02 * y.size
+    made = ycbcr.to_rgb(np.stack([y, ycbcr.upsample(cb, 60, 72, *phase) - 128,
+                                  ycbcr.upsample(cr, 60, 72, *phase) - 128]))
+    np.testing.assert_array_equal(ycbcr.apply(made, fixes), crop)
+
+
+def test_pictures_not_from_420_are_not_candidates():
+    assert ycbcr420_fit.planes(np.moveaxis(photo_like(40, 50, 3, seed=1), -1, 0)) is None
+    buf = io.BytesIO()
+    Image.fromarray(photo_like(48, 48, 3, seed=2)).save(buf, "JPEG", quality=95, subsampling=0)
+    assert ycbcr420_fit.planes(np.moveaxis(np.asarray(Image.open(buf).convert("RGB")), -1, 0)) is None
+
+
+def forms(data):
+    """The colour form each tile of a file reads."""
+    seen, read = [], ycbcr.read
+    try:
+        ycbcr.read = lambda *args: seen.append(read(*args)) or seen[-1]
+        out = iwave.decompress(data)
+    finally:
+        ycbcr.read = read
+    return out, seen
+
+
+@pytest.mark.parametrize("h, w", [(64, 80), (33, 47), (2, 3), (1, 9)])
+def test_files_come_back_exactly(h, w):
+    _, a = jpeg_420(max(h, 16), max(w, 16), seed=h)
+    a = a[1:1 + h, :w]
+    out, seen = forms(iwave.compress(a))
+    np.testing.assert_array_equal(out, a)
+    if h * w > 1000:
+        assert seen[0] is not None and seen[0].phase == (1, 0)
+
+
+def test_edited_pixels_tiles_alpha_and_previews():
+    _, a = jpeg_420(150, 140, seed=9)
+    a = a.copy()
+    rng = np.random.default_rng(0)
+    a[rng.integers(0, 150, 30), rng.integers(0, 140, 30)] = rng.integers(0, 256, (30, 3))
+    rgba = np.dstack([a, np.full(a.shape[:2], 255, np.uint8)])
+    data = iwave.Codec(tile=64).compress(rgba)
+    out, seen = forms(data)
+    np.testing.assert_array_equal(out, rgba)
+    assert len(seen) == 9 and all(s is not None for s in seen)
+    assert sum(s.phase is not None for s in seen) >= 4      # (a narrow edge tile may code smaller at 4:4:4)
+    assert sum(len(s.fixes.positions) for s in seen) >= 20
+    for scale, k in (("1/2", 2), ("1/4", 4)):
+        preview = iwave.decompress(data, scale=scale)
+        assert preview.shape[:2] == (-(-150 // k), -(-140 // k))
+        assert np.abs(preview[..., :3].astype(int) - a[::k, ::k]).mean() < 14
+
+
+def test_info_names_the_form(tmp_path):
+    _, a = jpeg_420(64, 64, seed=4)
+    path = tmp_path / "a.iwv"
+    path.write_bytes(iwave.compress(a))
+    from iwave.cli import main
+    import contextlib
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["info", str(path)]) in (0, None)
+    assert "YCbCr 4:2:0" in out.getvalue()
