@@ -316,7 +316,8 @@ def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAUL
             indices = np.moveaxis(rgb_to_ycocg(np.moveaxis(indices, 0, -1)), -1, 0)
         inputs.append((indices, sample_map.coded_depth(values, bit_depth, tight=True), values, head))
     found = len(x) == 3 and bit_depth == 8 and ycbcr_fit.planes(rgb)
-    if found:
+    half = found and ycbcr420_fit.planes(rgb)        # chroma at half resolution: coded below
+    if found and (paths == "all" or not ycbcr420_fit.settled(half)):
         inputs.append((found[0], 8, None, lambda e: ycbcr.write(e, ycbcr.Form(None, found[1]))))
 
     def coded_on(planes, depth, mapped, head, which, done=None):
@@ -339,9 +340,9 @@ def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAUL
             if sum(map(len, coded)) < sum(map(len, best[0])):
                 best = (coded, form, path)
     best = best[0]
-    if found:         # also as Y with Cb, Cr at half resolution, each plane coded as grey
-        best = ycbcr420_fit.coded(rgb, best, lambda p, h: encode_lossless_group(model, p[None], 8, h, search,
-                                                                              paths=paths)[0])
+    if half:          # each plane coded as grey
+        best = ycbcr420_fit.smaller(half, best, lambda p, h: encode_lossless_group(
+            model, p[None], 8, h, search, paths=paths)[0])
     if len(x) == 1 and len(values := np.unique(x)) <= index_coder.MAX_VALUES and \
             not index_coder.hopeless(sample_map.to_indices(x[0], values), len(values), len(best[0])):
         direct = [encode_direct(model, x[0], values, head, len(best[0]))]

@@ -20,6 +20,7 @@ from iwave import ycbcr
 
 START_MAX = 0.3        # more pixels unexplained at the start: not 4:2:0 (4:2:0 JPEGs 13-22%)
 MAX_UNMATCHED = 0.15   # more left after the search: not worth coding this way
+CLEAR = 0.02           # at most so many left: the full-resolution planes would code larger (encoder)
 ROUNDS = ((1, 4), (2, 2))   # (search radius, at most so many rounds of rows and columns), in turn
 
 
@@ -276,13 +277,17 @@ def planes(rgb):
     return y_plane, pb, pr, (py, px), ycbcr.Fixes(positions, values)
 
 
-def coded(rgb, streams, code_grey):
-    """A colour group's `streams` or, where smaller, its streams as Y and
-    half-resolution Cb, Cr (`planes`), each plane coded by code_grey(plane,
-    head) as an 8-bit grey image, the first after the colour form."""
-    found = planes(rgb)
-    if found is None:
-        return streams
+def settled(found):
+    """Whether `planes` found so few pixels to mend (CLEAR) that the encoder
+    need not code the full-resolution planes as well (below effort 9)."""
+    return found is not None and len(found[4].positions) <= CLEAR * found[0].size
+
+
+def smaller(found, streams, code_grey):
+    """A colour group's `streams` or, where smaller, its streams as the Y and
+    half-resolution Cb, Cr that `planes` found, each plane coded by
+    code_grey(plane, head) as an 8-bit grey image, the first after the
+    colour form."""
     y, cb, cr, phase, fixes = found
     heads = (lambda e: ycbcr.write(e, ycbcr.Form(phase, fixes)), None, None)
     mine = [code_grey(p, head) for p, head in zip((y, cb, cr), heads)]

@@ -3,9 +3,11 @@ one process, one thread: for each picture of FOLDER that was decoded from
 YCbCr, the default encode (both forms coded) against the same encoder with
 the form switched off and against JPEG XL e9 (imagecodecs, one thread), and
 the decode of each file against each other's and JPEG XL's; the three are
-timed in turn, REPEATS times, and the medians compared.
+timed in turn, REPEATS times, and the medians compared. With --half, the
+form with chroma at half resolution (format 19) alone is switched off, for
+the pictures decoded from 4:2:0.
 
-    PYTHONPATH=. OMP_NUM_THREADS=1 python docs/experiments/ycbcr_speed.py FOLDER [REPEATS]"""
+    PYTHONPATH=. OMP_NUM_THREADS=1 python docs/experiments/ycbcr_speed.py FOLDER [REPEATS] [--half]"""
 import os
 import sys
 import time
@@ -15,7 +17,7 @@ import numpy as np
 import torch
 
 import iwave
-from iwave import ycbcr_fit
+from iwave import ycbcr420_fit, ycbcr_fit
 from iwave.imageio import read_image
 
 
@@ -25,21 +27,25 @@ def timed(fn, *args):
     return time.perf_counter() - t, out
 
 
+FITS = ycbcr420_fit if "--half" in sys.argv else ycbcr_fit     # the form measured
+
+
 def without_form(fn, *args):
-    planes, ycbcr_fit.planes = ycbcr_fit.planes, lambda rgb: None
+    planes, FITS.planes = FITS.planes, lambda rgb: None
     try:
         return fn(*args)
     finally:
-        ycbcr_fit.planes = planes
+        FITS.planes = planes
 
 
 def main():
     torch.set_num_threads(1)
-    folder, repeats = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    args = [a for a in sys.argv[1:] if a != "--half"]
+    folder, repeats = args[0], int(args[1]) if len(args) > 1 else 3
     enc, dec = [], []
     for name in sorted(os.listdir(folder)):
         rgb = read_image(os.path.join(folder, name))[..., :3]
-        if ycbcr_fit.planes(np.moveaxis(rgb, -1, 0)) is None:
+        if FITS.planes(np.moveaxis(rgb, -1, 0)) is None:
             continue
         jxl_enc = lambda: imagecodecs.jpegxl_encode(rgb, lossless=True, effort=9, numthreads=1)  # noqa: E731
         times = {k: [] for k in ("new", "off", "jxl", "new_d", "off_d", "jxl_d")}
