@@ -165,11 +165,12 @@ def test_info_json(capsys, png, tmp_path):
 
 
 def test_info_names_each_tiles_colour_form(capsys, tmp_path):
-    """A decoded JPEG's tiles are its YCbCr planes (format 18), a few colours a palette."""
+    """A decoded 4:4:4 JPEG's tiles are its YCbCr planes (format 18; 4:2:0:
+    tests/iwave/test_ycbcr420.py), a few colours a palette."""
     import io
     from PIL import Image
     buf = io.BytesIO()
-    Image.fromarray(photo_like(100, 70, 3, seed=2)).save(buf, "JPEG", quality=90)
+    Image.fromarray(photo_like(100, 70, 3, seed=2)).save(buf, "JPEG", quality=90, subsampling=0)
     Image.open(buf).save(tmp_path / "decoded.png")
     run(capsys, "compress", tmp_path / "decoded.png", "--tile", "64")
     assert "colour: YCbCr\n" in run(capsys, "info", tmp_path / "decoded.iwv")[1]

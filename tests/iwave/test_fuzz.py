@@ -35,8 +35,14 @@ def samples(codec):
                        np.arange(320).reshape(16, 20) % 7 - 3])
     jpeg_like = np.moveaxis(ycbcr.to_rgb(planes), 0, -1).astype(np.uint8)
     jpeg_like[5, 6] = (3, 250, 7)
+    # ... from 4:2:0: Y and upsampled half-resolution chroma (format 19)
+    half = [np.pad(photo_like(8, 10, 1, seed=s).astype(np.int64) // 4 + 100, 1, mode="edge") for s in (7, 8)]
+    sub = np.stack([photo_like(16, 20, 1, seed=9).astype(np.int64)]
+                   + [ycbcr.upsample(h, 16, 20, 0, 0) - 128 for h in half])
+    jpeg420 = np.moveaxis(ycbcr.to_rgb(sub), 0, -1).astype(np.uint8)
     files = [codec.compress(rgb), codec.compress(rgb, step=6.0), codec.compress(grey16),
-             codec.compress(rgba), codec.compress(rgba, step=20.0), codec.compress(jpeg_like)]
+             codec.compress(rgba), codec.compress(rgba, step=20.0), codec.compress(jpeg_like),
+             codec.compress(jpeg420)]
     for f in files:           # compile numba paths now, not inside a timed example
         codec.decompress(f)
     return files
