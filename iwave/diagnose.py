@@ -13,7 +13,9 @@ have cost as "context_model". The totals add the whole
 file's bits, made by the codec at the default effort, whose excess over
 "adjusted" and "plan_bits" is its header, zero flags and post filter, and
 "colour": a lossless RGB picture decoded from 8-bit YCbCr is measured as
-those planes (iwave.ycbcr, what the encoder keeps when they code smaller).
+those planes (iwave.ycbcr, what the encoder keeps when they code smaller),
+from a 4:2:0 JPEG as three grey images, Y and half-resolution Cb and Cr
+(components 0, 1 and 2, each with its own subbands).
 
     python -m iwave.diagnose IMAGE [--step S] [--model M]
 
@@ -25,7 +27,7 @@ import json
 import numpy as np
 import torch
 
-from iwave import coarse_band_fit, directions_fit, ycbcr_fit
+from iwave import coarse_band_fit, directions_fit, ycbcr420_fit, ycbcr_fit
 from iwave.codec import Codec
 from iwave.coarse_band import Sequential, choice_side
 from iwave.entropy import plan_fit
@@ -41,23 +43,35 @@ from iwave.quantisation import MAX_STEP, MIN_STEP
 
 
 def colour_planes(image, step=None):
-    """(planes, colour form) of an image's colour group as diagnose measures it."""
+    """([planes (n, H, W) of each group], colour form) of an image's colour
+    as diagnose measures it: one group, or three grey ones for 4:2:0."""
     x = component_groups(image)[0][0]
     if len(x) != 3:
-        return x, "grey"
-    found = ycbcr_fit.planes(np.moveaxis(image[..., :3], -1, 0)) if step is None and image.dtype == np.uint8 \
-        else None
-    return (x, "YCoCg-R") if found is None else (found[0], "YCbCr")
+        return [x], "grey"
+    rgb = np.moveaxis(image[..., :3], -1, 0)
+    found = ycbcr_fit.planes(rgb) if step is None and image.dtype == np.uint8 else None
+    half = found and ycbcr420_fit.planes(rgb)
+    if ycbcr420_fit.settled(half):      # as the encoder keeps it below effort 9
+        return [p[None] for p in half[:3]], "YCbCr 4:2:0"
+    return ([x], "YCoCg-R") if found is None else ([found[0]], "YCbCr")
 
 
 def diagnose(model, image, step=None):
-    x = colour_planes(image, step)[0]
+    groups = colour_planes(image, step)[0]
+    pixels = image.shape[0] * image.shape[1]
+    rows = []
+    for first, x in zip((0, 1, 2) if len(groups) == 3 else (0,), groups):
+        rows += [dict(r, component=r["component"] + first) for r in _rows(model, x, step, pixels)]
+    return sorted(rows, key=lambda r: (r["band"], r["component"]))
+
+
+def _rows(model, x, step, pixels):
+    """diagnose's rows of one component group x (n, H, W), in bits per one of `pixels`."""
     # lossy: along the directions the encoder would choose (iwave.directions_fit)
     maps = directions_fit.choose(model, x, step) if step is not None else None
     bands, cond = subbands(model, x, 8, step, directions=maps)
     exact = model_outputs(model, bands, 8, cond)
     train = model_outputs(model, bands, 8, cond, torch.float32)
-    pixels = image.shape[0] * image.shape[1]
     rows = []
     tables = model.tables
     values = [[[ph[0].to(torch.int64).numpy() for ph in phases] for phases in per_band]
@@ -106,7 +120,7 @@ def diagnose(model, image, step=None):
                        plan_bits=plan_fit.integer_bits(choice_side(choice), tables) / pixels,
                        sequential=choice._asdict(),
                        bits_per_value_by_phase=[bits / plane.size] * len(row["values_by_phase"]))
-    return sorted(rows, key=lambda r: (r["band"], r["component"]))
+    return rows
 
 
 def main(argv=None):
