@@ -203,8 +203,8 @@ def subsampled_rgb(model, header, group, height, width, level=0):
     """RGB (3, height, width) of a colour group coded as Y and half-resolution
     Cb, Cr (iwave.ycbcr, format 19), each plane a grey image in its own
     stream; a preview (`level` k > 0) reads chroma to level k - 1."""
-    py, px = group.form.phase
-    h2, w2 = ycbcr.plane_shape(height, width, py, px)
+    (py, px), vertical = group.form.phase, group.form.vertical
+    h2, w2 = ycbcr.plane_shape(height, width, py, px, vertical)
     planes = []
     for d, (h, w), at in zip(group.decoders, ((height, width), (h2, w2), (h2, w2)),
                              (level, max(level - 1, 0), max(level - 1, 0))):
@@ -212,11 +212,11 @@ def subsampled_rgb(model, header, group, height, width, level=0):
         planes.append(group_pixels(model, header, plane, None, at, colour=False)[0])
     y, cb, cr = planes
     if level:
-        cb, cr = (ycbcr.preview_chroma(p, y.shape, level, py, px) for p in (cb, cr))
+        cb, cr = (ycbcr.preview_chroma(p, y.shape, level, py, px, vertical) for p in (cb, cr))
         return ycbcr.to_rgb(np.stack([y, cb - 128, cr - 128]))
     if any(p.min() < 0 or p.max() > 255 for p in planes):
         raise IWaveError("file is corrupt (decoded pixels out of range)")
-    cb, cr = (ycbcr.upsample(p, height, width, py, px) for p in (cb, cr))
+    cb, cr = (ycbcr.upsample(p, height, width, py, px, vertical) for p in (cb, cr))
     return ycbcr.apply(ycbcr.to_rgb(np.stack([y, cb - 128, cr - 128])), group.form.fixes)
 
 
@@ -342,7 +342,8 @@ def colour_forms(model, header, chunks):
                                   STREAM_FORMATS[header.version].subsampled)
             except EntropyError as e:
                 raise IWaveError(f"file is corrupt ({e})") from None
-            forms.append("YCoCg-R" if form is None else "YCbCr" if form.phase is None else "YCbCr 4:2:0")
+            forms.append("YCoCg-R" if form is None else "YCbCr" if form.phase is None else
+                         "YCbCr 4:2:0" if form.vertical else "YCbCr 4:2:2")
         else:
             forms.append("YCoCg-R" if header.colour == bitstream.COLOUR_YCOCG_R else "none")
     return forms

@@ -14,13 +14,14 @@ from that (edited, or converted by other arithmetic): their count, then
 their raster positions as gaps and their RGB differences, each kind at a
 Laplace scale sent with it.
 
-Most JPEGs also store Cb and Cr at half resolution (4:2:0), which the
-decoder upsamples. From file format 19 the flag may be 2: the planes are
-Y at full resolution and Cb, Cr at half (plane_shape), each coded as an
-8-bit grey image in its own stream, and RGB is to_rgb of Y and the chroma
-as libjpeg upsamples it (`upsample`); the flag is followed by the 2x2
-alignment of the picture's first pixel in the JPEG's grid, then the fixes
-as above. Held-out crops of BSDS300 photographs, which were such JPEGs,
+Most JPEGs also store Cb and Cr at half resolution, in both directions
+(4:2:0, most cameras and phones) or across only (4:2:2), which the decoder
+upsamples. From file format 19 the flag may be 2: the planes are Y at
+full resolution and Cb, Cr at half (plane_shape), each coded as an 8-bit
+grey image in its own stream, and RGB is to_rgb of Y and the chroma as
+libjpeg upsamples it (`upsample`); the flag is followed by the sampling
+and the alignment of the picture's first pixel in the JPEG's grid, then
+the fixes as above. Held-out crops of BSDS300 photographs, which were such JPEGs,
 code 11-20% smaller so (docs/effort.md).
 
 The encoder (iwave.ycbcr_fit, iwave.ycbcr420_fit) finds the planes and
@@ -49,9 +50,11 @@ class Fixes(NamedTuple):
 class Form(NamedTuple):
     """A colour group coded as YCbCr planes: `phase` (py, px) where Cb and
     Cr are at half resolution (SUBSAMPLED), None where at full (FULL); the
-    pixels' Fixes."""
+    pixels' Fixes; `vertical`: chroma halved down as well as across (4:2:0;
+    else 4:2:2, py 0)."""
     phase: object
     fixes: Fixes
+    vertical: bool = True
 
 
 def to_rgb(planes):
@@ -64,33 +67,44 @@ def to_rgb(planes):
     return np.clip(np.stack([r, g, b]), 0, 255)
 
 
-def plane_shape(height, width, py, px):
+def plane_shape(height, width, py, px, vertical=True):
     """(rows, columns) of a half-resolution chroma plane for a picture of
-    height x width whose first pixel has 2x2 alignment (py, px) in the
-    JPEG's grid: the samples the picture's pixels use, and a ring of one
-    around them (what lay outside a crop, or the edge a decoder repeats)."""
-    return ((height - 1 + py) >> 1) + 3, ((width - 1 + px) >> 1) + 3
+    height x width whose first pixel has alignment (py, px) in the JPEG's
+    grid: the samples the picture's pixels use, and a ring of one around
+    them (what lay outside a crop, or the edge a decoder repeats); not
+    `vertical` (4:2:2): a row for each row of pixels, and no ring above or
+    below."""
+    rows = ((height - 1 + py) >> 1) + 3 if vertical else height
+    return rows, ((width - 1 + px) >> 1) + 3
 
 
-def upsample(plane, height, width, py, px):
+def upsample(plane, height, width, py, px, vertical=True):
     """A half-resolution chroma plane (plane_shape, integers) -> height x
-    width, as libjpeg's "fancy" h2v2 upsampling (jdsample.c): each pixel
-    9/16 of its own sample, 3/16 of the nearer row's and column's
+    width, as libjpeg's "fancy" upsampling (jdsample.c). 4:2:0 (h2v2): each
+    pixel 9/16 of its own sample, 3/16 of the nearer row's and column's
     neighbours, 1/16 of the diagonal one, plus 8 (even columns) or 7 (odd)
-    before the shift. The ring (plane_shape) stands for the rows and
-    columns libjpeg repeats at the picture's edges."""
+    before the shift. 4:2:2 (h2v1, not `vertical`): 3/4 of its own, 1/4 of
+    the nearer column's, plus 1 (even) or 2 (odd) quarters: the same sum
+    with both rows its own and biases 4 and 8. The ring (plane_shape)
+    stands for the rows and columns libjpeg repeats at the picture's edges."""
     yy, xx = np.arange(height) + py, np.arange(width) + px
-    ip, jp = (yy >> 1) + 1, (xx >> 1) + 1
-    iv, jh = np.where(yy & 1, ip + 1, ip - 1), np.where(xx & 1, jp + 1, jp - 1)
+    jp = (xx >> 1) + 1
+    jh = np.where(xx & 1, jp + 1, jp - 1)
+    if vertical:
+        ip = (yy >> 1) + 1
+        iv, bias = np.where(yy & 1, ip + 1, ip - 1), np.where(xx & 1, 7, 8)
+    else:
+        ip = iv = yy
+        bias = np.where(xx & 1, 8, 4)
     p = plane.astype(np.int64)
-    return (9 * p[ip][:, jp] + 3 * p[iv][:, jp] + 3 * p[ip][:, jh] + p[iv][:, jh]
-            + np.where(xx & 1, 7, 8)) >> 4
+    return (9 * p[ip][:, jp] + 3 * p[iv][:, jp] + 3 * p[ip][:, jh] + p[iv][:, jh] + bias) >> 4
 
 
-def preview_chroma(plane, shape, level, py, px):
+def preview_chroma(plane, shape, level, py, px, vertical=True):
     """For a preview at scale 1/2^level (level >= 1) of `shape`: the chroma
     plane's own preview at level - 1, its nearest sample for each pixel."""
-    rows = ((((np.arange(shape[0]) << level) + py) >> 1) + 1) >> (level - 1)
+    rows = (((((np.arange(shape[0]) << level) + py) >> 1) + 1) if vertical
+            else np.arange(shape[0]) << level) >> (level - 1)
     cols = ((((np.arange(shape[1]) << level) + px) >> 1) + 1) >> (level - 1)
     return plane[np.minimum(rows, plane.shape[0] - 1)][:, np.minimum(cols, plane.shape[1] - 1)]
 
@@ -116,7 +130,7 @@ def write(encoder, form):
     if form is None:
         return
     if form.phase is not None:
-        at = 2 * form.phase[0] + form.phase[1]
+        at = 2 * form.phase[0] + form.phase[1] if form.vertical else 4 + form.phase[1]
         encoder.add(np.array([at]), np.zeros(1, np.int64), np.full(1, ZERO_INDEX))
     fixes = form.fixes
     n = len(fixes.positions)
@@ -141,13 +155,13 @@ def read(decoder, pixels, subsampled=True):
         raise EntropyError("bad colour form")
     if flag == YCOCG:
         return None
-    phase = None
+    phase, vertical = None, True
     if flag == SUBSAMPLED:
         at = int(decoder.decode(zero, base)[0])
-        if not 0 <= at <= 3:
-            raise EntropyError("bad chroma alignment")
-        phase = (at >> 1, at & 1)
-    return Form(phase, _fixes(decoder, pixels))
+        if not 0 <= at <= 5:
+            raise EntropyError("bad chroma sampling")
+        phase, vertical = ((at >> 1, at & 1), True) if at < 4 else ((0, at - 4), False)
+    return Form(phase, _fixes(decoder, pixels), vertical)
 
 
 def _fixes(decoder, pixels):

@@ -21,17 +21,20 @@ from iwave import ycbcr
 START_MAX = 0.3        # more pixels unexplained at the start: not 4:2:0 (4:2:0 JPEGs 13-22%)
 MAX_UNMATCHED = 0.15   # more left after the search: not worth coding this way
 CLEAR = 0.02           # at most so many left: the full-resolution planes would code larger (encoder)
+SPAN = 4               # a sample moved by at most RADIUS moves a pixel's chroma by at most this
 ROUNDS = ((1, 4), (2, 2))   # (search radius, at most so many rounds of rows and columns), in turn
 
 
 @nb.njit(cache=True, inline="always")
-def _up(p, yy, xx, transposed):
+def _up(p, yy, xx, transposed, vertical):
     """ycbcr.upsample's value at shifted coordinates (yy, xx); with
     `transposed` the plane is stored transposed (the bias follows yy)."""
-    ip = (yy >> 1) + 1
-    iv = ip - 1 if (yy & 1) == 0 else ip + 1
     jp = (xx >> 1) + 1
     jh = jp - 1 if (xx & 1) == 0 else jp + 1
+    if not vertical:        # 4:2:2 (never transposed)
+        return (12 * p[yy, jp] + 4 * p[yy, jh] + (8 if xx & 1 else 4)) >> 4
+    ip = (yy >> 1) + 1
+    iv = ip - 1 if (yy & 1) == 0 else ip + 1
     odd = (yy & 1) if transposed else (xx & 1)
     return (9 * p[ip, jp] + 3 * p[iv, jp] + 3 * p[ip, jh] + p[iv, jh] + (7 if odd else 8)) >> 4
 
@@ -55,24 +58,24 @@ def _y_range(r, g, b, cb, cr):
 
 
 @nb.njit(cache=True, inline="always")
-def _explained(rgb, pb, pr, y, x, py, px, transposed):
-    cb, cr = _up(pb, y + py, x + px, transposed), _up(pr, y + py, x + px, transposed)
+def _explained(rgb, pb, pr, y, x, py, px, transposed, vertical):
+    cb, cr = _up(pb, y + py, x + px, transposed, vertical), _up(pr, y + py, x + px, transposed, vertical)
     lo, hi = _y_range(rgb[0, y, x], rgb[1, y, x], rgb[2, y, x], cb, cr)
     return lo <= hi
 
 
 @nb.njit(cache=True)
-def unexplained(rgb, pb, pr, py, px):
+def unexplained(rgb, pb, pr, py, px, vertical):
     """How many pixels of rgb (3, H, W) no Y gives under these planes."""
     n = 0
     for y in range(rgb.shape[1]):
         for x in range(rgb.shape[2]):
-            n += not _explained(rgb, pb, pr, y, x, py, px, False)
+            n += not _explained(rgb, pb, pr, y, x, py, px, False, vertical)
     return n
 
 
 @nb.njit(cache=True)
-def _start(c, h2, w2, py, px, iterations):
+def _start(c, h2, w2, py, px, iterations, vertical):
     """Real-valued half-resolution plane (h2, w2) whose linear upsampling is
     nearest to c (H, W) in least squares (Jacobi-preconditioned steps),
     twice: the second time without the pixels the first left far off
@@ -86,8 +89,8 @@ def _start(c, h2, w2, py, px, iterations):
             grad = np.zeros((h2, w2))
             for y in range(height):
                 yy = y + py
-                ip = (yy >> 1) + 1
-                iv = ip - 1 if (yy & 1) == 0 else ip + 1
+                ip = (yy >> 1) + 1 if vertical else yy      # 4:2:2: both taps in the row
+                iv = ip if not vertical else ip - 1 if (yy & 1) == 0 else ip + 1
                 for x in range(width):
                     xx = x + px
                     jp = (xx >> 1) + 1
@@ -111,35 +114,80 @@ def _start(c, h2, w2, py, px, iterations):
         for y in range(height):
             for x in range(width):
                 yy, xx = y + py, x + px
-                ip, jp = (yy >> 1) + 1, (xx >> 1) + 1
-                iv = ip - 1 if (yy & 1) == 0 else ip + 1
+                ip, jp = (yy >> 1) + 1 if vertical else yy, (xx >> 1) + 1
+                iv = ip if not vertical else ip - 1 if (yy & 1) == 0 else ip + 1
                 jh = jp - 1 if (xx & 1) == 0 else jp + 1
                 lin = (9 * p[ip, jp] + 3 * p[iv, jp] + 3 * p[ip, jh] + p[iv, jh]) / 16.0
                 use[y, x] = 1.0 if abs(lin - c[y, x]) < 3.0 else 0.0
     return p
 
 
-def _repeat_edges(p):
+def _repeat_edges(p, vertical):
     """p with its ring the edge repeated, as libjpeg has it for a whole picture."""
+    if not vertical:        # 4:2:2: a ring at the sides only
+        return np.pad(p[:, 1:-1], ((0, 0), (1, 1)), mode="edge")
     return np.pad(p[1:-1, 1:-1], 1, mode="edge")
 
 
 @nb.njit(cache=True, inline="always")
-def _pair_cost(rgb, pb, pr, rows, c, py, px, transposed):
-    """Unexplained pixels among those of `rows` whose taps are columns c - 1
-    and c (shifted columns 2c - 3 and 2c - 2)."""
+def _taps(yy, xx, transposed, vertical):
+    """(near row, far row, near column, far column, bias) of ycbcr.upsample
+    at shifted coordinates (yy, xx) (4:2:2: both rows the pixel's own)."""
+    jp = (xx >> 1) + 1
+    jh = jp - 1 if (xx & 1) == 0 else jp + 1
+    if not vertical:
+        return yy, yy, jp, jh, 8 if xx & 1 else 4
+    ip = (yy >> 1) + 1
+    iv = ip - 1 if (yy & 1) == 0 else ip + 1
+    odd = (yy & 1) if transposed else (xx & 1)
+    return ip, iv, jp, jh, 7 if odd else 8
+
+
+@nb.njit(cache=True)
+def _pair_tables(rgb, pb, pr, rows, i, c, py, px, transposed, vertical, nums, weights, table):
+    """For the pixels of `rows` whose taps in row i are columns c - 1 and c:
+    their numerators (before the shift) under today's planes, the weights of
+    samples (i, c - 1) and (i, c) in them, and whether each (Cb, Cr) within
+    SPAN of today's explains the pixel (filled in); returns how many pixels."""
     height, width = rgb.shape[1], rgb.shape[2]
-    total = 0
+    count = 0
     for y in rows:
-        if 0 <= y < height:
-            for x in (2 * c - 3 - px, 2 * c - 2 - px):
-                if 0 <= x < width and not _explained(rgb, pb, pr, y, x, py, px, transposed):
-                    total += 1
+        if not 0 <= y < height:
+            continue
+        for x in (2 * c - 3 - px, 2 * c - 2 - px):
+            if not 0 <= x < width:
+                continue
+            ip, iv, jp, jh, bias = _taps(y + py, x + px, transposed, vertical)
+            for q, p in enumerate((pb, pr)):
+                nums[count, q] = 9 * p[ip, jp] + 3 * p[iv, jp] + 3 * p[ip, jh] + p[iv, jh] + bias
+            for q, col in enumerate((c - 1, c)):
+                weights[count, q] = ((9 if ip == i and col == jp else 0) + (3 if ip == i and col == jh else 0)
+                                     + (3 if iv == i and col == jp else 0)
+                                     + (1 if iv == i and col == jh else 0))
+            cb0, cr0 = nums[count, 0] >> 4, nums[count, 1] >> 4
+            for u in range(2 * SPAN + 1):
+                for v in range(2 * SPAN + 1):
+                    lo, hi = _y_range(rgb[0, y, x], rgb[1, y, x], rgb[2, y, x],
+                                      cb0 + u - SPAN, cr0 + v - SPAN)
+                    table[count, u, v] = lo <= hi
+            count += 1
+    return count
+
+
+@nb.njit(cache=True, inline="always")
+def _pair_cost(nums, weights, table, count, db0, dr0, db1, dr1):
+    """Pixels of a pair (_pair_tables) left unexplained when samples c - 1
+    and c move by (db0, dr0) and (db1, dr1)."""
+    total = 0
+    for q in range(count):
+        u = ((nums[q, 0] + weights[q, 0] * db0 + weights[q, 1] * db1) >> 4) - (nums[q, 0] >> 4) + SPAN
+        v = ((nums[q, 1] + weights[q, 0] * dr0 + weights[q, 1] * dr1) >> 4) - (nums[q, 1] >> 4) + SPAN
+        total += not table[q, u, v]
     return total
 
 
 @nb.njit(cache=True)
-def _row_pass(rgb, pb, pr, py, px, transposed, radius):
+def _row_pass(rgb, pb, pr, py, px, transposed, radius, vertical):
     """Choose each row of pb, pr anew (in place) where pixels it touches are
     unexplained: a Viterbi search along the row over both planes' values
     within `radius` of today's, the pixels no Y gives as the cost (ties:
@@ -152,13 +200,13 @@ def _row_pass(rgb, pb, pr, py, px, transposed, radius):
     rows = np.empty(4, np.int64)
     moved = 0
     for i in range(h2):
-        for q in range(4):      # the output rows whose taps include row i
-            rows[q] = 2 * i - 3 + q - py
+        for q in range(4):      # the output rows whose taps include row i (4:2:2: row i alone)
+            rows[q] = 2 * i - 3 + q - py if vertical else (i if q == 0 else -1)
         near[:] = False
         for y in rows:
             if 0 <= y < height:
                 for x in range(width):
-                    if not _explained(rgb, pb, pr, y, x, py, px, transposed):
+                    if not _explained(rgb, pb, pr, y, x, py, px, transposed, vertical):
                         jp = ((x + px) >> 1) + 1
                         near[max(jp - 2, 0):min(jp + 3, w2)] = True
         j = 0
@@ -170,37 +218,39 @@ def _row_pass(rgb, pb, pr, py, px, transposed, radius):
             while j < w2 and near[j]:
                 j += 1
             n = j - j0
+            # each pair (c - 1, c) of the segment and the one after it: its pixels' tables
+            nums, weights = np.zeros((n + 1, 8, 2), np.int64), np.zeros((n + 1, 8, 2), np.int64)
+            table = np.zeros((n + 1, 8, 2 * SPAN + 1, 2 * SPAN + 1), np.bool_)
+            counts = np.zeros(n + 1, np.int64)
+            for k in range(n + 1 if j < w2 else n):
+                counts[k] = _pair_tables(rgb, pb, pr, rows, i, j0 + k, py, px, transposed, vertical,
+                                         nums[k], weights[k], table[k])
             old_b, old_r = pb[i, j0:j].copy(), pr[i, j0:j].copy()
             cost = np.full((n, states), np.inf)
             back = np.zeros((n, states), np.int64)
             for k in range(n):
-                c = j0 + k
                 for s in range(states):
                     db, dr = s // side - radius, s % side - radius
-                    pb[i, c], pr[i, c] = old_b[k] + db, old_r[k] + dr
-                    if not (0 <= pb[i, c] <= 255 and 0 <= pr[i, c] <= 255):
+                    if not (0 <= old_b[k] + db <= 255 and 0 <= old_r[k] + dr <= 255):
                         continue
                     unary = 1e-3 * (abs(db) + abs(dr))
                     if k == 0:
-                        cost[0, s] = unary + _pair_cost(rgb, pb, pr, rows, c, py, px, transposed)
+                        cost[0, s] = unary + _pair_cost(nums[0], weights[0], table[0], counts[0],
+                                                        0, 0, db, dr)
                         continue
                     for s0 in range(states):
                         if cost[k - 1, s0] == np.inf:
                             continue
-                        pb[i, c - 1] = old_b[k - 1] + s0 // side - radius
-                        pr[i, c - 1] = old_r[k - 1] + s0 % side - radius
-                        total = cost[k - 1, s0] + unary + _pair_cost(rgb, pb, pr, rows, c, py, px, transposed)
+                        total = cost[k - 1, s0] + unary + _pair_cost(
+                            nums[k], weights[k], table[k], counts[k], s0 // side - radius, s0 % side - radius,
+                            db, dr)
                         if total < cost[k, s]:
                             cost[k, s], back[k, s] = total, s0
-                    pb[i, c - 1], pr[i, c - 1] = old_b[k - 1], old_r[k - 1]
-                pb[i, c], pr[i, c] = old_b[k], old_r[k]
             if j < w2:          # the pair (j - 1, j), j fixed
                 for s in range(states):
                     if cost[n - 1, s] < np.inf:
-                        pb[i, j - 1] = old_b[n - 1] + s // side - radius
-                        pr[i, j - 1] = old_r[n - 1] + s % side - radius
-                        cost[n - 1, s] += _pair_cost(rgb, pb, pr, rows, j, py, px, transposed)
-                pb[i, j - 1], pr[i, j - 1] = old_b[n - 1], old_r[n - 1]
+                        cost[n - 1, s] += _pair_cost(nums[n], weights[n], table[n], counts[n],
+                                                     s // side - radius, s % side - radius, 0, 0)
             s = int(np.argmin(cost[n - 1]))
             changed = False
             for k in range(n - 1, -1, -1):
@@ -213,7 +263,7 @@ def _row_pass(rgb, pb, pr, py, px, transposed, radius):
 
 
 @nb.njit(cache=True)
-def _luma(rgb, pb, pr, py, px, guess):
+def _luma(rgb, pb, pr, py, px, guess, vertical):
     """Each pixel's Y (the one nearest `guess` that gives its RGB) and
     whether there is one."""
     height, width = rgb.shape[1], rgb.shape[2]
@@ -221,7 +271,7 @@ def _luma(rgb, pb, pr, py, px, guess):
     ok = np.ones((height, width), np.bool_)
     for y in range(height):
         for x in range(width):
-            cb, cr = _up(pb, y + py, x + px, False), _up(pr, y + py, x + px, False)
+            cb, cr = _up(pb, y + py, x + px, False, vertical), _up(pr, y + py, x + px, False, vertical)
             lo, hi = _y_range(rgb[0, y, x], rgb[1, y, x], rgb[2, y, x], cb, cr)
             if lo <= hi:
                 y_plane[y, x] = min(max(guess[y, x], lo), hi)
@@ -237,44 +287,48 @@ def _forward(rgb):
             0.5 * r - 0.418688 * g - 0.081312 * b + 128)
 
 
+SAMPLINGS = [((py, px), True) for py in (0, 1) for px in (0, 1)] + [((0, px), False) for px in (0, 1)]
+
+
 def planes(rgb):
-    """(Y (H, W), Cb, Cr (ycbcr.plane_shape), phase (py, px), ycbcr.Fixes),
-    all int64, the planes 0..255, for RGB planes (3, H, W) of 8 bits; None
-    if the picture does not look decoded from 4:2:0 (START_MAX,
-    MAX_UNMATCHED)."""
+    """(Y (H, W), Cb, Cr (ycbcr.plane_shape), phase (py, px), ycbcr.Fixes,
+    vertical: 4:2:0, else 4:2:2), all int64, the planes 0..255, for RGB
+    planes (3, H, W) of 8 bits; None if the picture does not look decoded
+    from subsampled chroma (START_MAX, MAX_UNMATCHED)."""
     rgb = np.ascontiguousarray(rgb, dtype=np.int64)
     luma, cb, cr = _forward(rgb)
     best = None
-    for phase in ((0, 0), (0, 1), (1, 0), (1, 1)):
-        shape = ycbcr.plane_shape(*cb.shape, *phase)
-        pb, pr = (np.clip(np.floor(_start(c, *shape, *phase, 20) + 0.5), 0, 255).astype(np.int64)
+    for phase, vertical in SAMPLINGS:
+        shape = ycbcr.plane_shape(*cb.shape, *phase, vertical)
+        pb, pr = (np.clip(np.floor(_start(c, *shape, *phase, 20, vertical) + 0.5), 0, 255).astype(np.int64)
                   for c in (cb, cr))
         # the ring as a crop's (least squares), or as a whole picture's
-        for pb, pr in ((pb, pr), (_repeat_edges(pb), _repeat_edges(pr))):
-            n = unexplained(rgb, pb, pr, *phase)
+        for pb, pr in ((pb, pr), (_repeat_edges(pb, vertical), _repeat_edges(pr, vertical))):
+            n = unexplained(rgb, pb, pr, *phase, vertical)
             if best is None or n < best[0]:
-                best = (n, phase, pb, pr)
-    n, (py, px), pb, pr = best
+                best = (n, phase, vertical, pb, pr)
+    n, (py, px), vertical, pb, pr = best
     if n > START_MAX * rgb[0].size:
         return None
     transposed = np.ascontiguousarray(rgb.transpose(0, 2, 1))
     for radius, rounds in ROUNDS:
         for _ in range(rounds):
-            moved = _row_pass(rgb, pb, pr, py, px, False, radius)
-            pbt, prt = np.ascontiguousarray(pb.T), np.ascontiguousarray(pr.T)
-            moved += _row_pass(transposed, pbt, prt, px, py, True, radius)
-            pb, pr = np.ascontiguousarray(pbt.T), np.ascontiguousarray(prt.T)
-            if not moved:
+            moved = _row_pass(rgb, pb, pr, py, px, False, radius, vertical)
+            if vertical:        # (4:2:2: the rows are independent, each chosen at its best)
+                pbt, prt = np.ascontiguousarray(pb.T), np.ascontiguousarray(pr.T)
+                moved += _row_pass(transposed, pbt, prt, px, py, True, radius, vertical)
+                pb, pr = np.ascontiguousarray(pbt.T), np.ascontiguousarray(prt.T)
+            if not moved or not vertical:
                 break
     guess = np.clip(np.floor(luma + 0.5), 0, 255).astype(np.int64)
-    y_plane, ok = _luma(rgb, pb, pr, py, px, guess)
+    y_plane, ok = _luma(rgb, pb, pr, py, px, guess, vertical)
     if (~ok).sum() > MAX_UNMATCHED * ok.size:
         return None
-    made = ycbcr.to_rgb(np.stack([y_plane, ycbcr.upsample(pb, *ok.shape, py, px) - 128,
-                                  ycbcr.upsample(pr, *ok.shape, py, px) - 128]))
+    made = ycbcr.to_rgb(np.stack([y_plane] + [ycbcr.upsample(p, *ok.shape, py, px, vertical) - 128
+                                              for p in (pb, pr)]))
     positions = np.flatnonzero(~ok)
     values = (rgb - made).reshape(3, -1)[:, positions].T
-    return y_plane, pb, pr, (py, px), ycbcr.Fixes(positions, values)
+    return y_plane, pb, pr, (py, px), ycbcr.Fixes(positions, values), vertical
 
 
 def settled(found):
@@ -288,7 +342,7 @@ def smaller(found, streams, code_grey):
     half-resolution Cb, Cr that `planes` found, each plane coded by
     code_grey(plane, head) as an 8-bit grey image, the first after the
     colour form."""
-    y, cb, cr, phase, fixes = found
-    heads = (lambda e: ycbcr.write(e, ycbcr.Form(phase, fixes)), None, None)
+    y, cb, cr, phase, fixes, vertical = found
+    heads = (lambda e: ycbcr.write(e, ycbcr.Form(phase, fixes, vertical)), None, None)
     mine = [code_grey(p, head) for p, head in zip((y, cb, cr), heads)]
     return mine if sum(map(len, mine)) < sum(map(len, streams)) else streams

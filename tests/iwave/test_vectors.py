@@ -36,7 +36,7 @@ INPUTS = {"rgb8": (48, 64, 3, np.uint8, 1), "grey8": (33, 40, 1, np.uint8, 2),
           "sparse16": (40, 52, 1, np.uint16, 9), "palette8": (44, 56, 3, np.uint8, 10),
           "palettea8": (36, 42, 4, np.uint8, 11), "rgb8in16": (32, 40, 3, np.uint16, 12),
           "diagonal8": (64, 96, 3, np.uint8, 13), "ycbcr8": (40, 56, 3, np.uint8, 14),
-          "ycbcr420": (45, 62, 3, np.uint8, 15)}
+          "ycbcr420": (45, 62, 3, np.uint8, 15), "ycbcr422": (36, 52, 3, np.uint8, 16)}
 
 # inputs that are files of the package: the demo photo (the only input large
 # enough for per-class post filters to pay, version 15 on)
@@ -65,6 +65,7 @@ CURRENT = [  # (name, input, options)
     ("lossy-diagonal8-step12", "diagonal8", {"step": 12.0}),  # direction maps (version 17 on)
     ("lossless-ycbcr8", "ycbcr8", {}),        # the YCbCr planes it came from (version 18 on)
     ("lossless-ycbcr420", "ycbcr420", {}),    # ... with chroma at half resolution (version 19 on)
+    ("lossless-ycbcr422", "ycbcr422", {}),    # ... at half resolution across (version 19 on)
 ]
 
 
@@ -105,11 +106,13 @@ def make_input(name, h, w, c, dtype, seed):
         from iwave import ycbcr, ycbcr_fit
         a = np.moveaxis(ycbcr.to_rgb(ycbcr_fit._forward(np.moveaxis(a, -1, 0))), 0, -1).astype(dtype)
         a[3, 5], a[30, 40] = (255, 0, 10), (1, 2, 3)
-    if name == "ycbcr420":               # ... from 4:2:0, as most JPEGs are, but for two pixels (19 on)
-        from iwave import ycbcr, ycbcr_fit
+    if name in ("ycbcr420", "ycbcr422"):     # ... from 4:2:0 or 4:2:2, as most JPEGs are, but for two pixels
+        from iwave import ycbcr, ycbcr_fit   # (19 on)
         y, cb, cr = ycbcr_fit._forward(np.moveaxis(a, -1, 0))
-        half = [np.pad(p[::2, ::2] + 128, 1, mode="edge") for p in (cb, cr)]
-        planes = np.stack([y] + [ycbcr.upsample(p, h, w, 0, 0) - 128 for p in half])
+        vertical = name == "ycbcr420"
+        half = [np.pad(p[::2, ::2] + 128, 1, mode="edge") if vertical else
+                np.pad(p[:, ::2] + 128, ((0, 0), (1, 1)), mode="edge") for p in (cb, cr)]
+        planes = np.stack([y] + [ycbcr.upsample(p, h, w, 0, 0, vertical) - 128 for p in half])
         a = np.moveaxis(ycbcr.to_rgb(planes), 0, -1).astype(dtype)
         a[3, 5], a[30, 40] = (255, 0, 10), (1, 2, 3)
     return a

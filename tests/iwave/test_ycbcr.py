@@ -84,16 +84,17 @@ def syntax_round_trip(form, pixels=100):
     return ycbcr.read(ValueDecoder(enc.finish()), pixels)
 
 
-@pytest.mark.parametrize("phase", [None, (0, 0), (0, 1), (1, 0), (1, 1)])
-def test_forms_round_trip(phase):
+@pytest.mark.parametrize("phase, vertical", [(None, True), ((0, 0), True), ((0, 1), True), ((1, 0), True),
+                                             ((1, 1), True), ((0, 0), False), ((0, 1), False)])
+def test_forms_round_trip(phase, vertical):
     assert syntax_round_trip(None) is None
     none = ycbcr.Fixes(np.zeros(0, np.int64), np.zeros((0, 3), np.int64))
-    empty = syntax_round_trip(ycbcr.Form(phase, none))
-    assert empty.phase == phase and len(empty.fixes.positions) == 0
+    empty = syntax_round_trip(ycbcr.Form(phase, none, vertical))
+    assert empty.phase == phase and empty.vertical == vertical and len(empty.fixes.positions) == 0
     values = np.array([[1, -2, 0], [255, 0, -255], [0, 0, 1], [3, 3, 3]])
     fixes = ycbcr.Fixes(np.array([0, 1, 17, 99]), values)
-    back = syntax_round_trip(ycbcr.Form(phase, fixes))
-    assert back.phase == phase
+    back = syntax_round_trip(ycbcr.Form(phase, fixes, vertical))
+    assert back.phase == phase and back.vertical == vertical
     np.testing.assert_array_equal(back.fixes.positions, fixes.positions)
     np.testing.assert_array_equal(back.fixes.values, fixes.values)
 
@@ -107,7 +108,7 @@ def test_bad_forms_are_refused(bad):
         one(3)
     elif bad == "alignment":
         one(ycbcr.SUBSAMPLED)
-        one(4)
+        one(6)
     elif bad == "format 18":       # chroma at half resolution came with format 19
         ycbcr.write(enc, ycbcr.Form((0, 0), ycbcr.Fixes(np.zeros(0, np.int64), np.zeros((0, 3), np.int64))))
     elif bad == "count":
