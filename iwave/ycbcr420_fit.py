@@ -1,24 +1,26 @@
-"""The encoder's side of iwave.ycbcr's 4:2:0 form: the full-resolution Y
-plane and the half-resolution Cb and Cr planes that a JPEG decoder turned
-into an RGB picture with libjpeg's "fancy" upsampling (ycbcr.upsample) and
-its integer colour conversion (ycbcr.to_rgb).
+"""The encoder's side of iwave.ycbcr's half-resolution chroma: the
+full-resolution Y plane and the Cb and Cr planes, halved down and across
+(4:2:0) or across only (4:2:2), that a JPEG decoder turned into an RGB
+picture with libjpeg's "fancy" upsampling (ycbcr.upsample) and its integer
+colour conversion (ycbcr.to_rgb).
 
 No closed form undoes the rounding, and one RGB triple may come from
 several (Y, Cb, Cr). The search starts from least squares on JFIF's forward
-conversion at each of the four 2x2 alignments and keeps the alignment that
-explains most pixels; then, in turn, it chooses each row of both chroma
-planes anew by dynamic programming along the row (each sample within
-+-RADIUS of its value, the pixels no Y can give as the cost, the rest of
-the planes fixed), then each column, until nothing improves (a pixel's Y
-follows from its chroma). Pixels still unexplained are sent as fixes.
-Pillow-made 4:2:0 JPEGs and held-out crops of BSDS300 photographs leave
-0.6-1.2% of their pixels to fixes (docs/effort.md)."""
+conversion at each sampling and alignment (SAMPLINGS) and keeps the one
+that explains most pixels; then, in turn, it chooses each row of both
+chroma planes anew by dynamic programming along the row (each sample
+within a radius of its value, the pixels no Y can give as the cost, the
+rest of the planes fixed), then each column (4:2:0), until nothing
+improves (a pixel's Y follows from its chroma). Pixels still unexplained
+are sent as fixes: Pillow-made 4:2:0 JPEGs and held-out crops of BSDS300
+photographs leave 0.6-1.2% of their pixels, 4:2:2 ones 0.2-0.4%
+(docs/effort.md)."""
 import numba as nb
 import numpy as np
 
 from iwave import ycbcr
 
-START_MAX = 0.3        # more pixels unexplained at the start: not 4:2:0 (4:2:0 JPEGs 13-22%)
+START_MAX = 0.3        # more pixels unexplained at the start: not subsampled (4:2:0 JPEGs 13-22%)
 MAX_UNMATCHED = 0.15   # more left after the search: not worth coding this way
 CLEAR = 0.02           # at most so many left: the full-resolution planes would code larger (encoder)
 SPAN = 4               # a sample moved by at most RADIUS moves a pixel's chroma by at most this
@@ -288,6 +290,19 @@ def _forward(rgb):
 
 
 SAMPLINGS = [((py, px), True) for py in (0, 1) for px in (0, 1)] + [((0, px), False) for px in (0, 1)]
+WINDOW = 128
+
+
+def _start_planes(rgb, phase, vertical):
+    """(pixels unexplained, Cb, Cr) of the least-squares start (_start) at this
+    sampling and alignment, with the ring as a crop's (fitted) or as a whole
+    picture's (the edge repeated), whichever explains more."""
+    _, cb, cr = _forward(rgb)
+    shape = ycbcr.plane_shape(*cb.shape, *phase, vertical)
+    pb, pr = (np.clip(np.floor(_start(c, *shape, *phase, 20, vertical) + 0.5), 0, 255).astype(np.int64)
+              for c in (cb, cr))
+    tries = ((pb, pr), (_repeat_edges(pb, vertical), _repeat_edges(pr, vertical)))
+    return min(((unexplained(rgb, b, r, *phase, vertical), b, r) for b, r in tries), key=lambda t: t[0])
 
 
 def planes(rgb):
@@ -296,20 +311,15 @@ def planes(rgb):
     planes (3, H, W) of 8 bits; None if the picture does not look decoded
     from subsampled chroma (START_MAX, MAX_UNMATCHED)."""
     rgb = np.ascontiguousarray(rgb, dtype=np.int64)
-    luma, cb, cr = _forward(rgb)
-    best = None
-    for phase, vertical in SAMPLINGS:
-        shape = ycbcr.plane_shape(*cb.shape, *phase, vertical)
-        pb, pr = (np.clip(np.floor(_start(c, *shape, *phase, 20, vertical) + 0.5), 0, 255).astype(np.int64)
-                  for c in (cb, cr))
-        # the ring as a crop's (least squares), or as a whole picture's
-        for pb, pr in ((pb, pr), (_repeat_edges(pb, vertical), _repeat_edges(pr, vertical))):
-            n = unexplained(rgb, pb, pr, *phase, vertical)
-            if best is None or n < best[0]:
-                best = (n, phase, vertical, pb, pr)
-    n, (py, px), vertical, pb, pr = best
-    if n > START_MAX * rgb[0].size:
+    h, w = rgb.shape[1:]
+    # the sampling: tried on a middle window at even offsets (the same alignment), WINDOW a side
+    y0, x0 = max(0, (h - WINDOW) // 2) & ~1, max(0, (w - WINDOW) // 2) & ~1
+    window = np.ascontiguousarray(rgb[:, y0:y0 + WINDOW, x0:x0 + WINDOW])
+    found = min((_start_planes(window, *sampling)[0], i) for i, sampling in enumerate(SAMPLINGS))
+    if found[0] > START_MAX * window[0].size:
         return None
+    (py, px), vertical = SAMPLINGS[found[1]]
+    _, pb, pr = _start_planes(rgb, (py, px), vertical)
     transposed = np.ascontiguousarray(rgb.transpose(0, 2, 1))
     for radius, rounds in ROUNDS:
         for _ in range(rounds):
@@ -320,7 +330,7 @@ def planes(rgb):
                 pb, pr = np.ascontiguousarray(pbt.T), np.ascontiguousarray(prt.T)
             if not moved or not vertical:
                 break
-    guess = np.clip(np.floor(luma + 0.5), 0, 255).astype(np.int64)
+    guess = np.clip(np.floor(_forward(rgb)[0] + 0.5), 0, 255).astype(np.int64)
     y_plane, ok = _luma(rgb, pb, pr, py, px, guess, vertical)
     if (~ok).sum() > MAX_UNMATCHED * ok.size:
         return None
