@@ -13,6 +13,7 @@ from PIL import Image
 import iwave
 from iwave import ycbcr, ycbcr420_fit
 from iwave.synthetic import photo_like
+from tests.iwave.test_ycbcr import forms
 
 
 def jpeg_420(h, w, seed=3, quality=90, subsampling=2):
@@ -85,17 +86,6 @@ def test_pictures_not_from_420_are_not_candidates():
     buf = io.BytesIO()
     Image.fromarray(photo_like(48, 48, 3, seed=2)).save(buf, "JPEG", quality=95, subsampling=0)
     assert ycbcr420_fit.planes(np.moveaxis(np.asarray(Image.open(buf).convert("RGB")), -1, 0)) is None
-
-
-def forms(data):
-    """The colour form each tile of a file reads."""
-    seen, read = [], ycbcr.read
-    try:
-        ycbcr.read = lambda *args: seen.append(read(*args)) or seen[-1]
-        out = iwave.decompress(data)
-    finally:
-        ycbcr.read = read
-    return out, seen
 
 
 @pytest.mark.parametrize("h, w", [(64, 80), (33, 47), (2, 3), (1, 9)])
