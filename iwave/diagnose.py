@@ -14,8 +14,8 @@ file's bits, made by the codec at the default effort, whose excess over
 "adjusted" and "plan_bits" is its header, zero flags and post filter, and
 "colour": a lossless RGB picture decoded from 8-bit YCbCr is measured as
 those planes (iwave.ycbcr, what the encoder keeps when they code smaller),
-from a 4:2:0 JPEG as three grey images, Y and half-resolution Cb and Cr
-(components 0, 1 and 2, each with its own subbands).
+from a 4:2:0 or 4:2:2 JPEG as three grey images, Y and half-resolution Cb
+and Cr (components 0, 1 and 2, each with its own subbands).
 
     python -m iwave.diagnose IMAGE [--step S] [--model M]
 
@@ -52,7 +52,7 @@ def colour_planes(image, step=None):
     found = ycbcr_fit.planes(rgb) if step is None and image.dtype == np.uint8 else None
     half = found and ycbcr420_fit.planes(rgb)
     if ycbcr420_fit.settled(half):      # as the encoder keeps it below effort 9
-        return [p[None] for p in half[:3]], "YCbCr 4:2:0"
+        return [p[None] for p in half[:3]], "YCbCr 4:2:0" if half[5] else "YCbCr 4:2:2"
     return ([x], "YCoCg-R") if found is None else ([found[0]], "YCbCr")
 
 

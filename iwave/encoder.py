@@ -317,7 +317,7 @@ def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAUL
         inputs.append((indices, sample_map.coded_depth(values, bit_depth, tight=True), values, head))
     found = len(x) == 3 and bit_depth == 8 and ycbcr_fit.planes(rgb)
     half = found and ycbcr420_fit.planes(rgb)        # chroma at half resolution: coded below
-    if found and (paths == "all" or not ycbcr420_fit.settled(half)):
+    if found and (paths == "all" or not ycbcr420_fit.settled(half)):      # ("all": effort 9)
         inputs.append((found[0], 8, None, lambda e: ycbcr.write(e, ycbcr.Form(None, found[1]))))
 
     def coded_on(planes, depth, mapped, head, which, done=None):

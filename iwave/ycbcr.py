@@ -21,8 +21,8 @@ full resolution and Cb, Cr at half (plane_shape), each coded as an 8-bit
 grey image in its own stream, and RGB is to_rgb of Y and the chroma as
 libjpeg upsamples it (`upsample`); the flag is followed by the sampling
 and the alignment of the picture's first pixel in the JPEG's grid, then
-the fixes as above. Held-out crops of BSDS300 photographs, which were such JPEGs,
-code 11-20% smaller so (docs/effort.md).
+the fixes as above. Held-out crops of BSDS300 photographs, which were
+such JPEGs, code 11-21% smaller so (docs/effort.md).
 
 The encoder (iwave.ycbcr_fit, iwave.ycbcr420_fit) finds the planes and
 keeps a form only where it codes smaller."""
@@ -165,6 +165,7 @@ def read(decoder, pixels, subsampled=True):
 
 
 def _fixes(decoder, pixels):
+    """The Fixes that follow a YCbCr form's flag (and alignment)."""
     base, zero = np.full(1, ZERO_INDEX), np.zeros(1, np.int64)
     n = int(decoder.decode(zero, base + COUNT_SCALE)[0])
     if not 0 <= n <= pixels:
