@@ -23,7 +23,6 @@ from iwave import ycbcr
 START_MAX = 0.3        # more pixels unexplained at the start: not subsampled (4:2:0 JPEGs 13-22%)
 MAX_UNMATCHED = 0.15   # more left after the search: not worth coding this way
 CLEAR = 0.02           # at most so many left: the full-resolution planes would code larger (encoder)
-SPAN = 4               # a sample moved by at most RADIUS moves a pixel's chroma by at most this
 ROUNDS = ((1, 4), (2, 2))   # (search radius, at most so many rounds of rows and columns), in turn
 
 
@@ -150,7 +149,11 @@ def _pair_tables(rgb, pb, pr, rows, i, c, py, px, transposed, vertical, nums, we
     """For the pixels of `rows` whose taps in row i are columns c - 1 and c:
     their numerators (before the shift) under today's planes, the weights of
     samples (i, c - 1) and (i, c) in them, and whether each (Cb, Cr) within
-    SPAN of today's explains the pixel (filled in); returns how many pixels."""
+    the search's radius of today's explains the pixel (filled in: the two
+    samples' weights add up to at most 16, so moving each by at most the
+    radius moves the pixel's chroma by at most as much); returns how many
+    pixels."""
+    span = table.shape[1] // 2
     height, width = rgb.shape[1], rgb.shape[2]
     count = 0
     for y in rows:
@@ -167,10 +170,10 @@ def _pair_tables(rgb, pb, pr, rows, i, c, py, px, transposed, vertical, nums, we
                                      + (3 if iv == i and col == jp else 0)
                                      + (1 if iv == i and col == jh else 0))
             cb0, cr0 = nums[count, 0] >> 4, nums[count, 1] >> 4
-            for u in range(2 * SPAN + 1):
-                for v in range(2 * SPAN + 1):
+            for u in range(2 * span + 1):
+                for v in range(2 * span + 1):
                     lo, hi = _y_range(rgb[0, y, x], rgb[1, y, x], rgb[2, y, x],
-                                      cb0 + u - SPAN, cr0 + v - SPAN)
+                                      cb0 + u - span, cr0 + v - span)
                     table[count, u, v] = lo <= hi
             count += 1
     return count
@@ -180,10 +183,10 @@ def _pair_tables(rgb, pb, pr, rows, i, c, py, px, transposed, vertical, nums, we
 def _pair_cost(nums, weights, table, count, db0, dr0, db1, dr1):
     """Pixels of a pair (_pair_tables) left unexplained when samples c - 1
     and c move by (db0, dr0) and (db1, dr1)."""
-    total = 0
+    total, span = 0, table.shape[1] // 2
     for q in range(count):
-        u = ((nums[q, 0] + weights[q, 0] * db0 + weights[q, 1] * db1) >> 4) - (nums[q, 0] >> 4) + SPAN
-        v = ((nums[q, 1] + weights[q, 0] * dr0 + weights[q, 1] * dr1) >> 4) - (nums[q, 1] >> 4) + SPAN
+        u = ((nums[q, 0] + weights[q, 0] * db0 + weights[q, 1] * db1) >> 4) - (nums[q, 0] >> 4) + span
+        v = ((nums[q, 1] + weights[q, 0] * dr0 + weights[q, 1] * dr1) >> 4) - (nums[q, 1] >> 4) + span
         total += not table[q, u, v]
     return total
 
@@ -200,6 +203,10 @@ def _row_pass(rgb, pb, pr, py, px, transposed, radius, vertical):
     states = side * side
     near = np.zeros(w2, np.bool_)
     rows = np.empty(4, np.int64)
+    bad = np.zeros((height, width), np.bool_)      # kept up to date as rows move
+    for y in range(height):
+        for x in range(width):
+            bad[y, x] = not _explained(rgb, pb, pr, y, x, py, px, transposed, vertical)
     moved = 0
     for i in range(h2):
         for q in range(4):      # the output rows whose taps include row i (4:2:2: row i alone)
@@ -208,9 +215,10 @@ def _row_pass(rgb, pb, pr, py, px, transposed, radius, vertical):
         for y in rows:
             if 0 <= y < height:
                 for x in range(width):
-                    if not _explained(rgb, pb, pr, y, x, py, px, transposed, vertical):
+                    if bad[y, x]:
                         jp = ((x + px) >> 1) + 1
                         near[max(jp - 2, 0):min(jp + 3, w2)] = True
+        row_moved = False
         j = 0
         while j < w2:
             if not near[j]:
@@ -222,7 +230,7 @@ def _row_pass(rgb, pb, pr, py, px, transposed, radius, vertical):
             n = j - j0
             # each pair (c - 1, c) of the segment and the one after it: its pixels' tables
             nums, weights = np.zeros((n + 1, 8, 2), np.int64), np.zeros((n + 1, 8, 2), np.int64)
-            table = np.zeros((n + 1, 8, 2 * SPAN + 1, 2 * SPAN + 1), np.bool_)
+            table = np.zeros((n + 1, 8, side, side), np.bool_)
             counts = np.zeros(n + 1, np.int64)
             for k in range(n + 1 if j < w2 else n):
                 counts[k] = _pair_tables(rgb, pb, pr, rows, i, j0 + k, py, px, transposed, vertical,
@@ -260,7 +268,13 @@ def _row_pass(rgb, pb, pr, py, px, transposed, radius, vertical):
                 changed |= vb != old_b[k] or vr != old_r[k]
                 pb[i, j0 + k], pr[i, j0 + k] = vb, vr
                 s = back[k, s]
-            moved += changed
+            row_moved |= changed
+        if row_moved:
+            moved += 1
+            for y in rows:
+                if 0 <= y < height:
+                    for x in range(width):
+                        bad[y, x] = not _explained(rgb, pb, pr, y, x, py, px, transposed, vertical)
     return moved
 
 
