@@ -4,8 +4,10 @@ saved by Pillow (libjpeg-turbo) at QUALITY with 4:4:4, 4:2:2 and 4:2:0
 chroma, decoded, and coded losslessly with the form and with it switched
 off (format 18's encoder: the full-resolution YCbCr planes); sizes and
 encode times in one process, one thread; every decode checked exact.
+--size WxH resizes each picture first (Lanczos), for pictures of a
+camera's size; --only 4:2:0 (or another) codes one sampling.
 
-    PYTHONPATH=. OMP_NUM_THREADS=1 python docs/experiments/jpeg_sampling.py FOLDER [QUALITY]"""
+    PYTHONPATH=. OMP_NUM_THREADS=1 python docs/experiments/jpeg_sampling.py FOLDER [QUALITY] [--size WxH] [--only S]"""
 import io
 import os
 import sys
@@ -36,12 +38,23 @@ def coded(a, form=True):
 
 def main():
     torch.set_num_threads(1)
-    folder = sys.argv[1]
-    quality = int(sys.argv[2]) if len(sys.argv) > 2 else 90
-    totals = {k: [0, 0, 0.0, 0.0] for k in SAMPLINGS}
+    args, options = [], {}
+    argv = iter(sys.argv[1:])
+    for a in argv:
+        if a in ("--size", "--only"):
+            options[a] = next(argv)
+        else:
+            args.append(a)
+    folder = args[0]
+    quality = int(args[1]) if len(args) > 1 else 90
+    samplings = {k: v for k, v in SAMPLINGS.items() if options.get("--only", k) == k}
+    totals = {k: [0, 0, 0.0, 0.0] for k in samplings}
     for name in sorted(os.listdir(folder)):
         src = read_image(os.path.join(folder, name))[..., :3]
-        for label, sub in SAMPLINGS.items():
+        if "--size" in options:
+            size = tuple(int(v) for v in options["--size"].split("x"))
+            src = np.asarray(Image.fromarray(src).resize(size, Image.LANCZOS))
+        for label, sub in samplings.items():
             buf = io.BytesIO()
             Image.fromarray(src).save(buf, "JPEG", quality=quality, subsampling=sub)
             a = np.asarray(Image.open(buf).convert("RGB"))
