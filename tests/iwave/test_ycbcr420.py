@@ -130,3 +130,12 @@ def test_422_files_and_info(tmp_path, subsampling, name):
     with contextlib.redirect_stdout(out):
         assert main(["info", str(path)]) in (0, None)
     assert f"colour: {name}\n" in out.getvalue()
+
+
+@pytest.mark.parametrize("effort", [1, 9])
+def test_every_effort_codes_the_form(effort):
+    """Effort 1 codes one lifting path; effort 9 every path of every form."""
+    _, a = jpeg_420(48, 56, seed=8)
+    out, seen = forms(iwave.compress(a, effort=effort))
+    np.testing.assert_array_equal(out, a)
+    assert seen[0].phase == (0, 0) and seen[0].vertical
