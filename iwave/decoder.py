@@ -145,17 +145,18 @@ def decode_tile(model, header, chunks, core, level=0):
     n_colour = header.components - int(header.has_alpha)
     lossy = header.mode == bitstream.MODE_LOSSY
     indexed = is_palette_tile(header, chunks)
-    comps, start, colours = [], 0, None
+    comps, start = [], 0
     for gi, n in enumerate([1] if indexed else [n_colour] + ([1] if header.has_alpha else [])):
         steps = model.lossy_steps(header.step, n) if lossy and gi == 0 else None
         cond = model.condition_steps(header.step, n) if steps else None
         group = decode_group(model, chunks[start:start + n], y1 - y0, x1 - x0, header, cond, level, indexed)
-        start, colours = start + n, group.colours
+        start += n
         if group.decoders is not None:
             comps.append(subsampled_rgb(model, header, group, y1 - y0, x1 - x0, level))
         else:
             comps.append(group_pixels(model, header, group, steps, level, colour=gi == 0 and not indexed))
-    if indexed:
+    if indexed:             # (one group: the loop's last is the index plane's)
+        colours = group.colours
         x = np.clip(comps[0][0], 0, len(colours) - 1) if level else comps[0][0]
         try:
             return palette.colours_of(x, colours)[keep[0], keep[1]]
@@ -342,8 +343,7 @@ def colour_forms(model, header, chunks):
                                   STREAM_FORMATS[header.version].subsampled)
             except EntropyError as e:
                 raise IWaveError(f"file is corrupt ({e})") from None
-            forms.append("YCoCg-R" if form is None else "YCbCr" if form.phase is None else
-                         "YCbCr 4:2:0" if form.vertical else "YCbCr 4:2:2")
+            forms.append("YCoCg-R" if form is None else form.name)
         else:
             forms.append("YCoCg-R" if header.colour == bitstream.COLOUR_YCOCG_R else "none")
     return forms

@@ -27,7 +27,7 @@ import json
 import numpy as np
 import torch
 
-from iwave import coarse_band_fit, directions_fit, ycbcr420_fit, ycbcr_fit
+from iwave import coarse_band_fit, directions_fit, ycbcr, ycbcr420_fit, ycbcr_fit
 from iwave.codec import Codec
 from iwave.coarse_band import Sequential, choice_side
 from iwave.entropy import plan_fit
@@ -52,16 +52,17 @@ def colour_planes(image, step=None):
     found = ycbcr_fit.planes(rgb) if step is None and image.dtype == np.uint8 else None
     half = found and ycbcr420_fit.planes(rgb)
     if ycbcr420_fit.settled(half):      # as the encoder keeps it below effort 9
-        return [p[None] for p in half[:3]], "YCbCr 4:2:0" if half[5] else "YCbCr 4:2:2"
-    return ([x], "YCoCg-R") if found is None else ([found[0]], "YCbCr")
+        return [p[None] for p in half[:3]], ycbcr.Form(half[3], half[4], half[5]).name
+    return ([x], "YCoCg-R") if found is None else ([found[0]], ycbcr.Form(None, found[1]).name)
 
 
 def diagnose(model, image, step=None):
     groups = colour_planes(image, step)[0]
     pixels = image.shape[0] * image.shape[1]
-    rows = []
-    for first, x in zip((0, 1, 2) if len(groups) == 3 else (0,), groups):
+    rows, first = [], 0        # (a group's components follow the groups before it)
+    for x in groups:
         rows += [dict(r, component=r["component"] + first) for r in _rows(model, x, step, pixels)]
+        first += len(x)
     return sorted(rows, key=lambda r: (r["band"], r["component"]))
 
 

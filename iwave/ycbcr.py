@@ -56,6 +56,11 @@ class Form(NamedTuple):
     fixes: Fixes
     vertical: bool = True
 
+    @property
+    def name(self):
+        """What `iwave info` and diagnose call it."""
+        return "YCbCr" if self.phase is None else "YCbCr 4:2:0" if self.vertical else "YCbCr 4:2:2"
+
 
 def to_rgb(planes):
     """(3, ...) int64 Y, Cb - 128, Cr - 128 -> (3, ...) RGB, as libjpeg's

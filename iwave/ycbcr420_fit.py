@@ -18,7 +18,7 @@ photographs leave 0.6-1.2% of their pixels, 4:2:2 ones 0.2-0.4%
 import numba as nb
 import numpy as np
 
-from iwave import ycbcr
+from iwave import ycbcr, ycbcr_fit
 
 START_MAX = 0.3        # more pixels unexplained at the start: not subsampled (4:2:0 JPEGs 13-22%)
 MAX_UNMATCHED = 0.15   # more left after the search: not worth coding this way
@@ -27,17 +27,25 @@ ROUNDS = ((1, 4), (2, 2))   # (search radius, at most so many rounds of rows and
 
 
 @nb.njit(cache=True, inline="always")
-def _up(p, yy, xx, transposed, vertical):
-    """ycbcr.upsample's value at shifted coordinates (yy, xx); with
+def _taps(yy, xx, transposed, vertical):
+    """(near row, far row, near column, far column, bias) of ycbcr.upsample
+    at shifted coordinates (yy, xx) (4:2:2: both rows the pixel's own); with
     `transposed` the plane is stored transposed (the bias follows yy)."""
     jp = (xx >> 1) + 1
     jh = jp - 1 if (xx & 1) == 0 else jp + 1
-    if not vertical:        # 4:2:2 (never transposed)
-        return (12 * p[yy, jp] + 4 * p[yy, jh] + (8 if xx & 1 else 4)) >> 4
+    if not vertical:
+        return yy, yy, jp, jh, 8 if xx & 1 else 4
     ip = (yy >> 1) + 1
     iv = ip - 1 if (yy & 1) == 0 else ip + 1
     odd = (yy & 1) if transposed else (xx & 1)
-    return (9 * p[ip, jp] + 3 * p[iv, jp] + 3 * p[ip, jh] + p[iv, jh] + (7 if odd else 8)) >> 4
+    return ip, iv, jp, jh, 7 if odd else 8
+
+
+@nb.njit(cache=True, inline="always")
+def _up(p, yy, xx, transposed, vertical):
+    """ycbcr.upsample's value at shifted coordinates (yy, xx)."""
+    ip, iv, jp, jh, bias = _taps(yy, xx, transposed, vertical)
+    return (9 * p[ip, jp] + 3 * p[iv, jp] + 3 * p[ip, jh] + p[iv, jh] + bias) >> 4
 
 
 @nb.njit(cache=True, inline="always")
@@ -59,9 +67,15 @@ def _y_range(r, g, b, cb, cr):
 
 
 @nb.njit(cache=True, inline="always")
-def _explained(rgb, pb, pr, y, x, py, px, transposed, vertical):
+def _y_range_at(rgb, pb, pr, y, x, py, px, transposed, vertical):
+    """_y_range of pixel (y, x) under the chroma these planes upsample to."""
     cb, cr = _up(pb, y + py, x + px, transposed, vertical), _up(pr, y + py, x + px, transposed, vertical)
-    lo, hi = _y_range(rgb[0, y, x], rgb[1, y, x], rgb[2, y, x], cb, cr)
+    return _y_range(rgb[0, y, x], rgb[1, y, x], rgb[2, y, x], cb, cr)
+
+
+@nb.njit(cache=True, inline="always")
+def _explained(rgb, pb, pr, y, x, py, px, transposed, vertical):
+    lo, hi = _y_range_at(rgb, pb, pr, y, x, py, px, transposed, vertical)
     return lo <= hi
 
 
@@ -84,18 +98,13 @@ def _start(c, h2, w2, py, px, iterations, vertical):
     height, width = c.shape
     p = np.full((h2, w2), c.mean())
     use = np.ones((height, width))
-    for attempt in range(2):
+    for _ in range(2):
         weight = np.zeros((h2, w2))
         for it in range(iterations + 1):
             grad = np.zeros((h2, w2))
             for y in range(height):
-                yy = y + py
-                ip = (yy >> 1) + 1 if vertical else yy      # 4:2:2: both taps in the row
-                iv = ip if not vertical else ip - 1 if (yy & 1) == 0 else ip + 1
                 for x in range(width):
-                    xx = x + px
-                    jp = (xx >> 1) + 1
-                    jh = jp - 1 if (xx & 1) == 0 else jp + 1
+                    ip, iv, jp, jh, _ = _taps(y + py, x + px, False, vertical)
                     u = use[y, x]
                     if it == 0:     # the weights (the adjoint of the used pixels), once
                         weight[ip, jp] += 9.0 * u
@@ -114,10 +123,7 @@ def _start(c, h2, w2, py, px, iterations, vertical):
                         p[i, j] += 0.7 * grad[i, j] / (9.0 * weight[i, j])
         for y in range(height):
             for x in range(width):
-                yy, xx = y + py, x + px
-                ip, jp = (yy >> 1) + 1 if vertical else yy, (xx >> 1) + 1
-                iv = ip if not vertical else ip - 1 if (yy & 1) == 0 else ip + 1
-                jh = jp - 1 if (xx & 1) == 0 else jp + 1
+                ip, iv, jp, jh, _ = _taps(y + py, x + px, False, vertical)
                 lin = (9 * p[ip, jp] + 3 * p[iv, jp] + 3 * p[ip, jh] + p[iv, jh]) / 16.0
                 use[y, x] = 1.0 if abs(lin - c[y, x]) < 3.0 else 0.0
     return p
@@ -128,20 +134,6 @@ def _repeat_edges(p, vertical):
     if not vertical:        # 4:2:2: a ring at the sides only
         return np.pad(p[:, 1:-1], ((0, 0), (1, 1)), mode="edge")
     return np.pad(p[1:-1, 1:-1], 1, mode="edge")
-
-
-@nb.njit(cache=True, inline="always")
-def _taps(yy, xx, transposed, vertical):
-    """(near row, far row, near column, far column, bias) of ycbcr.upsample
-    at shifted coordinates (yy, xx) (4:2:2: both rows the pixel's own)."""
-    jp = (xx >> 1) + 1
-    jh = jp - 1 if (xx & 1) == 0 else jp + 1
-    if not vertical:
-        return yy, yy, jp, jh, 8 if xx & 1 else 4
-    ip = (yy >> 1) + 1
-    iv = ip - 1 if (yy & 1) == 0 else ip + 1
-    odd = (yy & 1) if transposed else (xx & 1)
-    return ip, iv, jp, jh, 7 if odd else 8
 
 
 @nb.njit(cache=True)
@@ -287,8 +279,7 @@ def _luma(rgb, pb, pr, py, px, guess, vertical):
     ok = np.ones((height, width), np.bool_)
     for y in range(height):
         for x in range(width):
-            cb, cr = _up(pb, y + py, x + px, False, vertical), _up(pr, y + py, x + px, False, vertical)
-            lo, hi = _y_range(rgb[0, y, x], rgb[1, y, x], rgb[2, y, x], cb, cr)
+            lo, hi = _y_range_at(rgb, pb, pr, y, x, py, px, False, vertical)
             if lo <= hi:
                 y_plane[y, x] = min(max(guess[y, x], lo), hi)
             else:
@@ -296,25 +287,18 @@ def _luma(rgb, pb, pr, py, px, guess, vertical):
     return y_plane, ok
 
 
-def _forward(rgb):
-    r, g, b = (p.astype(np.float64) for p in rgb)
-    return (0.299 * r + 0.587 * g + 0.114 * b,
-            -0.168736 * r - 0.331264 * g + 0.5 * b + 128,
-            0.5 * r - 0.418688 * g - 0.081312 * b + 128)
-
-
 SAMPLINGS = [((py, px), True) for py in (0, 1) for px in (0, 1)] + [((0, px), False) for px in (0, 1)]
 WINDOW = 128
 
 
-def _start_planes(rgb, phase, vertical):
-    """(pixels unexplained, Cb, Cr) of the least-squares start (_start) at this
-    sampling and alignment, with the ring as a crop's (fitted) or as a whole
-    picture's (the edge repeated), whichever explains more."""
-    _, cb, cr = _forward(rgb)
+def _start_planes(rgb, cb, cr, phase, vertical):
+    """(pixels unexplained, Cb, Cr) of the least-squares start (_start) from
+    real-valued chroma cb, cr (0..255) at this sampling and alignment, with
+    the ring as a crop's (fitted) or as a whole picture's (the edge
+    repeated), whichever explains more."""
     shape = ycbcr.plane_shape(*cb.shape, *phase, vertical)
-    pb, pr = (np.clip(np.floor(_start(c, *shape, *phase, 20, vertical) + 0.5), 0, 255).astype(np.int64)
-              for c in (cb, cr))
+    pb, pr = (np.clip(np.floor(_start(np.ascontiguousarray(c), *shape, *phase, 20, vertical) + 0.5),
+                      0, 255).astype(np.int64) for c in (cb, cr))
     tries = ((pb, pr), (_repeat_edges(pb, vertical), _repeat_edges(pr, vertical)))
     return min(((unexplained(rgb, b, r, *phase, vertical), b, r) for b, r in tries), key=lambda t: t[0])
 
@@ -328,12 +312,16 @@ def planes(rgb):
     h, w = rgb.shape[1:]
     # the sampling: tried on a middle window at even offsets (the same alignment), WINDOW a side
     y0, x0 = max(0, (h - WINDOW) // 2) & ~1, max(0, (w - WINDOW) // 2) & ~1
-    window = np.ascontiguousarray(rgb[:, y0:y0 + WINDOW, x0:x0 + WINDOW])
-    found = min((_start_planes(window, *sampling)[0], i) for i, sampling in enumerate(SAMPLINGS))
+    luma, cb, cr = ycbcr_fit.jfif(rgb)
+    cb, cr = cb + 128, cr + 128
+    part = np.s_[y0:y0 + WINDOW, x0:x0 + WINDOW]
+    window = np.ascontiguousarray(rgb[(slice(None), *part)])
+    found = min((_start_planes(window, cb[part], cr[part], *sampling)[0], i)
+                for i, sampling in enumerate(SAMPLINGS))
     if found[0] > START_MAX * window[0].size:
         return None
     (py, px), vertical = SAMPLINGS[found[1]]
-    _, pb, pr = _start_planes(rgb, (py, px), vertical)
+    _, pb, pr = _start_planes(rgb, cb, cr, (py, px), vertical)
     transposed = np.ascontiguousarray(rgb.transpose(0, 2, 1))
     for radius, rounds in ROUNDS:
         for _ in range(rounds):
@@ -344,7 +332,7 @@ def planes(rgb):
                 pb, pr = np.ascontiguousarray(pbt.T), np.ascontiguousarray(prt.T)
             if not moved or not vertical:
                 break
-    guess = np.clip(np.floor(_forward(rgb)[0] + 0.5), 0, 255).astype(np.int64)
+    guess = np.clip(np.floor(luma + 0.5), 0, 255).astype(np.int64)
     y_plane, ok = _luma(rgb, pb, pr, py, px, guess, vertical)
     if (~ok).sum() > MAX_UNMATCHED * ok.size:
         return None

@@ -19,12 +19,16 @@ NEVER = 0.5            # more unmatched at the first guess: never YCbCr (held ou
 LOW, HIGH = np.array([0, -128, -128])[:, None], np.array([255, 127, 127])[:, None]   # of Y, Cb', Cr'
 
 
-def _forward(rgb):
+def jfif(rgb):
+    """JFIF's RGB -> (Y, Cb - 128, Cr - 128), real-valued, each (H, W)."""
     r, g, b = (p.astype(np.float64) for p in rgb)
-    y = 0.299 * r + 0.587 * g + 0.114 * b
-    cb = -0.168736 * r - 0.331264 * g + 0.5 * b
-    cr = 0.5 * r - 0.418688 * g - 0.081312 * b
-    return np.clip(np.floor(np.stack([y, cb, cr]) + 0.5), LOW[..., None], HIGH[..., None]).astype(np.int64)
+    return (0.299 * r + 0.587 * g + 0.114 * b,
+            -0.168736 * r - 0.331264 * g + 0.5 * b,
+            0.5 * r - 0.418688 * g - 0.081312 * b)
+
+
+def _forward(rgb):
+    return np.clip(np.floor(np.stack(jfif(rgb)) + 0.5), LOW[..., None], HIGH[..., None]).astype(np.int64)
 
 
 def planes(rgb):
