@@ -118,8 +118,8 @@ def cmd_info(args):
     for mode, c in complexity.items():
         untrained = "" if c["trained_for_mode"] else f"; not trained on {mode} files"
         print(f"MAC per pixel, {mode} files (model {c['model']}, {c['image']}{untrained}):")
-        for part in ("encoder", "decoder"):
-            print(f"  {part}: " + ", ".join(f"{a} {b:.0f}" for a, b in c[part].items()))
+        for part in [p for p in ("encoder", "decoder", "decoder_pixel_by_pixel") if p in c]:
+            print(f"  {part.replace('_', ' ')}: " + ", ".join(f"{a} {b:.0f}" for a, b in c[part].items()))
 
 
 def cmd_eval(args):

@@ -8,7 +8,7 @@ arithmetic where the counter cannot see it."""
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from iwave import coarse_band, filter_classes, lifting_paths, postfilter
+from iwave import coarse_band, filter_classes, lifting_paths, pixel_prediction, postfilter
 from iwave.entropy.exact import in_tensor_operations
 
 COUNTED_STEP = 32.0     # lossy counts: any step (the networks' size does not depend on it)
@@ -87,6 +87,15 @@ def macs_per_pixel(model, lossy=False, width=768, height=512):
         encoder["post_filter_fit"] = (inverse + decoder.get("denoiser", 0.0)
                                       + 3 * (len(postfilter.ALL_TAPS) + 1) ** 2
                                       + filter_classes.OPS_PER_SAMPLE)
-    return {"image": f"{width}x{height} RGB", "mode": "lossy" if lossy else "lossless",
-            "encoder": dict(encoder, total=sum(encoder.values())),
-            "decoder": dict(decoder, total=sum(decoder.values()))}
+    if not lossy:
+        # a lossless group may instead be coded pixel by pixel (format 20): its
+        # predictions alone on the decoder's side, a route of its own; the
+        # encoder tries it beside the wavelet
+        encoder["pixel_prediction"] = 3 * pixel_prediction.OPS_PER_SAMPLE
+    result = {"image": f"{width}x{height} RGB", "mode": "lossy" if lossy else "lossless",
+              "encoder": dict(encoder, total=sum(encoder.values())),
+              "decoder": dict(decoder, total=sum(decoder.values()))}
+    if not lossy:
+        result["decoder_pixel_by_pixel"] = {"pixel_prediction": encoder["pixel_prediction"],
+                                            "total": encoder["pixel_prediction"]}
+    return result

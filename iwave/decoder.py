@@ -11,8 +11,8 @@ import torch
 from iwave.entropy import EntropyError, ValueDecoder, plan_format
 from iwave.entropy.context_model import PHASES
 from iwave.entropy.tables import centroid_offsets
-from iwave import (bitstream, coarse_band, directions, index_coder, lifting_paths, palette, postfilter,
-                   preview, sample_map, ycbcr)
+from iwave import (bitstream, coarse_band, directions, index_coder, lifting_paths, palette, pixel_prediction,
+                   postfilter, preview, sample_map, ycbcr)
 from iwave.coding import (ACTIVITIES, PART_REFERENCES, plan_inputs, planned_parameters,
                           reconstruct, residual, tile_window)
 from iwave.colour import ycocg_to_rgb
@@ -40,6 +40,7 @@ class StreamFormat:
     directions: bool = False     # a lossy group may lift its finest levels along directions (17 on)
     ycbcr: bool = False          # a lossless colour group's planes may be the YCbCr it came from (18 on)
     subsampled: bool = False     # ... and its Cb and Cr at half resolution (19 on)
+    pixels: bool = False         # a lossless group may be coded pixel by pixel (20 on)
 
 
 class Group(NamedTuple):
@@ -90,6 +91,10 @@ STREAM_FORMATS = {
                      tight_depth=True, colour_map=True, lifting_paths=True, zero_groups=True,
                      classified_filters=True, coarse_band=True, directions=True, ycbcr=True,
                      subsampled=True),
+    20: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True,
+                     tight_depth=True, colour_map=True, lifting_paths=True, zero_groups=True,
+                     classified_filters=True, coarse_band=True, directions=True, ycbcr=True,
+                     subsampled=True, pixels=True),
 }
 
 
@@ -170,8 +175,9 @@ def group_pixels(model, header, group, steps, level, colour):
     dequantised, denoised and post-filtered) or its index plane, through
     `colour` (the colour group's) to RGB, then through its sample map."""
     bands, offsets, filters, values, depth, _, plane, path, maps, form = group[:10]
-    if plane is not None:     # context-coded indices; a preview keeps every 2^level-th
-        x = torch.from_numpy(plane[None, None, ::1 << level, ::1 << level]).double()
+    if plane is not None:     # context-coded indices (a preview keeps every 2^level-th), or planes
+        planes = plane[:, None] if plane.ndim == 3 else plane[None, None]      # coded pixel by pixel
+        x = torch.from_numpy(planes[:, :, ::1 << level, ::1 << level]).double()
     elif steps and level:     # dequantised coarse bands; no denoiser, no post filter
         with torch.no_grad():
             x = model.transform.inverse(dequantise(bands, steps, offsets=offsets), 8, rounding=False,
@@ -253,7 +259,7 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
             if form is not None and form.phase is not None:
                 return Group(None, None, None, None, 8, None, None, None, form=form, decoders=decoders)
         if cond_steps is None and fmt.lifting_paths:
-            path = lifting_paths.read(decoders[0])
+            path = lifting_paths.read(decoders[0], fmt.pixels)
         if cond_steps is None and fmt.sample_map:
             maps = [sample_map.read_flagged(d, header.bit_depth, fmt.palette) for d in decoders]
             if any(m is not None for m, _ in maps):
@@ -268,6 +274,8 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
                     plane = index_coder.read(decoders[0], height, width, len(values))
                     decoders[0].check_end()
                     return Group(None, None, None, values, depth, colours, plane, path)
+        if path == lifting_paths.PIXELS:
+            return _pixel_group(model, decoders, height, width, depth, len(wanted), values, colours, form)
         maps = (directions.read(decoders[0], height, width)
                 if cond_steps is not None and fmt.directions else None)
         filters = ([postfilter.read(d, 1, fmt.classified_filters)[0] for d in decoders]
@@ -325,6 +333,20 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
             raise IWaveError(f"file is corrupt ({e})") from None
     return Group([b[0][:, None] for b in bands], offsets, filters, values, depth, colours, None, path,
                  maps, form)
+
+
+def _pixel_group(model, decoders, height, width, depth, n_bands, values, colours, form):
+    """The Group of planes coded pixel by pixel (iwave.pixel_prediction); for
+    a preview, the subbands the model's own transform gives them, so that
+    it shows what a wavelet-coded group would (the low-pass band)."""
+    planes = pixel_prediction.read(decoders, (height, width), depth, model.mean_resolution)
+    for d in decoders:
+        d.check_end()
+    if n_bands == 3 * model.transform.levels + 1:
+        return Group(None, None, None, values, depth, colours, planes, lifting_paths.PIXELS, form=form)
+    with torch.no_grad():
+        bands = model.transform(torch.from_numpy(planes).double()[:, None], depth, rounding=True)
+    return Group(bands[:n_bands], None, None, values, depth, colours, None, lifting_paths.OWN, form=form)
 
 
 def colour_forms(model, header, chunks):

@@ -10,8 +10,8 @@ import torch
 from iwave.entropy import ValueEncoder, plan_fit, plan_format
 from iwave.entropy.context_model import PHASES, coding_parameters, scale_index_base
 from iwave import (bitstream, coarse_band, coarse_band_fit, directions, directions_fit, effort, index_coder,
-                   lifting_paths, palette, postfilter, postfilter_fit, sample_map, ycbcr, ycbcr_fit,
-                   ycbcr420_fit)
+                   lifting_paths, palette, pixel_prediction_fit, postfilter, postfilter_fit, sample_map,
+                   ycbcr, ycbcr_fit, ycbcr420_fit)
 from iwave.coding import planned_parameters, plan_inputs, reconstruct, residual
 from iwave.colour import YCOCG_SYNTHESIS_GAINS, rgb_to_ycocg
 from iwave.quantisation import quantise
@@ -303,7 +303,8 @@ def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAUL
     whose YCoCg-R x is) uses (iwave.sample_map); a colour group as the YCbCr planes it was decoded from,
     its chroma at full or half resolution (iwave.ycbcr). Each on the lifting paths (iwave.lifting_paths)
     `paths` asks for: the model's "own", the one whose subbands "estimate" smallest, or "all" (with
-    several forms, on the estimated path first for each, then every other path for the smallest alone).
+    several forms, on the estimated path first for each, then every other path for the smallest alone),
+    and each pixel by pixel (iwave.pixel_prediction).
     head: writes what the first stream starts with (a palette), if anything; search: the coding plans'
     (entropy.plan_fit.Search)."""
     head = (lambda e: ycbcr.write(e, None)) if len(x) == 3 else head     # format 18: the colour form
@@ -321,12 +322,16 @@ def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAUL
         inputs.append((found[0], 8, None, lambda e: ycbcr.write(e, ycbcr.Form(None, found[1]))))
 
     def coded_on(planes, depth, mapped, head, which, done=None):
+        maps = [mapped] + [None] * (len(x) - 1)
+
         def bands_on(transform):
             return subbands(model, planes, depth, None, transform=transform)[0]
-        for path, bands in _lifting_paths(model, which, bands_on):
-            if path != done:
+        for path, bands in lifting_paths.tried(model, which, bands_on, pixels=done is None):
+            if path == lifting_paths.PIXELS:         # (tried in the first round only)
+                yield path, pixel_prediction_fit.encode(model, planes, head, maps)
+            elif path != done:
                 yield path, encode_group(model, bands, depth, None, head=head, search=search, path=path,
-                                         sample_maps=[mapped] + [None] * (len(x) - 1))
+                                         sample_maps=maps)
 
     first = "estimate" if paths == "all" and len(inputs) > 1 else paths
     best = None                                      # (streams, input, path)
@@ -348,15 +353,6 @@ def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAUL
         direct = [encode_direct(model, x[0], values, head, len(best[0]))]
         best = direct if len(direct[0]) < len(best[0]) else best
     return best
-
-
-def _lifting_paths(model, paths, bands_on):
-    """(path, subbands) of each lifting path to code: `bands_on(transform)` makes them."""
-    if paths == "estimate":
-        yield lifting_paths.estimate(model, bands_on)
-        return
-    for path in range(len(lifting_paths.PATHS)) if paths == "all" else [lifting_paths.OWN]:
-        yield path, bands_on(lifting_paths.transform(model, path))
 
 
 def encode_direct(model, x, values, head=None, rival_bytes=None):

@@ -17,6 +17,7 @@ from iwave.entropy import EntropyError
 from iwave.entropy.tables import ZERO_INDEX, zeroth_order_bits
 
 OWN = 0
+PIXELS = 4      # format 20 on: no transform; the group is coded pixel by pixel (iwave.pixel_prediction)
 # path -> the four steps' (near, far) taps; path 0 (None) is the model's own
 PATHS = (None,
          ((-9 / 16, 1 / 16), (1 / 4, 0.0), (0.0, 0.0), (0.0, 0.0)),    # 9/7-M
@@ -33,11 +34,12 @@ def write(encoder, path):
     encoder.add(np.array([path], np.int64), np.zeros(1, np.int64), np.full(1, ZERO_INDEX))
 
 
-def read(decoder):
-    """The path a group's first stream names; EntropyError if there is none such."""
+def read(decoder, pixels=False):
+    """The path a group's first stream names (PIXELS too if `pixels`); EntropyError if there is none
+    such."""
     zero = np.zeros(1, np.int64)
     path = int(decoder.decode(zero, zero + ZERO_INDEX)[0])
-    if not 0 <= path < len(PATHS):
+    if not (0 <= path < len(PATHS) or pixels and path == PIXELS):
         raise EntropyError("bad lifting path")
     return path
 
@@ -55,3 +57,16 @@ def estimate(model, subbands):
         if best is None or bits < best[0]:
             best = bits, path, bands
     return best[1:]
+
+
+def tried(model, paths, bands_on, pixels=True):
+    """(path, subbands) of each way an encoder asking for `paths` ("own",
+    "estimate" or "all") codes a group: PIXELS first (no subbands: None) if
+    `pixels`, then the lifting paths; `bands_on(transform)` makes their subbands."""
+    if pixels:
+        yield PIXELS, None
+    if paths == "estimate":
+        yield estimate(model, bands_on)
+        return
+    for path in range(len(PATHS)) if paths == "all" else [OWN]:
+        yield path, bands_on(transform(model, path))

@@ -9,8 +9,8 @@ import iwave
 from iwave import encoder
 from iwave.entropy.context_model import laplace_bits
 from iwave.imageio import read_image
-from iwave import encoder as _enc
-_enc._lifting_paths = lambda model, paths, bands_on: [(0, bands_on(model.transform))]   # the (patched) model path only, as run
+from iwave import lifting_paths as _lifting_paths
+_lifting_paths.tried = lambda model, paths, bands_on, pixels=True: [(0, bands_on(model.transform))]  # the (patched) model path only, as run
 torch.set_num_threads(1)
 ITERS = int(sys.argv[1]); LR = float(sys.argv[2]); WHICH = sys.argv[3]; files = sys.argv[4:]
 codec = iwave.Codec()

@@ -5,8 +5,8 @@ import numpy as np, iwave, sys, time, torch
 from iwave import encoder
 from iwave.entropy.context_model import laplace_bits
 from iwave.imageio import read_image
-from iwave import encoder as _enc
-_enc._lifting_paths = lambda model, paths, bands_on: [(0, bands_on(model.transform))]   # the (patched) model path only, as run
+from iwave import lifting_paths as _lifting_paths
+_lifting_paths.tried = lambda model, paths, bands_on, pixels=True: [(0, bands_on(model.transform))]  # the (patched) model path only, as run
 torch.set_num_threads(1)
 codec = iwave.Codec(); model = codec.model_for(False)
 C = [((-0.5, 0.0), (0.25, 0.0)), ((-0.5625, 0.0625), (0.25, 0.0)), ((-0.5, 0.0), (0.1875, 0.0)), ((-0.5625, 0.0625), (0.1875, 0.0))]

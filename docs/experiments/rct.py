@@ -4,8 +4,8 @@ roles permuted, the JPEG 2000 RCT, subtract-green), lossless sizes.
 import numpy as np, iwave, sys
 from iwave import encoder, colour
 from iwave.imageio import read_image
-from iwave import encoder as _enc
-_enc._lifting_paths = lambda model, paths, bands_on: [(0, bands_on(model.transform))]   # the (patched) model path only, as run
+from iwave import lifting_paths as _lifting_paths
+_lifting_paths.tried = lambda model, paths, bands_on, pixels=True: [(0, bands_on(model.transform))]  # the (patched) model path only, as run
 base = colour.rgb_to_ycocg
 def perm(p):
     return lambda rgb: base(rgb[..., list(p)])

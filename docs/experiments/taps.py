@@ -3,8 +3,8 @@ lossless sizes against 5/3 and 9/7-M.
   python docs/experiments/taps.py photos5/chelsea.png photos5/coffee.png CROPS (first 8)"""
 import numpy as np, iwave, sys, itertools
 from iwave.imageio import read_image
-from iwave import encoder as _enc
-_enc._lifting_paths = lambda model, paths, bands_on: [(0, bands_on(model.transform))]   # the (patched) model path only, as run
+from iwave import lifting_paths as _lifting_paths
+_lifting_paths.tried = lambda model, paths, bands_on, pixels=True: [(0, bands_on(model.transform))]  # the (patched) model path only, as run
 codec = iwave.Codec(); model = codec.model_for(False)
 grid = list(itertools.product([0, 1/32, 1/16, 3/32, 1/8], [3/16, 1/4, 5/16]))
 res = []

@@ -1,10 +1,11 @@
-"""Lossless lifting paths (format 13): a group coded on any path decodes
-exactly, the file says which, effort 9 keeps the smallest, and a path the
-decoder does not know is a corrupt file."""
+"""Lossless lifting paths (format 13), and coding pixel by pixel (PIXELS,
+format 20): a group coded on any path decodes exactly, the file says which,
+effort 9 keeps the smallest, and a path the decoder does not know is a
+corrupt file."""
 import numpy as np
 import pytest
 
-from iwave import encoder, lifting_paths
+from iwave import bitstream, decoder, encoder, lifting_paths, pixel_prediction_fit
 from iwave.codec import Codec
 from iwave.entropy.tables import zeroth_order_bits
 from iwave.errors import IWaveError
@@ -19,12 +20,15 @@ IMAGES = {
 }
 
 
+EVERY_PATH = list(range(len(lifting_paths.PATHS))) + [lifting_paths.PIXELS]
+
+
 def forced(monkeypatch, path):
-    monkeypatch.setattr(encoder, "_lifting_paths", lambda model, paths, bands_on: [
-        (path, bands_on(lifting_paths.transform(model, path)))])
+    monkeypatch.setattr(lifting_paths, "tried", lambda model, paths, bands_on, pixels=True: [
+        (path, None if path == lifting_paths.PIXELS else bands_on(lifting_paths.transform(model, path)))])
 
 
-@pytest.mark.parametrize("path", range(len(lifting_paths.PATHS)))
+@pytest.mark.parametrize("path", EVERY_PATH)
 @pytest.mark.parametrize("name", IMAGES)
 def test_every_path_round_trips_exactly(codec, monkeypatch, name, path):
     a = IMAGES[name]()
@@ -37,7 +41,7 @@ def test_the_decoder_follows_the_path_the_file_names(codec, monkeypatch):
     """Paths code the same image differently; each file decodes on its own."""
     a = IMAGES["rgb8"]()
     files = []
-    for path in range(len(lifting_paths.PATHS)):
+    for path in EVERY_PATH:
         forced(monkeypatch, path)
         files.append(codec.compress(a))
     assert len(set(files)) == len(files)
@@ -56,7 +60,7 @@ def test_tiles_choose_their_own_paths_and_round_trip(model):
 def test_effort_9_keeps_the_smallest_path(codec, monkeypatch):
     a = IMAGES["rgb8"]()
     best = len(codec.compress(a, effort=9))
-    for path in range(len(lifting_paths.PATHS)):
+    for path in EVERY_PATH:
         forced(monkeypatch, path)
         assert best <= len(codec.compress(a, effort=9))
 
@@ -94,23 +98,39 @@ def test_an_unknown_path_is_a_corrupt_file(codec, monkeypatch):
         codec.decompress(data)
 
 
+def test_a_format_19_reader_refuses_pixel_by_pixel_coding(codec, monkeypatch):
+    forced(monkeypatch, lifting_paths.PIXELS)
+    data = codec.compress(IMAGES["rgb8"]())
+    monkeypatch.setitem(decoder.STREAM_FORMATS, bitstream.VERSION, decoder.STREAM_FORMATS[19])
+    with pytest.raises(IWaveError, match="corrupt.*bad lifting path"):
+        codec.decompress(data)
+
+
 def test_effort_9_codes_every_path_for_the_smaller_form_of_a_sparse_scan_only(codec, monkeypatch):
     """A scan of few values has two forms (mapped and not): effort 9 codes
-    each on its estimated path, then the three other paths for the smaller
-    one alone (5 codings, not 8)."""
+    each pixel by pixel and on its estimated path, then the other lifting
+    paths for the smaller form alone (8 or 9 codings, not 10)."""
     a = IMAGES["grey16-sparse"]()
     sizes = []
-    original = encoder.encode_group
+    original, pixels = encoder.encode_group, pixel_prediction_fit.encode
 
     def counted(*args, **kwargs):
         streams = original(*args, **kwargs)
         sizes.append((kwargs["path"], kwargs["sample_maps"][0] is not None, sum(map(len, streams))))
         return streams
+
+    def counted_pixels(model, planes, head, maps):
+        streams = pixels(model, planes, head, maps)
+        sizes.append((lifting_paths.PIXELS, maps[0] is not None, sum(map(len, streams))))
+        return streams
     monkeypatch.setattr(encoder, "encode_group", counted)
+    monkeypatch.setattr(pixel_prediction_fit, "encode", counted_pixels)
     data = codec.compress(a, effort=9)
     np.testing.assert_array_equal(codec.decompress(data), a)
-    assert len(sizes) == 5 and len({(p, m) for p, m, _ in sizes}) == 5
-    first, rest = sizes[:2], sizes[2:]
+    first, rest = sizes[:4], sizes[4:]
+    assert len({(p, m) for p, m, _ in sizes}) == len(sizes)
+    assert sum(p == lifting_paths.PIXELS for p, _, _ in first) == 2
     winner = min(first, key=lambda s: s[2])
     assert {m for _, m, _ in rest} == {winner[1]}
-    assert {p for p, _, _ in rest} | {winner[0]} == set(range(len(lifting_paths.PATHS)))
+    assert {p for p, _, _ in rest} | {winner[0]} >= set(range(len(lifting_paths.PATHS)))
+    assert len(rest) == len(lifting_paths.PATHS) - (winner[0] != lifting_paths.PIXELS)

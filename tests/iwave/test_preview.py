@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from iwave import IWaveError, bitstream, encoder, lifting_paths, preview, sample_map
+from iwave import IWaveError, bitstream, lifting_paths, preview, sample_map
 from iwave.bench.preview import box_downscale, psnr
 from iwave.cli import main
 from iwave.codec import Codec
@@ -24,8 +24,9 @@ def lifting_path(monkeypatch):
     (the model's own unless a test asks for another), so that the expected
     low-pass bands below are those of a known transform."""
     chosen = [lifting_paths.OWN]
-    monkeypatch.setattr(encoder, "_lifting_paths", lambda model, paths, bands_on: [
-        (p, bands_on(lifting_paths.transform(model, p))) for p in chosen])
+    monkeypatch.setattr(lifting_paths, "tried", lambda model, paths, bands_on, pixels=True: [
+        (p, None if p == lifting_paths.PIXELS else bands_on(lifting_paths.transform(model, p)))
+        for p in chosen])
     return chosen
 
 
@@ -62,14 +63,15 @@ def rgb():
     return photo_like(37, 53, 3, seed=2)
 
 
-@pytest.mark.parametrize("path", range(len(lifting_paths.PATHS)))
+@pytest.mark.parametrize("path", list(range(len(lifting_paths.PATHS))) + [lifting_paths.PIXELS])
 def test_lossless_preview_is_the_transforms_low_pass(codec, model, rgb, lifting_path, path):
+    """(Coded pixel by pixel, the model's own transform's.)"""
     lifting_path[:] = [path]
     data = codec.compress(rgb)
     for k in range(1, model.levels + 1):
         got = codec.decompress(data, scale=f"1/{1 << k}")
         assert got.shape == (-(-37 // (1 << k)), -(-53 // (1 << k)), 3)
-        np.testing.assert_array_equal(got, expected(model, rgb, k, path=path))
+        np.testing.assert_array_equal(got, expected(model, rgb, k, path=path % lifting_paths.PIXELS))
 
 
 @pytest.mark.parametrize("h, w", [(1, 1), (2, 3), (37, 53), (9, 64)])

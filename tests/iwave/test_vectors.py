@@ -36,7 +36,8 @@ INPUTS = {"rgb8": (48, 64, 3, np.uint8, 1), "grey8": (33, 40, 1, np.uint8, 2),
           "sparse16": (40, 52, 1, np.uint16, 9), "palette8": (44, 56, 3, np.uint8, 10),
           "palettea8": (36, 42, 4, np.uint8, 11), "rgb8in16": (32, 40, 3, np.uint16, 12),
           "diagonal8": (64, 96, 3, np.uint8, 13), "ycbcr8": (40, 56, 3, np.uint8, 14),
-          "ycbcr420": (45, 62, 3, np.uint8, 15), "ycbcr422": (36, 52, 3, np.uint8, 16)}
+          "ycbcr420": (45, 62, 3, np.uint8, 15), "ycbcr422": (36, 52, 3, np.uint8, 16),
+          "smooth8": (48, 64, 3, np.uint8, 17)}
 
 # inputs that are files of the package: the demo photo (the only input large
 # enough for per-class post filters to pay, version 15 on)
@@ -66,6 +67,7 @@ CURRENT = [  # (name, input, options)
     ("lossless-ycbcr8", "ycbcr8", {}),        # the YCbCr planes it came from (version 18 on)
     ("lossless-ycbcr420", "ycbcr420", {}),    # ... with chroma at half resolution (version 19 on)
     ("lossless-ycbcr422", "ycbcr422", {}),    # ... at half resolution across (version 19 on)
+    ("lossless-smooth8", "smooth8", {}),      # coded pixel by pixel (version 20 on)
 ]
 
 
@@ -115,6 +117,10 @@ def make_input(name, h, w, c, dtype, seed):
         planes = np.stack([y] + [ycbcr.upsample(p, h, w, 0, 0, vertical) - 128 for p in half])
         a = np.moveaxis(ycbcr.to_rgb(planes), 0, -1).astype(dtype)
         a[3, 5], a[30, 40] = (255, 0, 10), (1, 2, 3)
+    if name == "smooth8":                # smooth, a little noise: coded pixel by pixel (20 on)
+        y, x = np.mgrid[:h, :w]
+        a = np.stack([90 + 60 * np.sin(x / 23 + k) * np.cos(y / 31 - k) for k in range(c)], -1)
+        a = np.clip(a + np.random.default_rng(seed).normal(0, 0.7, a.shape), 0, 255).round().astype(dtype)
     return a
 
 

@@ -1,0 +1,192 @@
+"""Lossless planes coded pixel by pixel (file format 20): no wavelet, each
+sample predicted in raster order from its coded neighbours, as JPEG-LS,
+CALIC and JPEG XL's modular mode do, and coded under the coder's Laplace
+tables with a scale from the neighbours' errors.
+
+Why: a wavelet's detail bands code textured photographs well, but on
+smooth ones a blend of pixel predictors leaves less to send; the encoder
+codes a lossless group both ways and keeps the smaller (on held-out photos
+the pixel coder alone is smaller on four of five; docs/effort.md).
+
+For the sample v at (i, j) of a plane, with neighbours W, N, NW, NE, WW, NN,
+NNE (replaced at the edges: W by N, N by W, the others by N, or NE for NNE;
+the first sample's all 0), in units of 1/16:
+
+* ten predictors p_k: W, N, W + N - NW, W + NE - N, N + NE - NNE,
+  (W + NE)/2, 2N - NN, 2W - WW, (W + N)/2, (3W + 3N - 2NW + NE - NW)/4;
+* each predictor's error sum e_k over the coded neighbours (|error| at W, N,
+  NW, NE, plus half that at WW and NN), capped at 2^24, weights
+  w_k = floor(4096 (e_min + 4)^2 / (e_k + 4)^2), and the blend
+  p = floor((sum w_k p_k + sum w_k / 2) / sum w_k);
+* a bias: the mean error so far (sum and count halved at 128) of the
+  context (activity octave a, which of W, N, NW, NE lie above p), added to p;
+* the coder's mean m = floor((p resolution + 8) / 16), the activity
+  A = (a + e_min / 4) / 16 + X, where a is the neighbours' residual
+  magnitudes (W, N, and half NW + NE) and X the earlier components' residual
+  magnitudes at this pixel (X = 0 for the first), and the scale index
+  k = floor(slope L(A) / 8) + shift, L(A) = floor(6 log2(1 + A)).
+
+All integer, so the encoder and decoder compute the same (m, k); one
+function walks a plane for both. Per component the stream says (slope,
+shift); the encoder fits them (iwave.pixel_prediction_fit)."""
+from typing import NamedTuple
+
+import numba as nb
+import numpy as np
+
+from iwave.entropy import EntropyError
+from iwave.entropy.laplace_coder import decode_value
+from iwave.entropy.plan_format import ACTIVITY_MAX, LOG6
+from iwave.entropy.tables import MAX_SCALE_INDEX, ZERO_INDEX
+
+P = 16                        # the predictions' precision, 1/16 of a sample
+PREDICTORS = 10
+SLOPES = range(4, 13)         # slope in eighths, 0.5 to 1.5
+SHIFT_MAX = 96
+ERROR_CAP = 1 << 24
+BIAS_CONTEXTS = 64 * 16
+BIAS_HALVE = 128
+SLOPE_SCALE, SHIFT_SCALE = 6, 18     # how the parameters are coded, as scale index offsets
+# per sample: ten predictors (about 20 adds), ten error sums (6 each), ten
+# weights (a divide each), the blend (10), bias and activity (about 15):
+# counted as multiply-accumulates by iwave.complexity
+OPS_PER_SAMPLE = 150
+
+
+class Parameters(NamedTuple):
+    """How one component's scale indices follow its activity."""
+    slope: int
+    shift: int
+
+
+@nb.njit(cache=True, inline="always")
+def _log6(a):
+    """floor(6 log2(1 + a)) for a >= 0, from LOG6 above ACTIVITY_MAX too."""
+    t = 0
+    while a > ACTIVITY_MAX:
+        a >>= 1
+        t += 6
+    return LOG6[a + 1] + t
+
+
+@nb.njit(cache=True)
+def _walk(plane, extra, slope, shift, resolution, limit, decode, buf, pos, x, cum, radius, quarters):
+    """Encode (decode=False: `plane` given; returns each sample's (m, L(A)))
+    or decode (`plane` filled; |v| < limit, else not ok) one plane in raster
+    order; also returns the plane's residual magnitudes, the next
+    component's X."""
+    h, w = plane.shape
+    n = h * w if not decode else 0
+    means, logs = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    err = np.zeros((PREDICTORS, 3, w + 4), np.int64)      # rows i - 2, i - 1, i (mod 3)
+    res = np.zeros((3, w + 4), np.int64)
+    out = np.zeros((h, w), np.int64)
+    bias_sum, bias_n = np.zeros(BIAS_CONTEXTS, np.int64), np.zeros(BIAS_CONTEXTS, np.int64)
+    p = np.zeros(PREDICTORS, np.int64)
+    for i in range(h):
+        row0, row1, row2 = i % 3, (i + 2) % 3, (i + 1) % 3       # this row, the one above, two above
+        err[:, row0, :] = 0
+        res[row0, :] = 0
+        for j in range(w):
+            J = j + 2
+            W = plane[i, j - 1] if j > 0 else (plane[i - 1, j] if i > 0 else 0)
+            N = plane[i - 1, j] if i > 0 else W
+            NW = plane[i - 1, j - 1] if i > 0 and j > 0 else N
+            NE = plane[i - 1, j + 1] if i > 0 and j + 1 < w else N
+            WW = plane[i, j - 2] if j > 1 else W
+            NN = plane[i - 2, j] if i > 1 else N
+            NNE = plane[i - 2, j + 1] if i > 1 and j + 1 < w else NE
+            p[0], p[1], p[2] = W * P, N * P, (W + N - NW) * P
+            p[3], p[4], p[5] = (W + NE - N) * P, (N + NE - NNE) * P, (W + NE) * (P // 2)
+            p[6], p[7], p[8] = (2 * N - NN) * P, (2 * W - WW) * P, (W + N) * (P // 2)
+            p[9] = (3 * W + 3 * N - 3 * NW + NE) * (P // 4)
+            e_min = ERROR_CAP
+            for k in range(PREDICTORS):
+                e = err[k, row0, J - 1] + err[k, row1, J] + err[k, row1, J - 1] + err[k, row1, J + 1] + \
+                    (err[k, row0, J - 2] + err[k, row2, J]) // 2
+                err[k, row0, J] = min(e, ERROR_CAP)          # (this sample's own error replaces it below)
+                e_min = min(e_min, err[k, row0, J])
+            num, den, top = 0, 0, (e_min + 32) * (e_min + 32) * 4096
+            for k in range(PREDICTORS):
+                wk = top // ((err[k, row0, J] + 32) * (err[k, row0, J] + 32))
+                num += wk * p[k]
+                den += wk
+            pred = (num + den // 2) // den
+            a = res[row0, J - 1] + res[row1, J] + (res[row1, J - 1] + res[row1, J + 1]) // 2
+            octave = min(_log6(a // P), 63)
+            pattern = (W * P > pred) + 2 * (N * P > pred) + 4 * (NW * P > pred) + 8 * (NE * P > pred)
+            cx = octave * 16 + pattern
+            if bias_n[cx] > 0:
+                pred += bias_sum[cx] // bias_n[cx]
+            m = (pred * resolution + P // 2) // P
+            log = _log6((a + e_min) // P + extra[i, j])
+            if decode:
+                k = min(max((slope * log >> 3) + shift, 0), MAX_SCALE_INDEX)
+                v, x, pos, ok = decode_value(buf, pos, x, m, k, cum, radius, quarters)
+                if not ok or not -limit < v < limit:
+                    return means, logs, out, x, pos, False
+                plane[i, j] = v
+            else:
+                means[i * w + j], logs[i * w + j] = m, log
+            v = plane[i, j] * P
+            for k in range(PREDICTORS):
+                err[k, row0, J] = abs(v - p[k])
+            res[row0, J] = abs(v - (m * P) // resolution)
+            out[i, j] = abs(v - pred) // P
+            bias_sum[cx] += v - pred
+            bias_n[cx] += 1
+            if bias_n[cx] >= BIAS_HALVE:
+                bias_sum[cx] //= 2
+                bias_n[cx] //= 2
+    return means, logs, out, x, pos, True
+
+
+def scales(logs, parameters):
+    """Scale indices of samples with activity logs L(A) under Parameters."""
+    return np.clip((parameters.slope * logs >> 3) + parameters.shift, 0, MAX_SCALE_INDEX)
+
+
+def _no_stream():
+    none = np.zeros(0, np.int64)
+    return np.zeros(0, np.uint8), 0, np.uint64(0), none.reshape(0, 0), none, False
+
+
+def analyse(plane, extra, resolution):
+    """(means, activity logs, residual magnitudes) of an (h, w) plane's samples
+    in raster order; `extra`: the earlier components' residual magnitudes."""
+    m, logs, out, _, _, _ = _walk(np.ascontiguousarray(plane, dtype=np.int64), extra, 8, 0,
+                                  resolution, 0, False, *_no_stream())
+    return m, logs, out
+
+
+def write_parameters(encoder, parameters):
+    values = np.array([parameters.slope - 8, parameters.shift], np.int64)
+    encoder.add(values, np.zeros(2, np.int64), ZERO_INDEX + np.array([SLOPE_SCALE, SHIFT_SCALE]))
+
+
+def read_parameters(decoder):
+    """What write_parameters queued; EntropyError if out of range."""
+    slope, shift = (int(v) for v in decoder.decode(np.zeros(2, np.int64),
+                                                   ZERO_INDEX + np.array([SLOPE_SCALE, SHIFT_SCALE])))
+    if slope + 8 not in SLOPES or abs(shift) > SHIFT_MAX:
+        raise EntropyError("pixel prediction parameters out of range")
+    return Parameters(slope + 8, shift)
+
+
+def _decode(buf, pos, x, plane, extra, parameters, resolution, limit, cum, radius, quarters):
+    _, _, out, x, pos, ok = _walk(plane, extra, parameters.slope, parameters.shift, resolution, limit,
+                                  True, buf, pos, x, cum, radius, quarters)
+    return x, pos, out, ok
+
+
+def read(decoders, shape, depth, resolution):
+    """The (n, h, w) int64 planes of a group coded pixel by pixel, one per
+    stream (each after its parameters); samples beyond what depth-bit
+    planes (or their YCoCg-R chroma) can hold are corrupt."""
+    planes = np.zeros((len(decoders),) + tuple(shape), np.int64)
+    extra = np.zeros(shape, np.int64)
+    for c, d in enumerate(decoders):
+        parameters = read_parameters(d)
+        extra = extra + d.decode_with(_decode, planes[c], extra, parameters, resolution,
+                                      1 << depth, *d.coder_tables)
+    return planes

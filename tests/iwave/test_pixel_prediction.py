@@ -1,0 +1,139 @@
+"""Lossless groups coded pixel by pixel (file format 20): every kind of
+image round-trips exactly through them, at any size; a preview shows what a
+wavelet-coded group's would; the encoder keeps whichever of the two ways is
+smaller; bad parameters or samples are a corrupt file."""
+import numpy as np
+import pytest
+
+from iwave import lifting_paths, pixel_prediction, pixel_prediction_fit
+from iwave.codec import Codec
+from iwave.entropy import EntropyError
+from iwave.entropy.laplace_coder import ValueDecoder, ValueEncoder
+from iwave.errors import IWaveError
+from tests.conftest import photo_like
+
+
+def forced(monkeypatch, path):
+    monkeypatch.setattr(lifting_paths, "tried", lambda model, paths, bands_on, pixels=True: [
+        (path, None if path == lifting_paths.PIXELS else bands_on(lifting_paths.transform(model, path)))])
+
+
+def smooth(h, w, channels=3, seed=0):
+    """A smooth picture with a little noise: what pixel prediction codes best."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    base = [90 + 60 * np.sin(x / 23 + c) * np.cos(y / 31 - c) for c in range(channels)]
+    return np.clip(np.stack(base, -1) + rng.normal(0, 0.7, (h, w, channels)), 0, 255).round().astype(np.uint8)
+
+
+IMAGES = {
+    "rgb8": lambda: photo_like(37, 45, 3, seed=31),
+    "grey8": lambda: photo_like(29, 33, 1, seed=32),
+    "rgba16": lambda: photo_like(30, 26, 4, seed=33, dtype=np.uint16),
+    "grey16-sparse": lambda: (photo_like(33, 40, 1, seed=34, dtype=np.uint16) // 300 * 300 + 7
+                              ).astype(np.uint16),
+    "extremes": lambda: np.random.default_rng(35).choice([0, 255], (21, 19, 3)).astype(np.uint8),
+    "1x1": lambda: np.array([[[200, 3, 77]]], np.uint8),
+    "1x9": lambda: photo_like(1, 9, 3, seed=36),
+    "9x1": lambda: photo_like(9, 1, 3, seed=37),
+    "2x3-16bit": lambda: np.array([[0, 65535, 1], [65534, 2, 40000]], np.uint16),
+}
+
+
+@pytest.mark.parametrize("name", IMAGES)
+def test_every_kind_of_image_round_trips_pixel_by_pixel(codec, monkeypatch, name):
+    a = IMAGES[name]()
+    forced(monkeypatch, lifting_paths.PIXELS)
+    data = codec.compress(a)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(codec.decompress(data), a)
+
+
+def test_tiles_and_palettes_round_trip_pixel_by_pixel(model, monkeypatch):
+    forced(monkeypatch, lifting_paths.PIXELS)
+    a = photo_like(90, 140, 3, seed=38)
+    tiled = Codec(model, tile=64)
+    np.testing.assert_array_equal(tiled.decompress(tiled.compress(a)), a)
+    few = (photo_like(40, 50, 3, seed=39) // 64 * 64).astype(np.uint8)       # 64 colours at most
+    np.testing.assert_array_equal(tiled.decompress(tiled.compress(few)), few)
+
+
+@pytest.mark.parametrize("scale", ["1/2", "1/4"])
+def test_a_preview_is_the_low_pass_band_a_wavelet_coded_file_shows(codec, monkeypatch, scale):
+    a = photo_like(45, 38, 3, seed=40)
+    files = {}
+    for path in (lifting_paths.PIXELS, lifting_paths.OWN):
+        forced(monkeypatch, path)
+        files[path] = codec.compress(a)
+    monkeypatch.undo()
+    assert files[lifting_paths.PIXELS] != files[lifting_paths.OWN]
+    np.testing.assert_array_equal(codec.decompress(files[lifting_paths.PIXELS], scale=scale),
+                                  codec.decompress(files[lifting_paths.OWN], scale=scale))
+
+
+def test_the_encoder_keeps_the_smaller_way(codec, monkeypatch):
+    """A smooth picture codes smaller pixel by pixel, a noisy one on the
+    wavelet here; either way the file is the smaller of the two."""
+    for a in (smooth(64, 80), photo_like(64, 80, 3, seed=41)):
+        chosen = len(codec.compress(a))
+        sizes = []
+        for path in (lifting_paths.PIXELS, lifting_paths.OWN):
+            forced(monkeypatch, path)
+            sizes.append(len(codec.compress(a)))
+        monkeypatch.undo()
+        assert chosen == min(sizes)
+    assert sizes[0] > sizes[1]                 # (the last: the noisy picture)
+    forced(monkeypatch, lifting_paths.OWN)
+    wavelet = len(codec.compress(smooth(64, 80)))
+    monkeypatch.undo()
+    assert len(codec.compress(smooth(64, 80))) < wavelet
+
+
+def test_the_fitted_parameters_code_smallest_and_are_in_range(model):
+    plane = smooth(40, 50, 1)[:, :, 0].astype(np.int64)
+    means, logs, _ = pixel_prediction.analyse(plane, np.zeros(plane.shape, np.int64), model.mean_resolution)
+    values = plane.reshape(-1)
+    best = pixel_prediction_fit.fit(values, means, logs, model.tables)
+    assert best.slope in pixel_prediction.SLOPES and abs(best.shift) <= pixel_prediction.SHIFT_MAX
+    bits = lambda p: pixel_prediction_fit._bits(values, means, logs, p, model.tables)  # noqa: E731
+    for slope in (best.slope - 1, best.slope + 1):
+        for shift in range(best.shift - 3, best.shift + 4):
+            if slope in pixel_prediction.SLOPES:
+                assert bits(best) <= bits(pixel_prediction.Parameters(slope, shift)) + 1e-6
+
+
+@pytest.mark.parametrize("values", [[5, 0], [-5, 0], [0, 97], [0, -97]])
+def test_parameters_out_of_range_are_refused(values):
+    encoder = ValueEncoder()
+    encoder.add(np.array(values), np.zeros(2, np.int64),
+                pixel_prediction.ZERO_INDEX + np.array([pixel_prediction.SLOPE_SCALE,
+                                                        pixel_prediction.SHIFT_SCALE]))
+    with pytest.raises(EntropyError, match="pixel prediction parameters out of range"):
+        pixel_prediction.read_parameters(ValueDecoder(encoder.finish()))
+
+
+def test_samples_beyond_the_depth_are_a_corrupt_stream(model):
+    """A plane whose samples an 8-bit group cannot hold (here one of 300)
+    does not decode as 8 bits."""
+    plane = photo_like(6, 7, 1, seed=42).astype(np.int64)
+    plane[3, 4] = 300
+    streams = pixel_prediction_fit.encode(model, plane[None])
+    decoder = ValueDecoder(streams[0], model.tables)
+    assert lifting_paths.read(decoder, pixels=True) == lifting_paths.PIXELS
+    decoder.decode(np.zeros(1, np.int64), np.full(1, pixel_prediction.ZERO_INDEX))     # the map flag
+    with pytest.raises(EntropyError):
+        pixel_prediction.read([decoder], plane.shape, 8, model.mean_resolution)
+    decoder = ValueDecoder(streams[0], model.tables)
+    lifting_paths.read(decoder, pixels=True)
+    decoder.decode(np.zeros(1, np.int64), np.full(1, pixel_prediction.ZERO_INDEX))
+    np.testing.assert_array_equal(pixel_prediction.read([decoder], plane.shape, 9, model.mean_resolution)[0],
+                                  plane)
+
+
+def test_a_truncated_pixel_by_pixel_file_is_a_clear_error(codec, monkeypatch):
+    forced(monkeypatch, lifting_paths.PIXELS)
+    data = codec.compress(smooth(40, 40))
+    monkeypatch.undo()
+    for cut in (len(data) - 1, len(data) - 40, len(data) // 2):
+        with pytest.raises(IWaveError, match="corrupt|truncated"):
+            codec.decompress(data[:cut])
