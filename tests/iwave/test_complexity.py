@@ -34,3 +34,17 @@ def test_the_context_model_is_counted_layer_by_layer(name, lossy):
     counted = macs_per_pixel(model, lossy=lossy)["decoder"]["context_model"]
     expected = layer_count(model.context, subband_shapes(512, 768, model.levels)) / (512 * 768)
     assert counted == pytest.approx(expected, rel=1e-9) and counted > 500
+
+
+def test_lossless_files_count_the_pixel_by_pixel_route_apart():
+    """A lossless group coded pixel by pixel (format 20) runs its predictions
+    instead of the wavelet's decoder, so it is a route of its own, under the
+    budget; the encoder runs both."""
+    from iwave import pixel_prediction
+    model = IWaveModel.load(ROOT / "weights" / "iwave-lossless.npz")
+    lossless = macs_per_pixel(model)
+    pixel = 3 * pixel_prediction.OPS_PER_SAMPLE
+    assert lossless["decoder_pixel_by_pixel"] == {"pixel_prediction": pixel, "total": pixel}
+    assert "pixel_prediction" not in lossless["decoder"] and pixel < 2000
+    assert lossless["encoder"]["pixel_prediction"] == pixel
+    assert "decoder_pixel_by_pixel" not in macs_per_pixel(model, lossy=True)
