@@ -9,19 +9,20 @@ codes a lossless group both ways and keeps the smaller (on held-out photos
 the pixel coder alone is smaller on four of five; docs/effort.md).
 
 For the sample v at (i, j) of a plane, with neighbours W, N, NW, NE, WW, NN,
-NNE (replaced at the edges: W by N, N by W, the others by N, or NE for NNE;
-the first sample's all 0), in units of 1/16:
+NNE (replaced at the edges: W by N, N by W, WW by W, NW, NE and NN by N, NNE
+by NE; the first sample's all 0), in units of 1/16 (docs/bitstream.md step 2 has
+the exact rules):
 
 * ten predictors p_k: W, N, W + N - NW, W + NE - N, N + NE - NNE,
   (W + NE)/2, 2N - NN, 2W - WW, (W + N)/2, (3W + 3N - 2NW + NE - NW)/4;
 * each predictor's error sum e_k over the coded neighbours (|error| at W, N,
   NW, NE, plus half that at WW and NN), capped at 2^24, weights
-  w_k = floor(4096 (e_min + 4)^2 / (e_k + 4)^2), and the blend
+  w_k = floor(4096 (e_min + 32)^2 / (e_k + 32)^2), and the blend
   p = floor((sum w_k p_k + sum w_k / 2) / sum w_k);
 * a bias: the mean error so far (sum and count halved at 128) of the
   context (activity octave a, which of W, N, NW, NE lie above p), added to p;
 * the coder's mean m = floor((p resolution + 8) / 16), the activity
-  A = (a + e_min / 4) / 16 + X, where a is the neighbours' residual
+  A = (a + e_min) / 16 + X, where a is the neighbours' residual
   magnitudes (W, N, and half NW + NE) and X the earlier components' residual
   magnitudes at this pixel (X = 0 for the first), and the scale index
   k = floor(slope L(A) / 8) + shift, L(A) = floor(6 log2(1 + A)).
@@ -44,6 +45,7 @@ PREDICTORS = 10
 SLOPES = range(4, 13)         # slope in eighths, 0.5 to 1.5
 SHIFT_MAX = 96
 ERROR_CAP = 1 << 24
+WEIGHT_OFFSET = 32            # w_k ~ 1 / (e_k + 32)^2
 BIAS_CONTEXTS = 64 * 16
 BIAS_HALVE = 128
 SLOPE_SCALE, SHIFT_SCALE = 6, 18     # how the parameters are coded, as scale index offsets
@@ -106,9 +108,9 @@ def _walk(plane, extra, slope, shift, resolution, limit, decode, buf, pos, x, cu
                     (err[k, row0, J - 2] + err[k, row2, J]) // 2
                 err[k, row0, J] = min(e, ERROR_CAP)          # (this sample's own error replaces it below)
                 e_min = min(e_min, err[k, row0, J])
-            num, den, top = 0, 0, (e_min + 32) * (e_min + 32) * 4096
+            num, den, top = 0, 0, (e_min + WEIGHT_OFFSET) ** 2 * 4096
             for k in range(PREDICTORS):
-                wk = top // ((err[k, row0, J] + 32) * (err[k, row0, J] + 32))
+                wk = top // (err[k, row0, J] + WEIGHT_OFFSET) ** 2
                 num += wk * p[k]
                 den += wk
             pred = (num + den // 2) // den
