@@ -67,16 +67,13 @@ def cmd_info(args):
         data = read_bytes(args.file)
         header, chunks = bitstream.read(data, args.max_pixels)
         result = header.to_dict()
-        from iwave.decoder import colour_forms
+        from iwave.file_info import lossless_tiles
         from iwave.model import find_shipped_model
         from iwave.shipped import name_of
         result["model"] = name_of(header.weights_id) or "not one shipped with this iwave"
         if header.mode == bitstream.MODE_LOSSLESS and \
                 (model := find_shipped_model(header.weights_id)) is not None:   # palettes, YCbCr by tile
-            forms = colour_forms(model, header, chunks)
-            kinds = list(dict.fromkeys(forms))
-            result["colour"] = kinds[0] if len(kinds) == 1 else ", ".join(
-                f"{k} ({forms.count(k)} of {len(forms)} tiles)" for k in kinds)
+            result.update(lossless_tiles(model, header, chunks))
         if result["effort"] is None and not args.json:
             result["effort"] = "not recorded (files before version 12)"
         if header.metadata:

@@ -349,28 +349,6 @@ def _pixel_group(model, decoders, height, width, depth, n_bands, values, colours
     return Group(bands[:n_bands], None, None, values, depth, colours, None, lifting_paths.OWN, form=form)
 
 
-def colour_forms(model, header, chunks):
-    """What each tile's colour group is coded as: "palette", "YCbCr" (the
-    planes a JPEG was decoded from, iwave.ycbcr) or the header's colour
-    transform; IWaveError for a corrupt tile."""
-    per_tile, forms = header.components, []
-    for t in range(len(chunks) // per_tile):
-        tile = chunks[t * per_tile:(t + 1) * per_tile]
-        if is_palette_tile(header, tile):
-            forms.append("palette")
-        elif header.mode == bitstream.MODE_LOSSLESS and header.colour == bitstream.COLOUR_YCOCG_R and \
-                STREAM_FORMATS[header.version].ycbcr:
-            try:
-                form = ycbcr.read(ValueDecoder(tile[0], model.tables), header.tile ** 2,
-                                  STREAM_FORMATS[header.version].subsampled)
-            except EntropyError as e:
-                raise IWaveError(f"file is corrupt ({e})") from None
-            forms.append("YCoCg-R" if form is None else form.name)
-        else:
-            forms.append("YCoCg-R" if header.colour == bitstream.COLOUR_YCOCG_R else "none")
-    return forms
-
-
 def to_rgb(colour, header, form=None, level=0):
     """A colour group's planes (n, h, w) in the header's colour space, or
     in YCbCr with its ycbcr.Form (a preview, `level` > 0, without its
