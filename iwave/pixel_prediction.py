@@ -63,7 +63,8 @@ class Parameters(NamedTuple):
 
 @nb.njit(cache=True, inline="always")
 def _log6(a):
-    """floor(6 log2(1 + a)) for a >= 0, from LOG6 above ACTIVITY_MAX too."""
+    """floor(6 log2(1 + a)) for 0 <= a <= ACTIVITY_MAX (LOG6); above, a is
+    halved until it is not and 6 added per halving (close, and exact integers)."""
     t = 0
     while a > ACTIVITY_MAX:
         a >>= 1
