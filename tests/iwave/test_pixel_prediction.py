@@ -2,10 +2,13 @@
 image round-trips exactly through them, at any size; a preview shows what a
 wavelet-coded group's would; the encoder keeps whichever of the two ways is
 smaller; bad parameters or samples are a corrupt file."""
+import struct
+import zlib
+
 import numpy as np
 import pytest
 
-from iwave import lifting_paths, pixel_prediction, pixel_prediction_fit
+from iwave import bitstream, lifting_paths, pixel_prediction, pixel_prediction_fit
 from iwave.codec import Codec
 from iwave.entropy import EntropyError
 from iwave.entropy.laplace_coder import ValueDecoder, ValueEncoder
@@ -137,3 +140,25 @@ def test_a_truncated_pixel_by_pixel_file_is_a_clear_error(codec, monkeypatch):
     for cut in (len(data) - 1, len(data) - 40, len(data) // 2):
         with pytest.raises(IWaveError, match="corrupt|truncated"):
             codec.decompress(data[:cut])
+
+
+def test_damaged_samples_behind_a_valid_checksum_are_a_clear_error(codec, monkeypatch):
+    """Bit flips in a pixel-by-pixel stream, the data's CRC written anew so
+    that the decoder itself meets them: each file decodes to the picture or
+    is refused with an IWaveError (corrupt stream or pixel checksum)."""
+    forced(monkeypatch, lifting_paths.PIXELS)
+    data = codec.compress(IMAGES["rgba16"]())
+    monkeypatch.undo()
+    _, chunks = bitstream.read(data)
+    size = sum(map(len, chunks))
+    start = len(data) - 4 - size
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        damaged = bytearray(data)
+        for _ in range(int(rng.integers(1, 4))):
+            damaged[start + int(rng.integers(0, size))] ^= 1 << int(rng.integers(0, 8))
+        damaged[-4:] = struct.pack("<I", zlib.crc32(bytes(damaged[start:start + size])))
+        try:
+            np.testing.assert_array_equal(codec.decompress(bytes(damaged)), IMAGES["rgba16"]())
+        except IWaveError:
+            pass
