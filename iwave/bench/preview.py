@@ -101,7 +101,6 @@ def measure(codec, path, qualities, repeats):
 
 
 def run(folder, qualities=(80,), images=None, repeats=3, progress=True):
-    import torch
     from iwave import __version__
     from iwave.bench.runner import machine_info
     from iwave.codec import Codec
@@ -114,7 +113,7 @@ def run(folder, qualities=(80,), images=None, repeats=3, progress=True):
         if progress:
             print(f"{n}/{len(paths)} {path.name}", file=sys.stderr, flush=True)
     return {"command": "python -m iwave.bench.preview " + " ".join(sys.argv[1:]),
-            "iwave": __version__, "threads": torch.get_num_threads(), "machine": machine_info(),
+            "iwave": __version__, "threads": codec.threads, "machine": machine_info(),
             "images": [p.name for p in paths], "repeats": repeats,
             "models": {m: codec.model_for(m == "lossy").name for m in ("lossless", "lossy")},
             "rows": rows, "summary": summary(rows)}
