@@ -51,7 +51,7 @@ class Group(NamedTuple):
     values: object       # the sample map's values, else None
     depth: int           # the bit depth the subbands were coded at
     colours: object      # a palette tile's palette, else None
-    plane: object        # a directly coded index plane, else None
+    plane: object        # planes (n, h, w) decoded whole: a directly coded index plane, or pixel by pixel
     path: int            # the lifting path (iwave.lifting_paths) of a lossless group
     directions: object = None    # a lossy group's direction maps (iwave.directions), else None
     form: object = None          # planes of YCbCr: their ycbcr.Form; YCoCg-R or none: None
@@ -175,9 +175,8 @@ def group_pixels(model, header, group, steps, level, colour):
     dequantised, denoised and post-filtered) or its index plane, through
     `colour` (the colour group's) to RGB, then through its sample map."""
     bands, offsets, filters, values, depth, _, plane, path, maps, form = group[:10]
-    if plane is not None:     # context-coded indices (a preview keeps every 2^level-th), or planes
-        planes = plane[:, None] if plane.ndim == 3 else plane[None, None]      # coded pixel by pixel
-        x = torch.from_numpy(planes[:, :, ::1 << level, ::1 << level]).double()
+    if plane is not None:     # planes of context-coded indices (a preview keeps every 2^level-th sample)
+        x = torch.from_numpy(plane[:, None, ::1 << level, ::1 << level]).double()   # or coded pixel by pixel
     elif steps and level:     # dequantised coarse bands; no denoiser, no post filter
         with torch.no_grad():
             x = model.transform.inverse(dequantise(bands, steps, offsets=offsets), 8, rounding=False,
@@ -273,7 +272,7 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
                 if direct:
                     plane = index_coder.read(decoders[0], height, width, len(values))
                     decoders[0].check_end()
-                    return Group(None, None, None, values, depth, colours, plane, path)
+                    return Group(None, None, None, values, depth, colours, plane[None], path)
         if path == lifting_paths.PIXELS:
             return _pixel_group(model, decoders, height, width, depth, len(wanted), values, colours, form)
         maps = (directions.read(decoders[0], height, width)

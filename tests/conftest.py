@@ -36,3 +36,11 @@ def codec(model):
 def sample():
     from iwave.imageio import read_image
     return read_image(ROOT / "iwave" / "data" / "sample.png")
+
+
+def force_lossless_path(monkeypatch, path):
+    """Make the encoder code every lossless group on lifting path `path` alone
+    (iwave.lifting_paths; PIXELS: pixel by pixel)."""
+    from iwave import lifting_paths
+    monkeypatch.setattr(lifting_paths, "tried", lambda model, paths, bands_on, pixels=True: [
+        (path, None if path == lifting_paths.PIXELS else bands_on(lifting_paths.transform(model, path)))])

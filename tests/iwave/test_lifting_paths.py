@@ -9,7 +9,7 @@ from iwave import bitstream, decoder, encoder, lifting_paths, pixel_prediction_f
 from iwave.codec import Codec
 from iwave.entropy.tables import zeroth_order_bits
 from iwave.errors import IWaveError
-from tests.conftest import photo_like
+from tests.conftest import force_lossless_path as forced, photo_like
 
 IMAGES = {
     "rgb8": lambda: photo_like(37, 45, 3, seed=21),
@@ -22,10 +22,6 @@ IMAGES = {
 
 EVERY_PATH = list(range(len(lifting_paths.PATHS))) + [lifting_paths.PIXELS]
 
-
-def forced(monkeypatch, path):
-    monkeypatch.setattr(lifting_paths, "tried", lambda model, paths, bands_on, pixels=True: [
-        (path, None if path == lifting_paths.PIXELS else bands_on(lifting_paths.transform(model, path)))])
 
 
 @pytest.mark.parametrize("path", EVERY_PATH)

@@ -13,12 +13,8 @@ from iwave.codec import Codec
 from iwave.entropy import EntropyError
 from iwave.entropy.laplace_coder import ValueDecoder, ValueEncoder
 from iwave.errors import IWaveError
-from tests.conftest import photo_like
+from tests.conftest import force_lossless_path as forced, photo_like
 
-
-def forced(monkeypatch, path):
-    monkeypatch.setattr(lifting_paths, "tried", lambda model, paths, bands_on, pixels=True: [
-        (path, None if path == lifting_paths.PIXELS else bands_on(lifting_paths.transform(model, path)))])
 
 
 def smooth(h, w, channels=3, seed=0):
