@@ -35,13 +35,15 @@ from typing import NamedTuple
 import numba as nb
 import numpy as np
 
+from iwave import local_least_squares as lls
 from iwave.entropy import EntropyError
 from iwave.entropy.laplace_coder import decode_value
 from iwave.entropy.plan_format import ACTIVITY_MAX, LOG6
 from iwave.entropy.tables import MAX_SCALE_INDEX, ZERO_INDEX
 
 P = 16                        # the predictions' precision, 1/16 of a sample
-PREDICTORS = 10
+PREDICTORS = 10               # fixed ones; file format 21 adds a local least-squares one
+LOCAL_ERROR_SHIFT = 1         # whose error sum counts half
 SLOPES = range(4, 13)         # slope in eighths, 0.5 to 1.5
 SHIFT_MAX = 96
 ERROR_CAP = 1 << 24
@@ -49,10 +51,11 @@ WEIGHT_OFFSET = 32            # w_k ~ 1 / (e_k + 32)^2
 BIAS_CONTEXTS = 64 * 16
 BIAS_HALVE = 128
 SLOPE_SCALE, SHIFT_SCALE = 6, 18     # how the parameters are coded, as scale index offsets
-# per sample: ten predictors (about 20 adds), ten error sums (6 each), ten
-# weights (a divide each), the blend (10), bias and activity (about 15):
-# counted as multiply-accumulates by iwave.complexity
-OPS_PER_SAMPLE = 150
+# per sample: ten predictors (about 20 adds), eleven error sums (6 each),
+# eleven weights (a divide each), the blend (11), bias and activity (about
+# 15), and the local predictor's own (iwave.local_least_squares): counted
+# as multiply-accumulates by iwave.complexity
+OPS_PER_SAMPLE = 160 + lls.OPS_PER_SAMPLE
 
 
 class Parameters(NamedTuple):
@@ -73,7 +76,7 @@ def _log6(a):
 
 
 @nb.njit(cache=True)
-def _walk(plane, extra, slope, shift, resolution, limit, decode, buf, pos, x, cum, radius, quarters):
+def _walk(plane, extra, local, slope, shift, resolution, limit, decode, buf, pos, x, cum, radius, quarters):
     """Encode (decode=False: `plane` given; returns each sample's (m, L(A)))
     or decode (`plane` filled; |v| < limit, else not ok) one plane in raster
     order; also returns the plane's residual magnitudes, the next
@@ -81,15 +84,20 @@ def _walk(plane, extra, slope, shift, resolution, limit, decode, buf, pos, x, cu
     h, w = plane.shape
     n = h * w if not decode else 0
     means, logs = np.zeros(n, np.int64), np.zeros(n, np.int64)
-    err = np.zeros((PREDICTORS, 3, w + 4), np.int64)      # rows i - 2, i - 1, i (mod 3)
+    count = PREDICTORS + local
+    err = np.zeros((count, 3, w + 4), np.int64)      # rows i - 2, i - 1, i (mod 3)
     res = np.zeros((3, w + 4), np.int64)
     out = np.zeros((h, w), np.int64)
     bias_sum, bias_n = np.zeros(BIAS_CONTEXTS, np.int64), np.zeros(BIAS_CONTEXTS, np.int64)
-    p = np.zeros(PREDICTORS, np.int64)
+    p = np.zeros(count, np.int64)
+    ring, columns, window, row, matrix, weights = lls.state(w)
+    f = np.zeros(lls.TAPS, np.int64)
     for i in range(h):
         row0, row1, row2 = i % 3, (i + 2) % 3, (i + 1) % 3       # this row, the one above, two above
         err[:, row0, :] = 0
         res[row0, :] = 0
+        if local:
+            lls.start_row(ring, columns, window, row, i)
         for j in range(w):
             J = j + 2
             W = plane[i, j - 1] if j > 0 else (plane[i - 1, j] if i > 0 else 0)
@@ -103,14 +111,26 @@ def _walk(plane, extra, slope, shift, resolution, limit, decode, buf, pos, x, cu
             p[3], p[4], p[5] = (W + NE - N) * P, (N + NE - NNE) * P, (W + NE) * (P // 2)
             p[6], p[7], p[8] = (2 * N - NN) * P, (2 * W - WW) * P, (W + N) * (P // 2)
             p[9] = (3 * W + 3 * N - 3 * NW + NE) * (P // 4)
+            if local:
+                NNW = plane[i - 2, j - 1] if i > 1 and j > 0 else NN
+                if j > 0:
+                    lls.slide(ring, columns, window, row, i, j)
+                lls.features(f, W, N, NW, NE, WW, NN, NNE, NNW)
+                lo = min(min(W, N), min(NW, NE), min(WW, NN), min(NNE, NNW))
+                hi = max(max(W, N), max(NW, NE), max(WW, NN), max(NNE, NNW))
+                q = min(max(N + lls.predict(window, row, f, matrix, weights, j), float(2 * lo - hi)),
+                        float(2 * hi - lo))       # within the neighbours' range widened by itself
+                p[PREDICTORS] = np.int64(np.floor(q * P + 0.5))
             e_min = ERROR_CAP
-            for k in range(PREDICTORS):
+            for k in range(count):
                 e = err[k, row0, J - 1] + err[k, row1, J] + err[k, row1, J - 1] + err[k, row1, J + 1] + \
                     (err[k, row0, J - 2] + err[k, row2, J]) // 2
+                if k == PREDICTORS:
+                    e >>= LOCAL_ERROR_SHIFT
                 err[k, row0, J] = min(e, ERROR_CAP)          # (this sample's own error replaces it below)
                 e_min = min(e_min, err[k, row0, J])
             num, den, top = 0, 0, (e_min + WEIGHT_OFFSET) ** 2 * 4096
-            for k in range(PREDICTORS):
+            for k in range(count):
                 wk = top // (err[k, row0, J] + WEIGHT_OFFSET) ** 2
                 num += wk * p[k]
                 den += wk
@@ -132,8 +152,10 @@ def _walk(plane, extra, slope, shift, resolution, limit, decode, buf, pos, x, cu
             else:
                 means[i * w + j], logs[i * w + j] = m, log
             v = plane[i, j] * P
-            for k in range(PREDICTORS):
+            for k in range(count):
                 err[k, row0, J] = abs(v - p[k])
+            if local:
+                lls.record(ring, i, j, f, plane[i, j] - N)
             res[row0, J] = abs(v - (m * P) // resolution)
             out[i, j] = abs(v - pred) // P
             bias_sum[cx] += v - pred
@@ -154,10 +176,11 @@ def _no_stream():
     return np.zeros(0, np.uint8), 0, np.uint64(0), none.reshape(0, 0), none, False
 
 
-def analyse(plane, extra, resolution):
+def analyse(plane, extra, resolution, local=True):
     """(means, activity logs, residual magnitudes) of an (h, w) plane's samples
-    in raster order; `extra`: the earlier components' residual magnitudes."""
-    m, logs, out, _, _, _ = _walk(np.ascontiguousarray(plane, dtype=np.int64), extra, 8, 0,
+    in raster order; `extra`: the earlier components' residual magnitudes;
+    `local`: with the local least-squares predictor (file format 21 on)."""
+    m, logs, out, _, _, _ = _walk(np.ascontiguousarray(plane, dtype=np.int64), extra, local, 8, 0,
                                   resolution, 0, False, *_no_stream())
     return m, logs, out
 
@@ -176,20 +199,21 @@ def read_parameters(decoder):
     return Parameters(slope + 8, shift)
 
 
-def _decode(buf, pos, x, plane, extra, parameters, resolution, limit, cum, radius, quarters):
-    _, _, out, x, pos, ok = _walk(plane, extra, parameters.slope, parameters.shift, resolution, limit,
+def _decode(buf, pos, x, plane, extra, local, parameters, resolution, limit, cum, radius, quarters):
+    _, _, out, x, pos, ok = _walk(plane, extra, local, parameters.slope, parameters.shift, resolution, limit,
                                   True, buf, pos, x, cum, radius, quarters)
     return x, pos, out, ok
 
 
-def read(decoders, shape, depth, resolution):
+def read(decoders, shape, depth, resolution, local=True):
     """The (n, h, w) int64 planes of a group coded pixel by pixel, one per
     stream (each after its parameters); samples beyond what depth-bit
-    planes (or their YCoCg-R chroma) can hold are corrupt."""
+    planes (or their YCoCg-R chroma) can hold are corrupt. `local`: the
+    blend has the local least-squares predictor (file format 21 on)."""
     planes = np.zeros((len(decoders),) + tuple(shape), np.int64)
     extra = np.zeros(shape, np.int64)
     for c, d in enumerate(decoders):
         parameters = read_parameters(d)
-        extra = extra + d.decode_with(_decode, planes[c], extra, parameters, resolution,
+        extra = extra + d.decode_with(_decode, planes[c], extra, local, parameters, resolution,
                                       1 << depth, *d.coder_tables)
     return planes

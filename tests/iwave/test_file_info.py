@@ -22,12 +22,12 @@ def info(name):
 
 @pytest.mark.parametrize("name, expected", [
     ("lossless-smooth8.iwv", {"colour": "YCoCg-R", "coding": "pixel by pixel"}),
-    ("lossless-rgb8.iwv", {"colour": "YCoCg-R", "coding": "wavelet"}),
-    ("lossless-palettea8.iwv", {"colour": "palette", "coding": "indices"}),
-    ("lossless-greyalpha8.iwv", {"colour": "none",
-                                 "coding": "pixel by pixel (1 of 2 groups), wavelet (1 of 2 groups)"}),
-    ("lossless-tiles.iwv", {"colour": "YCoCg-R",
-                            "coding": "wavelet (4 of 6 groups), pixel by pixel (2 of 6 groups)"}),
+    ("v20-lossless-rgb8.iwv", {"colour": "YCoCg-R", "coding": "wavelet"}),
+    ("v20-lossless-palettea8.iwv", {"colour": "palette", "coding": "indices"}),
+    ("v20-lossless-greyalpha8.iwv", {"colour": "none",
+                                     "coding": "pixel by pixel (1 of 2 groups), wavelet (1 of 2 groups)"}),
+    ("v20-lossless-tiles.iwv", {"colour": "YCoCg-R",
+                                "coding": "wavelet (4 of 6 groups), pixel by pixel (2 of 6 groups)"}),
     ("v19-lossless-ycbcr420.iwv", {"colour": "YCbCr 4:2:0", "coding": "wavelet"}),
     ("v13-lossless-rgb8.iwv", {"colour": "YCoCg-R", "coding": "wavelet"}),
     ("v12-lossless-rgb8.iwv", {"colour": "YCoCg-R"}),          # (no lifting paths named before 13)

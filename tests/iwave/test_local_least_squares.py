@@ -1,0 +1,120 @@
+"""The local least-squares predictor (file format 21): its sliding sums are
+the window's sums, its solve is the ridge least-squares solution, and
+planes that make its window singular or huge still round-trip."""
+import numba as nb
+import numpy as np
+import pytest
+
+from iwave import lifting_paths
+from iwave import local_least_squares as lls
+from iwave import pixel_prediction
+from iwave.codec import Codec
+from tests.conftest import force_lossless_path
+
+
+def neighbours(plane, i, j):
+    """W, N, NW, NE, WW, NN, NNE, NNW as pixel_prediction's edges replace them."""
+    h, w = plane.shape
+    W = plane[i, j - 1] if j > 0 else (plane[i - 1, j] if i > 0 else 0)
+    N = plane[i - 1, j] if i > 0 else W
+    NW = plane[i - 1, j - 1] if i > 0 and j > 0 else N
+    NE = plane[i - 1, j + 1] if i > 0 and j + 1 < w else N
+    WW = plane[i, j - 2] if j > 1 else W
+    NN = plane[i - 2, j] if i > 1 else N
+    NNE = plane[i - 2, j + 1] if i > 1 and j + 1 < w else NE
+    NNW = plane[i - 2, j - 1] if i > 1 and j > 0 else NN
+    return W, N, NW, NE, WW, NN, NNE, NNW
+
+
+@nb.njit
+def _sliding_sums(plane, taps):
+    """The window's and row's sums before each sample, as the walk keeps them."""
+    h, w = plane.shape
+    ring, columns, window, row, _, _ = lls.state(w)
+    out = np.zeros((h, w, lls.SUMS), np.int64)
+    f = np.zeros(lls.TAPS, np.int64)
+    for i in range(h):
+        lls.start_row(ring, columns, window, row, i)
+        for j in range(w):
+            if j > 0:
+                lls.slide(ring, columns, window, row, i, j)
+            out[i, j] = window + row
+            f[:] = taps[i, j, :lls.TAPS]
+            lls.record(ring, i, j, f, taps[i, j, lls.TAPS])
+    return out
+
+
+def products(f, y):
+    pairs = [f[p] * f[q] for p in range(lls.TAPS) for q in range(p, lls.TAPS)]
+    return np.array(pairs + [f[p] * y for p in range(lls.TAPS)], np.int64)
+
+
+def test_sliding_sums_are_the_windows_sums():
+    rng = np.random.default_rng(0)
+    plane = rng.integers(0, 256, (13, 17)).astype(np.int64)
+    taps = np.zeros(plane.shape + (lls.TAPS + 1,), np.int64)
+    for i in range(plane.shape[0]):
+        for j in range(plane.shape[1]):
+            W, N, *rest = neighbours(plane, i, j)
+            taps[i, j, :lls.TAPS] = np.array([W] + rest) - N
+            taps[i, j, lls.TAPS] = plane[i, j] - N
+    got = _sliding_sums(plane, taps)
+    r = lls.RADIUS
+    for i, j in [(0, 0), (0, 5), (1, 0), (3, 8), (6, 16), (12, 0), (12, 9), (12, 16)]:
+        window = [(a, c) for a in range(max(0, i - r), i) for c in range(max(0, j - r), min(17, j + r + 1))]
+        window += [(i, c) for c in range(max(0, j - r), j)]
+        want = sum((products(taps[a, c, :lls.TAPS], taps[a, c, lls.TAPS]) for a, c in window),
+                   np.zeros(lls.SUMS, np.int64))
+        assert np.array_equal(got[i, j], want), (i, j)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_solve_is_the_ridge_least_squares_solution(seed):
+    rng = np.random.default_rng(seed)
+    f = rng.integers(-40, 40, (30, lls.TAPS))
+    y = f @ rng.normal(0, 0.5, lls.TAPS) + rng.normal(0, 3, 30)
+    y = np.round(y).astype(np.int64)
+    sums = sum(products(a, b) for a, b in zip(f, y))
+    here = rng.integers(-40, 40, lls.TAPS).astype(np.int64)
+    m, wt = np.zeros((lls.TAPS, lls.TAPS + 1)), np.zeros(lls.TAPS)
+    got = lls.predict(sums, np.zeros(lls.SUMS, np.int64), here, m, wt, 0)
+    a = f.T.astype(float) @ f + lls.RIDGE * np.eye(lls.TAPS)
+    weights = np.linalg.solve(a, f.T.astype(float) @ y)
+    assert got == pytest.approx(float(weights @ here), rel=1e-9, abs=1e-9)
+    # an odd column keeps the even one's weights
+    other = rng.integers(-40, 40, lls.TAPS).astype(np.int64)
+    assert lls.predict(np.zeros(lls.SUMS, np.int64), np.zeros(lls.SUMS, np.int64), other, m, wt, 1) == \
+        pytest.approx(float(weights @ other), rel=1e-9, abs=1e-9)
+
+
+def test_an_empty_window_predicts_the_sample_above():
+    m, wt = np.zeros((lls.TAPS, lls.TAPS + 1)), np.zeros(lls.TAPS)
+    zero = np.zeros(lls.SUMS, np.int64)
+    assert lls.predict(zero, zero, np.arange(lls.TAPS, dtype=np.int64), m, wt, 0) == 0.0
+
+
+@pytest.mark.parametrize("kind", ["steps16", "stripes16", "constant", "checker8"])
+def test_planes_that_strain_the_solve_round_trip(monkeypatch, kind):
+    """Extremes of 16-bit range next to each other (sums near 2^39), a plane
+    where every window is singular but for the ridge, and a checkerboard."""
+    force_lossless_path(monkeypatch, lifting_paths.PIXELS)
+    yy, xx = np.mgrid[0:37, 0:41]
+    a = {"steps16": np.where((yy // 3 + xx // 5) % 2, 65535, 0),
+         "stripes16": np.where(xx % 2, 65535, 1) * (yy % 7 != 3),
+         "constant": np.full(yy.shape, 200),
+         "checker8": np.where((yy + xx) % 2, 255, 0)}[kind]
+    dtype = np.uint16 if kind.endswith("16") else np.uint8
+    a = np.stack([a, a[::-1], a[:, ::-1]], -1).astype(dtype)
+    codec = Codec()
+    assert np.array_equal(codec.decompress(codec.compress(a)), a)
+
+
+def test_format_21_blends_eleven_predictors_and_format_20_ten():
+    """The same plane analysed with and without the local predictor differs
+    (so a format-20 reader's blend is not the new one)."""
+    rng = np.random.default_rng(3)
+    plane = np.cumsum(rng.integers(-3, 4, (24, 30)), axis=1)
+    extra = np.zeros(plane.shape, np.int64)
+    with_local = pixel_prediction.analyse(plane, extra, 4, local=True)[0]
+    without = pixel_prediction.analyse(plane, extra, 4, local=False)[0]
+    assert not np.array_equal(with_local, without)
