@@ -118,3 +118,15 @@ def test_format_21_blends_eleven_predictors_and_format_20_ten():
     with_local = pixel_prediction.analyse(plane, extra, 4, local=True)[0]
     without = pixel_prediction.analyse(plane, extra, 4, local=False)[0]
     assert not np.array_equal(with_local, without)
+
+
+def test_the_solve_compiles_to_single_roundings():
+    """Encoder and decoder must compute the same float bits: no fused
+    multiply-add (one rounding where the source has two), which numba emits
+    only with fastmath. Checked on this machine's compiled code."""
+    fresh = nb.njit(lls.predict.py_func)        # uncached, so its assembly can be read
+    m, wt = np.zeros((lls.TAPS, lls.TAPS + 1)), np.zeros(lls.TAPS)
+    zero = np.zeros(lls.SUMS, np.int64)
+    fresh(zero, zero, np.zeros(lls.TAPS, np.int64), m, wt, 0)
+    asm = "\n".join(fresh.inspect_asm().values()).lower()
+    assert "fmadd" not in asm and "fmsub" not in asm and "fnmadd" not in asm
