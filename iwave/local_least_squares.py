@@ -41,7 +41,7 @@ def state(width):
     and the solve's scratch; ring holds the products of the last RADIUS + 1
     rows."""
     return (np.zeros((RADIUS + 1, width, SUMS), np.int64), np.zeros((width, SUMS), np.int64),
-            np.zeros(SUMS, np.int64), np.zeros(SUMS, np.int64), np.zeros((TAPS, TAPS + 1), np.float64),
+            np.zeros(SUMS, np.int64), np.zeros(SUMS, np.int64), np.zeros((TAPS, TAPS + 4), np.float64),
             np.zeros(TAPS, np.float64))
 
 
@@ -63,13 +63,18 @@ def start_row(ring, columns, window, row, i):
 @nb.njit(cache=True, inline="always")
 def slide(ring, columns, window, row, i, j):
     """Before sample (i, j), j >= 1: the window and row sums one column on."""
-    width, here = columns.shape[0], ring[i % (RADIUS + 1)]
-    if j + RADIUS < width:
-        window += columns[j + RADIUS]
-    if j - RADIUS - 1 >= 0:
-        window -= columns[j - RADIUS - 1]
-        row -= here[j - RADIUS - 1]
-    row += here[j - 1]
+    width, slot = columns.shape[0], i % (RADIUS + 1)
+    enter, leave = j + RADIUS, j - RADIUS - 1
+    if enter < width:
+        for s in range(SUMS):
+            window[s] += columns[enter, s]
+    if leave >= 0:
+        for s in range(SUMS):
+            window[s] -= columns[leave, s]
+            row[s] += ring[slot, j - 1, s] - ring[slot, leave, s]
+    else:
+        for s in range(SUMS):
+            row[s] += ring[slot, j - 1, s]
 
 
 @nb.njit(cache=True, inline="always")
@@ -95,7 +100,7 @@ def predict(window, row, f, m, wt, j):
     """sum_t w_t f_t (float) for the weights wt that minimise the window's
     squared error plus RIDGE |w|^2, solved at even columns j and kept for
     the next (half the solves, 0.02% larger files on held-out photos);
-    m (TAPS, TAPS + 1) is scratch."""
+    m (TAPS, TAPS + 4) is scratch."""
     if j % 2 == 1:
         return _apply(wt, f)
     s = 0
@@ -105,27 +110,30 @@ def predict(window, row, f, m, wt, j):
             s += 1
         m[p, p] += RIDGE
         m[p, TAPS] = float(window[PAIRS + p] + row[PAIRS + p])
-    # LDL^T in place: m[p, q] (q < p) holds L, m[p, p] holds D
+    # LDL^T in place: m[p, q] (q < p) holds L; D, 1/D and L[k, t] D[t] in
+    # the columns after the right-hand side
+    D, INV, LD = TAPS + 1, TAPS + 2, TAPS + 3
     for k in range(TAPS):
         d = m[k, k]
         for t in range(k):
-            d -= m[k, t] * m[k, t] * m[t, t]
+            m[t, LD] = m[k, t] * m[t, D]
+            d -= m[k, t] * m[t, LD]
         if not d > 0.0:
             wt[:] = 0.0
             return 0.0
-        m[k, k] = d
+        m[k, D], m[k, INV] = d, 1.0 / d
         for r in range(k + 1, TAPS):
             e = m[r, k]
             for t in range(k):
-                e -= m[r, t] * m[k, t] * m[t, t]
-            m[r, k] = e / d
+                e -= m[r, t] * m[t, LD]
+            m[r, k] = e * m[k, INV]
     for k in range(TAPS):
         z = m[k, TAPS]
         for t in range(k):
             z -= m[k, t] * wt[t]
         wt[k] = z
     for k in range(TAPS):
-        wt[k] /= m[k, k]
+        wt[k] *= m[k, INV]
     for k in range(TAPS - 1, -1, -1):
         z = wt[k]
         for t in range(k + 1, TAPS):

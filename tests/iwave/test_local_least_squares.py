@@ -76,7 +76,7 @@ def test_the_solve_is_the_ridge_least_squares_solution(seed):
     y = np.round(y).astype(np.int64)
     sums = sum(products(a, b) for a, b in zip(f, y))
     here = rng.integers(-40, 40, lls.TAPS).astype(np.int64)
-    m, wt = np.zeros((lls.TAPS, lls.TAPS + 1)), np.zeros(lls.TAPS)
+    m, wt = np.zeros((lls.TAPS, lls.TAPS + 4)), np.zeros(lls.TAPS)
     got = lls.predict(sums, np.zeros(lls.SUMS, np.int64), here, m, wt, 0)
     a = f.T.astype(float) @ f + lls.RIDGE * np.eye(lls.TAPS)
     weights = np.linalg.solve(a, f.T.astype(float) @ y)
@@ -88,7 +88,7 @@ def test_the_solve_is_the_ridge_least_squares_solution(seed):
 
 
 def test_an_empty_window_predicts_the_sample_above():
-    m, wt = np.zeros((lls.TAPS, lls.TAPS + 1)), np.zeros(lls.TAPS)
+    m, wt = np.zeros((lls.TAPS, lls.TAPS + 4)), np.zeros(lls.TAPS)
     zero = np.zeros(lls.SUMS, np.int64)
     assert lls.predict(zero, zero, np.arange(lls.TAPS, dtype=np.int64), m, wt, 0) == 0.0
 
@@ -125,7 +125,7 @@ def test_the_solve_compiles_to_single_roundings():
     multiply-add (one rounding where the source has two), which numba emits
     only with fastmath. Checked on this machine's compiled code."""
     fresh = nb.njit(lls.predict.py_func)        # uncached, so its assembly can be read
-    m, wt = np.zeros((lls.TAPS, lls.TAPS + 1)), np.zeros(lls.TAPS)
+    m, wt = np.zeros((lls.TAPS, lls.TAPS + 4)), np.zeros(lls.TAPS)
     zero = np.zeros(lls.SUMS, np.int64)
     fresh(zero, zero, np.zeros(lls.TAPS, np.int64), m, wt, 0)
     asm = "\n".join(fresh.inspect_asm().values()).lower()
