@@ -4,7 +4,7 @@
 Why: the blend's ten fixed predictors follow edges in a few directions
 only; weights fitted to the coded samples just around a pixel follow
 whatever structure is there (GLICBAWLS, MRP and TMW predict this way). On
-20 held-out images it took 1.1% off the pixel coder's bits
+20 held-out images it took 1.7% off the pixel coder's bits
 (docs/effort.md "A local least-squares predictor").
 
 Taps: W, NW, NE, WW, NN, NNE and NNW, each minus N, predicting v - N (so
@@ -19,8 +19,9 @@ The solve (LDL^T of the sums plus RIDGE on the diagonal, positive definite
 so always solvable) is in float64, written out here in a fixed order of
 single IEEE-754 operations (no library solver, no fused multiply-add,
 which numba does not emit without fastmath): the same bits on every
-machine. Its prediction is clamped to the neighbours' range and rounded
-to 1/16 of a sample, the blend's precision."""
+machine. iwave.pixel_prediction clamps its prediction to the neighbours'
+range (widened by its own width) and rounds it to 1/16 of a sample, the
+blend's precision."""
 import numba as nb
 import numpy as np
 

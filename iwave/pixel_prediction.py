@@ -14,9 +14,11 @@ by NE; the first sample's all 0), in units of 1/16 (docs/bitstream.md step 2 has
 the exact rules):
 
 * ten predictors p_k: W, N, W + N - NW, W + NE - N, N + NE - NNE,
-  (W + NE)/2, 2N - NN, 2W - WW, (W + N)/2, (3W + 3N - 2NW + NE - NW)/4;
+  (W + NE)/2, 2N - NN, 2W - WW, (W + N)/2, (3W + 3N - 2NW + NE - NW)/4,
+  and from format 21 an eleventh, least squares fitted to the samples
+  around (iwave.local_least_squares);
 * each predictor's error sum e_k over the coded neighbours (|error| at W, N,
-  NW, NE, plus half that at WW and NN), capped at 2^24, weights
+  NW, NE, plus half that at WW and NN; the eleventh's halved), capped at 2^24, weights
   w_k = floor(4096 (e_min + 32)^2 / (e_k + 32)^2), and the blend
   p = floor((sum w_k p_k + sum w_k / 2) / sum w_k);
 * a bias: the mean error so far (sum and count halved at 128) of the
@@ -27,7 +29,8 @@ the exact rules):
   magnitudes at this pixel (X = 0 for the first), and the scale index
   k = floor(slope L(A) / 8) + shift, L(A) = floor(6 log2(1 + A)).
 
-All integer, so the encoder and decoder compute the same (m, k); one
+All integer (but for the least-squares solve, whose float operations are
+in a fixed order), so the encoder and decoder compute the same (m, k); one
 function walks a plane for both. Per component the stream says (slope,
 shift); the encoder fits them (iwave.pixel_prediction_fit)."""
 from typing import NamedTuple
