@@ -61,7 +61,8 @@ def markdown(res):
 
     if res.get("complexity"):
         lines += ["## iwave complexity (768×512 RGB, FlopCounterMode, MAC = FLOP/2)", "",
-                  "| model | encoder MAC/px | decoder MAC/px, lossless (the dearer route) | decoder MAC/px, lossy |",
+                  "| model | encoder MAC/px | decoder MAC/px, lossless (the dearer route) "
+                  "| decoder MAC/px, lossy |",
                   "|---|---|---|---|"]
         for name, c in res["complexity"].items():
             lossless = c.get("decoder_lossless_mac_per_px", c["decoder_mac_per_px"])
