@@ -119,10 +119,7 @@ def _walk(plane, extra, local, slope, shift, resolution, limit, decode, buf, pos
                 if j > 0:
                     lls.slide(ring, columns, window, row, i, j)
                 lls.features(f, W, N, NW, NE, WW, NN, NNE, NNW)
-                lo = min(min(W, N), min(NW, NE), min(WW, NN), min(NNE, NNW))
-                hi = max(max(W, N), max(NW, NE), max(WW, NN), max(NNE, NNW))
-                q = min(max(N + lls.predict(window, row, f, matrix, weights, j), float(2 * lo - hi)),
-                        float(2 * hi - lo))       # within the neighbours' range widened by itself
+                q = N + lls.predict(window, row, f, matrix, weights, j)
                 p[PREDICTORS] = np.int64(np.floor(q * P + 0.5))
             e_min = ERROR_CAP
             for k in range(count):

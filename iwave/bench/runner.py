@@ -381,8 +381,8 @@ def _complexity(codecs):
             model = IWaveModel.load(adapter.path)
             m = {mode: macs_per_pixel(model, lossy=mode == "lossy") for mode in ("lossless", "lossy")}
             # a lossless group is decoded on the wavelet or pixel by pixel: the dearer counts
-            lossless = max(m["lossless"]["decoder"]["total"],
-                           m["lossless"].get("decoder_pixel_by_pixel", {}).get("total", 0))
+            ll = m["lossless"]
+            lossless = max(ll["decoder"]["total"], ll["decoder_pixel_by_pixel"]["total"])
             out[adapter.name] = {
                 "encoder_mac_per_px": max(v["encoder"]["total"] for v in m.values()),
                 "decoder_mac_per_px": max(lossless, m["lossy"]["decoder"]["total"]),

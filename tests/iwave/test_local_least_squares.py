@@ -61,11 +61,30 @@ def test_the_solve_is_the_ridge_least_squares_solution(seed):
     got = lls.predict(sums, np.zeros(lls.SUMS, np.int64), here, m, wt, 0)
     a = f.T.astype(float) @ f + lls.RIDGE * np.eye(lls.TAPS)
     weights = np.linalg.solve(a, f.T.astype(float) @ y)
-    assert got == pytest.approx(float(weights @ here), rel=1e-9, abs=1e-9)
+    assert got == pytest.approx(clamped(float(weights @ here), here), rel=1e-9, abs=1e-9)
     # an odd column keeps the even one's weights
     other = rng.integers(-40, 40, lls.TAPS).astype(np.int64)
     assert lls.predict(np.zeros(lls.SUMS, np.int64), np.zeros(lls.SUMS, np.int64), other, m, wt, 1) == \
-        pytest.approx(float(weights @ other), rel=1e-9, abs=1e-9)
+        pytest.approx(clamped(float(weights @ other), other), rel=1e-9, abs=1e-9)
+
+
+def clamped(value, taps):
+    """Within the neighbours' range (0, N itself, and the taps) widened by its width."""
+    a, b = min(0, taps.min()), max(0, taps.max())
+    return min(max(value, 2 * a - b), 2 * b - a)
+
+
+def test_a_prediction_beyond_the_neighbours_is_clamped():
+    """A window where v - N is ten times NW - N: a sample whose NW is 5 above
+    N (the others at N) would predict 50 above; it gets twice the range, 10."""
+    f = np.zeros((40, lls.TAPS), np.int64)
+    f[:, 1] = np.arange(-20, 20)
+    sums = sum(products(t, 10 * t[1]) for t in f)
+    here = np.zeros(lls.TAPS, np.int64)
+    here[1] = 5
+    m, wt = np.zeros((lls.TAPS, lls.TAPS + 4)), np.zeros(lls.TAPS)
+    assert lls.predict(sums, np.zeros(lls.SUMS, np.int64), here, m, wt, 0) == 10.0
+    assert wt[1] > 9.9
 
 
 def test_an_empty_window_predicts_the_sample_above():
