@@ -10,6 +10,7 @@ from iwave import metadata as meta
 from iwave.errors import IWaveError
 
 MAGIC = b"IWAV"
+# 22: ... with the earlier planes' samples in its taps, and their errors in the blend's;
 # 21: ... with a local least-squares predictor in its blend (iwave.local_least_squares);
 # 20: a lossless group may be coded pixel by pixel, without a wavelet (iwave.pixel_prediction);
 # 19: ... as Y with Cb and Cr at half resolution (4:2:0 JPEGs);
@@ -26,7 +27,7 @@ MAGIC = b"IWAV"
 # 8: records an explicit single-channel axis; 7: compact header, lossy streams start with a
 # post filter; 6: plans coded more compactly; 5: plans mix in neighbours; 4: coding plans;
 # 3: one coding adjustment per subband; 2 added tiles (iwave.decoder.STREAM_FORMATS)
-VERSION = 21
+VERSION = 22
 MODE_LOSSLESS, MODE_LOSSY = 0, 1
 COLOUR_NONE, COLOUR_YCOCG_R = 0, 1
 MAX_CHUNKS = 16_000          # (before version 7 the chunk-length table had to fit a 16-bit length)

@@ -91,7 +91,7 @@ def macs_per_pixel(model, lossy=False, width=768, height=512):
         # a lossless group may instead be coded pixel by pixel (format 20): its
         # predictions alone on the decoder's side, a route of its own; the
         # encoder tries it beside the wavelet
-        encoder["pixel_prediction"] = 3 * pixel_prediction.OPS_PER_SAMPLE
+        encoder["pixel_prediction"] = pixel_prediction.ops_per_pixel(3)
     result = {"image": f"{width}x{height} RGB", "mode": "lossy" if lossy else "lossless",
               "encoder": dict(encoder, total=sum(encoder.values())),
               "decoder": dict(decoder, total=sum(decoder.values()))}

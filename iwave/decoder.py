@@ -41,7 +41,8 @@ class StreamFormat:
     ycbcr: bool = False          # a lossless colour group's planes may be the YCbCr it came from (18 on)
     subsampled: bool = False     # ... and its Cb and Cr at half resolution (19 on)
     pixels: bool = False         # a lossless group may be coded pixel by pixel (20 on)
-    local_least_squares: bool = False    # ... with a local least-squares predictor in its blend (21 on)
+    pixel_scheme: int = pixel_prediction.FIXED_ONLY   # ... predicted so: with a local least-squares
+    #                              predictor (LOCAL, 21), and the earlier planes' samples (CROSS, 22 on)
 
 
 class Group(NamedTuple):
@@ -99,7 +100,11 @@ STREAM_FORMATS = {
     21: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True,
                      tight_depth=True, colour_map=True, lifting_paths=True, zero_groups=True,
                      classified_filters=True, coarse_band=True, directions=True, ycbcr=True,
-                     subsampled=True, pixels=True, local_least_squares=True),
+                     subsampled=True, pixels=True, pixel_scheme=pixel_prediction.LOCAL),
+    22: StreamFormat(True, "plans", True, plan_format.SIDE, sample_map=True, palette=True,
+                     tight_depth=True, colour_map=True, lifting_paths=True, zero_groups=True,
+                     classified_filters=True, coarse_band=True, directions=True, ycbcr=True,
+                     subsampled=True, pixels=True, pixel_scheme=pixel_prediction.CROSS),
 }
 
 
@@ -280,7 +285,7 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
                     return Group(None, None, None, values, depth, colours, plane[None], path)
         if path == lifting_paths.PIXELS:
             return _pixel_group(model, decoders, (height, width), depth, len(wanted), values, colours, form,
-                                fmt.local_least_squares)
+                                fmt.pixel_scheme)
         maps = (directions.read(decoders[0], height, width)
                 if cond_steps is not None and fmt.directions else None)
         filters = ([postfilter.read(d, 1, fmt.classified_filters)[0] for d in decoders]
@@ -340,11 +345,11 @@ def decode_group(model, chunks, height, width, header, cond_steps, level=0, inde
                  maps, form)
 
 
-def _pixel_group(model, decoders, shape, depth, n_bands, values, colours, form, local):
+def _pixel_group(model, decoders, shape, depth, n_bands, values, colours, form, scheme):
     """The Group of planes coded pixel by pixel (iwave.pixel_prediction); for
     a preview, the subbands the model's own transform gives them, so that
     it shows what a wavelet-coded group would (the low-pass band)."""
-    planes = pixel_prediction.read(decoders, shape, depth, model.mean_resolution, local)
+    planes = pixel_prediction.read(decoders, shape, depth, model.mean_resolution, scheme)
     for d in decoders:
         d.check_end()
     if n_bands == 3 * model.transform.levels + 1:

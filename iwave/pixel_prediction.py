@@ -13,12 +13,15 @@ NNE (replaced at the edges: W by N, N by W, WW by W, NW, NE and NN by N, NNE
 by NE; the first sample's all 0), in units of 1/16 (docs/bitstream.md step 2 has
 the exact rules):
 
-* ten predictors p_k: W, N, W + N - NW, W + NE - N, N + NE - NNE,
-  (W + NE)/2, 2N - NN, 2W - WW, (W + N)/2, (3W + 3N - 2NW + NE - NW)/4,
-  and from format 21 an eleventh, least squares fitted to the samples
-  around (iwave.local_least_squares);
+* fixed predictors p_k: W, N, W + N - NW, W + NE - N, (W + NE)/2, 2N - NN,
+  2W - WW, (W + N)/2, and before format 22 N + NE - NNE and
+  (3W + 3N - 2NW + NE - NW)/4; from format 21 one more, least squares
+  fitted to the samples around (iwave.local_least_squares; from format 22
+  with the earlier planes' samples among its taps);
 * each predictor's error sum e_k over the coded neighbours (|error| at W, N,
-  NW, NE, plus half that at WW and NN; the eleventh's halved), capped at 2^24, weights
+  NW, NE, plus half that at WW and NN; the least-squares one's halved; from
+  format 22, in a group's later planes, plus twice its |error| at this pixel
+  in the plane before), capped at 2^24, weights
   w_k = floor(4096 (e_min + 32)^2 / (e_k + 32)^2), and the blend
   p = floor((sum w_k p_k + sum w_k / 2) / sum w_k);
 * a bias: the mean error so far (sum and count halved at 128) of the
@@ -45,8 +48,12 @@ from iwave.entropy.plan_format import ACTIVITY_MAX, LOG6
 from iwave.entropy.tables import MAX_SCALE_INDEX, ZERO_INDEX
 
 P = 16                        # the predictions' precision, 1/16 of a sample
-PREDICTORS = 10               # fixed ones; file format 21 adds a local least-squares one
-LOCAL_ERROR_SHIFT = 1         # whose error sum counts half
+# how a plane is predicted, by file format: 20 (ten fixed predictors), 21 (and
+# a local least-squares one), 22 (eight fixed, the local one with the earlier
+# planes' samples, and their errors in the error sums)
+FIXED_ONLY, LOCAL, CROSS = 0, 1, 2
+LOCAL_ERROR_SHIFT = 1         # the local predictor's error sum counts half
+CROSS_ERROR_WEIGHT = 2        # the plane before's error at this pixel, in a later plane's error sums
 SLOPES = range(4, 13)         # slope in eighths, 0.5 to 1.5
 SHIFT_MAX = 96
 ERROR_CAP = 1 << 24
@@ -54,11 +61,20 @@ WEIGHT_OFFSET = 32            # w_k ~ 1 / (e_k + 32)^2
 BIAS_CONTEXTS = 64 * 16
 BIAS_HALVE = 128
 SLOPE_SCALE, SHIFT_SCALE = 6, 18     # how the parameters are coded, as scale index offsets
-# per sample: ten predictors (about 20 adds), eleven error sums (6 each),
-# eleven weights (a divide each), the blend (11), bias and activity (about
-# 15), and the local predictor's own (iwave.local_least_squares): counted
-# as multiply-accumulates by iwave.complexity
-OPS_PER_SAMPLE = 160 + lls.OPS_PER_SAMPLE
+# per sample, besides the local predictor's own (iwave.local_least_squares):
+# the fixed predictors (about 20 adds), eleven error sums at most (7 each),
+# their weights (a divide each), the blend (11), bias and activity (about
+# 15); counted as multiply-accumulates by iwave.complexity
+OPS_PER_SAMPLE = 160
+
+
+def ops_per_pixel(components=3, scheme=CROSS):
+    """Operations per pixel of a group of `components` planes coded pixel by
+    pixel in file format 22 (scheme CROSS) or 21 (LOCAL)."""
+    if scheme == LOCAL:
+        return components * (OPS_PER_SAMPLE + lls.ops_per_sample(7))
+    return sum(OPS_PER_SAMPLE + lls.ops_per_sample(4 + 2 * min(c, lls.EARLIER) if c else lls.TAPS)
+               for c in range(components))
 
 
 class Parameters(NamedTuple):
@@ -79,27 +95,34 @@ def _log6(a):
 
 
 @nb.njit(cache=True)
-def _walk(plane, extra, local, slope, shift, resolution, limit, decode, buf, pos, x, cum, radius, quarters):
+def _walk(plane, extra, earlier, earlier_errors, scheme, slope, shift, resolution, limit, decode,
+          buf, pos, x, cum, radius, quarters):
     """Encode (decode=False: `plane` given; returns each sample's (m, L(A)))
     or decode (`plane` filled; |v| < limit, else not ok) one plane in raster
-    order; also returns the plane's residual magnitudes, the next
-    component's X."""
+    order, predicted as `scheme` says; `earlier`: the group's planes before
+    it, `earlier_errors`: the plane before's |v - p_k| (CROSS). Also
+    returns the plane's residual magnitudes (the next plane's X) and its
+    own |v - p_k| (CROSS; else empty)."""
     h, w = plane.shape
     n = h * w if not decode else 0
     means, logs = np.zeros(n, np.int64), np.zeros(n, np.int64)
-    count = PREDICTORS + local
+    fixed = 8 if scheme == CROSS else 10
+    count = fixed + (scheme != FIXED_ONLY)
+    later = scheme == CROSS and earlier.shape[0] > 0
+    errors = np.zeros((count, h, w) if scheme == CROSS else (count, 0, 0), np.int32)
     err = np.zeros((count, 3, w + 4), np.int64)      # rows i - 2, i - 1, i (mod 3)
     res = np.zeros((3, w + 4), np.int64)
     out = np.zeros((h, w), np.int64)
     bias_sum, bias_n = np.zeros(BIAS_CONTEXTS, np.int64), np.zeros(BIAS_CONTEXTS, np.int64)
     p = np.zeros(count, np.int64)
-    ring, columns, window, row, matrix, weights = lls.state(w)
+    ring, columns, window, row, matrix, weights = lls.state(w if scheme != FIXED_ONLY else 0)
     f = np.zeros(lls.TAPS, np.int64)
+    taps = 0
     for i in range(h):
         row0, row1, row2 = i % 3, (i + 2) % 3, (i + 1) % 3       # this row, the one above, two above
         err[:, row0, :] = 0
         res[row0, :] = 0
-        if local:
+        if scheme != FIXED_ONLY:
             lls.start_row(ring, columns, window, row, i)
         for j in range(w):
             J = j + 2
@@ -110,23 +133,28 @@ def _walk(plane, extra, local, slope, shift, resolution, limit, decode, buf, pos
             WW = plane[i, j - 2] if j > 1 else W
             NN = plane[i - 2, j] if i > 1 else N
             NNE = plane[i - 2, j + 1] if i > 1 and j + 1 < w else NE
-            p[0], p[1], p[2] = W * P, N * P, (W + N - NW) * P
-            p[3], p[4], p[5] = (W + NE - N) * P, (N + NE - NNE) * P, (W + NE) * (P // 2)
-            p[6], p[7], p[8] = (2 * N - NN) * P, (2 * W - WW) * P, (W + N) * (P // 2)
-            p[9] = (3 * W + 3 * N - 3 * NW + NE) * (P // 4)
-            if local:
+            p[0], p[1], p[2], p[3] = W * P, N * P, (W + N - NW) * P, (W + NE - N) * P
+            p[4], p[5] = (W + NE) * (P // 2), (2 * N - NN) * P
+            p[6], p[7] = (2 * W - WW) * P, (W + N) * (P // 2)
+            if scheme != CROSS:
+                p[8], p[9] = (N + NE - NNE) * P, (3 * W + 3 * N - 3 * NW + NE) * (P // 4)
+            if scheme != FIXED_ONLY:
                 NNW = plane[i - 2, j - 1] if i > 1 and j > 0 else NN
+                NEE = plane[i - 1, j + 2] if i > 0 and j + 2 < w else NE
+                spatial = lls.spatial_taps(f, later, scheme == CROSS, W, N, NW, NE, WW, NN, NNE, NNW, NEE)
+                taps = lls.earlier_taps(f, spatial, earlier, i, j) if later else spatial
                 if j > 0:
-                    lls.slide(ring, columns, window, row, i, j)
-                lls.features(f, W, N, NW, NE, WW, NN, NNE, NNW)
-                q = N + lls.predict(window, row, f, matrix, weights, j)
-                p[PREDICTORS] = np.int64(np.floor(q * P + 0.5))
+                    lls.slide(ring, columns, window, row, i, j, lls.sums(taps))
+                q = N + lls.predict(window, row, f, matrix, weights, j, taps, spatial)
+                p[fixed] = np.int64(np.floor(q * P + 0.5))
             e_min = ERROR_CAP
             for k in range(count):
                 e = err[k, row0, J - 1] + err[k, row1, J] + err[k, row1, J - 1] + err[k, row1, J + 1] + \
                     (err[k, row0, J - 2] + err[k, row2, J]) // 2
-                if k == PREDICTORS:
+                if k == fixed:
                     e >>= LOCAL_ERROR_SHIFT
+                if later:
+                    e += CROSS_ERROR_WEIGHT * np.int64(earlier_errors[k, i, j])
                 err[k, row0, J] = min(e, ERROR_CAP)          # (this sample's own error replaces it below)
                 e_min = min(e_min, err[k, row0, J])
             num, den, top = 0, 0, (e_min + WEIGHT_OFFSET) ** 2 * 4096
@@ -147,15 +175,18 @@ def _walk(plane, extra, local, slope, shift, resolution, limit, decode, buf, pos
                 k = min(max((slope * log >> 3) + shift, 0), MAX_SCALE_INDEX)
                 v, x, pos, ok = decode_value(buf, pos, x, m, k, cum, radius, quarters)
                 if not ok or not -limit < v < limit:
-                    return means, logs, out, x, pos, False
+                    return means, logs, out, errors, x, pos, False
                 plane[i, j] = v
             else:
                 means[i * w + j], logs[i * w + j] = m, log
             v = plane[i, j] * P
             for k in range(count):
                 err[k, row0, J] = abs(v - p[k])
-            if local:
-                lls.record(ring, i, j, f, plane[i, j] - N)
+            if scheme == CROSS:
+                for k in range(count):
+                    errors[k, i, j] = min(err[k, row0, J], ERROR_CAP)
+            if scheme != FIXED_ONLY:
+                lls.record(ring, i, j, f, plane[i, j] - N, taps)
             res[row0, J] = abs(v - (m * P) // resolution)
             out[i, j] = abs(v - pred) // P
             bias_sum[cx] += v - pred
@@ -163,7 +194,7 @@ def _walk(plane, extra, local, slope, shift, resolution, limit, decode, buf, pos
             if bias_n[cx] >= BIAS_HALVE:
                 bias_sum[cx] //= 2
                 bias_n[cx] //= 2
-    return means, logs, out, x, pos, True
+    return means, logs, out, errors, x, pos, True
 
 
 def scales(logs, parameters):
@@ -176,13 +207,23 @@ def _no_stream():
     return np.zeros(0, np.uint8), 0, np.uint64(0), none.reshape(0, 0), none, False
 
 
-def analyse(plane, extra, resolution, local=True):
-    """(means, activity logs, residual magnitudes) of an (h, w) plane's samples
-    in raster order; `extra`: the earlier components' residual magnitudes;
-    `local`: with the local least-squares predictor (file format 21 on)."""
-    m, logs, out, _, _, _ = _walk(np.ascontiguousarray(plane, dtype=np.int64), extra, local, 8, 0,
-                                  resolution, 0, False, *_no_stream())
-    return m, logs, out
+def _earlier(plane, earlier, earlier_errors):
+    """The arrays _walk takes for the planes before (none: empty ones)."""
+    if earlier is None or len(earlier) == 0:
+        return np.zeros((0,) + plane.shape, np.int64), np.zeros((0, 0, 0), np.int32)
+    return np.ascontiguousarray(earlier, np.int64), earlier_errors
+
+
+def analyse(plane, extra, resolution, earlier=None, earlier_errors=None, scheme=CROSS):
+    """(means, activity logs, residual magnitudes, errors) of an (h, w)
+    plane's samples in raster order; `extra`: the earlier planes' residual
+    magnitudes summed; `earlier`, `earlier_errors`: the group's planes
+    before this one and the last one's errors (what analyse returned for
+    it); `scheme`: how the file format predicts (FIXED_ONLY, LOCAL, CROSS)."""
+    m, logs, out, errors, _, _, _ = _walk(np.ascontiguousarray(plane, dtype=np.int64), extra,
+                                          *_earlier(plane, earlier, earlier_errors), scheme, 8, 0,
+                                          resolution, 0, False, *_no_stream())
+    return m, logs, out, errors
 
 
 def write_parameters(encoder, parameters):
@@ -199,21 +240,25 @@ def read_parameters(decoder):
     return Parameters(slope + 8, shift)
 
 
-def _decode(buf, pos, x, plane, extra, local, parameters, resolution, limit, cum, radius, quarters):
-    _, _, out, x, pos, ok = _walk(plane, extra, local, parameters.slope, parameters.shift, resolution, limit,
-                                  True, buf, pos, x, cum, radius, quarters)
-    return x, pos, out, ok
+def _decode(buf, pos, x, plane, extra, earlier, earlier_errors, scheme, parameters, resolution, limit,
+            cum, radius, quarters):
+    _, _, out, errors, x, pos, ok = _walk(plane, extra, earlier, earlier_errors, scheme, parameters.slope,
+                                          parameters.shift, resolution, limit, True, buf, pos, x, cum,
+                                          radius, quarters)
+    return x, pos, (out, errors), ok
 
 
-def read(decoders, shape, depth, resolution, local=True):
+def read(decoders, shape, depth, resolution, scheme=CROSS):
     """The (n, h, w) int64 planes of a group coded pixel by pixel, one per
     stream (each after its parameters); samples beyond what depth-bit
-    planes (or their YCoCg-R chroma) can hold are corrupt. `local`: the
-    blend has the local least-squares predictor (file format 21 on)."""
+    planes (or their YCoCg-R chroma) can hold are corrupt. `scheme`: how
+    the file format predicts (FIXED_ONLY, LOCAL, CROSS)."""
     planes = np.zeros((len(decoders),) + tuple(shape), np.int64)
-    extra = np.zeros(shape, np.int64)
+    extra, errors = np.zeros(shape, np.int64), None
     for c, d in enumerate(decoders):
         parameters = read_parameters(d)
-        extra = extra + d.decode_with(_decode, planes[c], extra, local, parameters, resolution,
-                                      1 << depth, *d.coder_tables)
+        before = _earlier(planes[c], planes[:c], errors)
+        out, errors = d.decode_with(_decode, planes[c], extra, *before, scheme,
+                                    parameters, resolution, 1 << depth, *d.coder_tables)
+        extra = extra + out
     return planes

@@ -48,10 +48,10 @@ def encode(model, planes, head=None, sample_maps=None):
     PIXELS; each then has its sample map flag (and map), its parameters and
     its samples."""
     tables, resolution = model.tables, model.mean_resolution
-    extra = np.zeros(planes.shape[1:], np.int64)
+    extra, errors = np.zeros(planes.shape[1:], np.int64), None
     streams = []
     for c, plane in enumerate(planes):
-        means, logs, out = pixel_prediction.analyse(plane, extra, resolution)
+        means, logs, out, errors = pixel_prediction.analyse(plane, extra, resolution, planes[:c], errors)
         values = plane.reshape(-1).astype(np.int64)
         parameters = fit(values, means, logs, tables)
         encoder = ValueEncoder(tables)

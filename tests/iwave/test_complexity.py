@@ -43,7 +43,7 @@ def test_lossless_files_count_the_pixel_by_pixel_route_apart():
     from iwave import pixel_prediction
     model = IWaveModel.load(ROOT / "weights" / "iwave-lossless.npz")
     lossless = macs_per_pixel(model)
-    pixel = 3 * pixel_prediction.OPS_PER_SAMPLE
+    pixel = pixel_prediction.ops_per_pixel(3)
     assert lossless["decoder_pixel_by_pixel"] == {"pixel_prediction": pixel, "total": pixel}
     assert "pixel_prediction" not in lossless["decoder"] and pixel < 2000
     assert lossless["encoder"]["pixel_prediction"] == pixel

@@ -90,7 +90,8 @@ def test_the_encoder_keeps_the_smaller_way(codec, monkeypatch):
 
 def test_the_fitted_parameters_code_smallest_and_are_in_range(model):
     plane = smooth(40, 50, 1)[:, :, 0].astype(np.int64)
-    means, logs, _ = pixel_prediction.analyse(plane, np.zeros(plane.shape, np.int64), model.mean_resolution)
+    means, logs, _, _ = pixel_prediction.analyse(plane, np.zeros(plane.shape, np.int64),
+                                                 model.mean_resolution)
     values = plane.reshape(-1)
     best = pixel_prediction_fit.fit(values, means, logs, model.tables)
     assert best.slope in pixel_prediction.SLOPES and abs(best.shift) <= pixel_prediction.SHIFT_MAX
