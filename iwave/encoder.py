@@ -328,7 +328,8 @@ def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAUL
             return subbands(model, planes, depth, None, transform=transform)[0]
         for path, bands in lifting_paths.tried(model, which, bands_on, pixels=done is None):
             if path == lifting_paths.PIXELS:         # (tried in the first round only)
-                yield path, pixel_prediction_fit.encode(model, planes, head, maps)
+                yield path, pixel_prediction_fit.encode(model, planes, head, maps,
+                                                        every_variant=paths == "all")    # (effort 9)
             elif path != done:
                 yield path, encode_group(model, bands, depth, None, head=head, search=search, path=path,
                                          sample_maps=maps)

@@ -34,7 +34,7 @@ import numpy as np
 
 TAPS = 8                       # at most
 EARLIER = 2                    # earlier planes whose samples are taps (format 22), at most
-RADIUS = 4
+RADIUS = 5                     # the window's (format 21's: 4)
 RIDGE = 8.0
 
 
@@ -58,27 +58,28 @@ def ops_per_sample(taps):
 
 
 @nb.njit(cache=True)
-def state(width):
+def state(width, radius):
     """(ring, columns, window, row, matrix, weights): a plane's sliding sums
-    and the solve's scratch; ring holds the products of the last RADIUS + 1
+    and the solve's scratch; ring holds the products of the last radius + 1
     rows."""
     n = sums(TAPS)
-    return (np.zeros((RADIUS + 1, width, n), np.int64), np.zeros((width, n), np.int64),
+    return (np.zeros((radius + 1, width, n), np.int64), np.zeros((width, n), np.int64),
             np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros((TAPS, TAPS + 4), np.float64),
             np.zeros(TAPS, np.float64))
 
 
 @nb.njit(cache=True)
 def start_row(ring, columns, window, row, i):
-    """Before row i: the columns' sums become those of rows i - RADIUS to
-    i - 1, the window those of columns 0 to RADIUS, the row's sums 0."""
-    width = columns.shape[0]
+    """Before row i: the columns' sums become those of rows i - radius to
+    i - 1, the window those of columns 0 to radius, the row's sums 0 (the
+    radius: the ring's rows less one)."""
+    width, radius = columns.shape[0], ring.shape[0] - 1
     if i >= 1:
-        columns += ring[(i - 1) % (RADIUS + 1)]
-    if i >= RADIUS + 1:
-        columns -= ring[i % (RADIUS + 1)]     # row i - RADIUS - 1, whose slot row i takes
+        columns += ring[(i - 1) % (radius + 1)]
+    if i >= radius + 1:
+        columns -= ring[i % (radius + 1)]     # row i - radius - 1, whose slot row i takes
     window[:] = 0
-    for c in range(min(RADIUS + 1, width)):
+    for c in range(min(radius + 1, width)):
         window += columns[c]
     row[:] = 0
 
@@ -87,8 +88,8 @@ def start_row(ring, columns, window, row, i):
 def slide(ring, columns, window, row, i, j, n):
     """Before sample (i, j), j >= 1: the window and row sums (the first n)
     one column on."""
-    width, slot = columns.shape[0], i % (RADIUS + 1)
-    enter, leave = j + RADIUS, j - RADIUS - 1
+    width, radius = columns.shape[0], ring.shape[0] - 1
+    slot, enter, leave = i % (radius + 1), j + radius, j - radius - 1
     if enter < width:
         for s in range(n):
             window[s] += columns[enter, s]
@@ -134,7 +135,7 @@ def earlier_taps(f, n, earlier, i, j):
 @nb.njit(cache=True, inline="always")
 def record(ring, i, j, f, y, n):
     """The products of sample (i, j)'s n taps f and its v - N = y."""
-    g, s = ring[i % (RADIUS + 1), j], 0
+    g, s = ring[i % ring.shape[0], j], 0
     for p in range(n):
         for q in range(p, n):
             g[s] = f[p] * f[q]

@@ -52,12 +52,19 @@ P = 16                        # the predictions' precision, 1/16 of a sample
 # a local least-squares one), 22 (eight fixed, the local one with the earlier
 # planes' samples, and their errors in the error sums)
 FIXED_ONLY, LOCAL, CROSS = 0, 1, 2
-LOCAL_ERROR_SHIFT = 1         # the local predictor's error sum counts half
-CROSS_ERROR_WEIGHT = 2        # the plane before's error at this pixel, in a later plane's error sums
+RADIUS_21 = 4                 # format 21's local window (22's: local_least_squares.RADIUS)
+# format 22's settings of a plane's blend, one named per stream: (the local
+# predictor's error sum shifted right by, the weight of the plane before's
+# errors at this pixel, the weights' offset); before 22 (1, -, 32). The
+# encoder uses DEFAULT_VARIANTS, and at effort 9 codes each plane with each
+# and keeps the smallest (on the 20 held-out images each variant pays for
+# some planes; docs/effort.md)
+VARIANTS = ((1, 2, 32), (0, 2, 32), (1, 1, 32), (1, 4, 32), (1, 2, 16))
+DEFAULT_VARIANTS = (0, 2, 0)  # a group's first, second, and later planes
+VARIANT_SCALE = 6
 SLOPES = range(4, 13)         # slope in eighths, 0.5 to 1.5
 SHIFT_MAX = 96
 ERROR_CAP = 1 << 24
-WEIGHT_OFFSET = 32            # w_k ~ 1 / (e_k + 32)^2
 BIAS_CONTEXTS = 64 * 16
 BIAS_HALVE = 128
 SLOPE_SCALE, SHIFT_SCALE = 6, 18     # how the parameters are coded, as scale index offsets
@@ -78,9 +85,23 @@ def ops_per_pixel(components=3, scheme=CROSS):
 
 
 class Parameters(NamedTuple):
-    """How one component's scale indices follow its activity."""
+    """How one component's scale indices follow its activity, and (format
+    22) which of VARIANTS its blend used."""
     slope: int
     shift: int
+    variant: int = 0
+
+
+def default_variant(c):
+    """The variant of the group's plane c the encoder uses below effort 9."""
+    return DEFAULT_VARIANTS[min(c, len(DEFAULT_VARIANTS) - 1)]
+
+
+def tried_variants(c):
+    """The variants worth coding plane c with: all but, in a first plane
+    (which has no plane before), those that differ only in the weight of
+    the plane before's errors."""
+    return [v for v in range(len(VARIANTS)) if c > 0 or VARIANTS[v][1] == VARIANTS[0][1]]
 
 
 @nb.njit(cache=True, inline="always")
@@ -95,12 +116,13 @@ def _log6(a):
 
 
 @nb.njit(cache=True)
-def _walk(plane, extra, earlier, earlier_errors, scheme, slope, shift, resolution, limit, decode,
+def _walk(plane, extra, earlier, earlier_errors, scheme, variant, slope, shift, resolution, limit, decode,
           buf, pos, x, cum, radius, quarters):
     """Encode (decode=False: `plane` given; returns each sample's (m, L(A)))
     or decode (`plane` filled; |v| < limit, else not ok) one plane in raster
-    order, predicted as `scheme` says; `earlier`: the group's planes before
-    it, `earlier_errors`: the plane before's |v - p_k| (CROSS). Also
+    order, predicted as `scheme` and (CROSS) VARIANTS[variant] say;
+    `earlier`: the group's planes before it, `earlier_errors`: the plane
+    before's |v - p_k| (CROSS). Also
     returns the plane's residual magnitudes (the next plane's X) and its
     own |v - p_k| (CROSS; else empty)."""
     h, w = plane.shape
@@ -115,7 +137,9 @@ def _walk(plane, extra, earlier, earlier_errors, scheme, slope, shift, resolutio
     out = np.zeros((h, w), np.int64)
     bias_sum, bias_n = np.zeros(BIAS_CONTEXTS, np.int64), np.zeros(BIAS_CONTEXTS, np.int64)
     p = np.zeros(count, np.int64)
-    ring, columns, window, row, matrix, weights = lls.state(w if scheme != FIXED_ONLY else 0)
+    local_shift, cross_weight, offset = VARIANTS[variant] if scheme == CROSS else VARIANTS[0]
+    ring, columns, window, row, matrix, weights = lls.state(w if scheme != FIXED_ONLY else 0,
+                                                            lls.RADIUS if scheme == CROSS else RADIUS_21)
     f = np.zeros(lls.TAPS, np.int64)
     taps = 0
     for i in range(h):
@@ -152,14 +176,14 @@ def _walk(plane, extra, earlier, earlier_errors, scheme, slope, shift, resolutio
                 e = err[k, row0, J - 1] + err[k, row1, J] + err[k, row1, J - 1] + err[k, row1, J + 1] + \
                     (err[k, row0, J - 2] + err[k, row2, J]) // 2
                 if k == fixed:
-                    e >>= LOCAL_ERROR_SHIFT
+                    e >>= local_shift
                 if later:
-                    e += CROSS_ERROR_WEIGHT * np.int64(earlier_errors[k, i, j])
+                    e += cross_weight * np.int64(earlier_errors[k, i, j])
                 err[k, row0, J] = min(e, ERROR_CAP)          # (this sample's own error replaces it below)
                 e_min = min(e_min, err[k, row0, J])
-            num, den, top = 0, 0, (e_min + WEIGHT_OFFSET) ** 2 * 4096
+            num, den, top = 0, 0, (e_min + offset) ** 2 * 4096
             for k in range(count):
-                wk = top // (err[k, row0, J] + WEIGHT_OFFSET) ** 2
+                wk = top // (err[k, row0, J] + offset) ** 2
                 num += wk * p[k]
                 den += wk
             pred = (num + den // 2) // den
@@ -214,37 +238,44 @@ def _earlier(plane, earlier, earlier_errors):
     return np.ascontiguousarray(earlier, np.int64), earlier_errors
 
 
-def analyse(plane, extra, resolution, earlier=None, earlier_errors=None, scheme=CROSS):
+def analyse(plane, extra, resolution, earlier=None, earlier_errors=None, scheme=CROSS, variant=0):
     """(means, activity logs, residual magnitudes, errors) of an (h, w)
     plane's samples in raster order; `extra`: the earlier planes' residual
     magnitudes summed; `earlier`, `earlier_errors`: the group's planes
     before this one and the last one's errors (what analyse returned for
-    it); `scheme`: how the file format predicts (FIXED_ONLY, LOCAL, CROSS)."""
+    it); `scheme`: how the file format predicts (FIXED_ONLY, LOCAL, CROSS),
+    `variant`: which of VARIANTS (CROSS)."""
     m, logs, out, errors, _, _, _ = _walk(np.ascontiguousarray(plane, dtype=np.int64), extra,
-                                          *_earlier(plane, earlier, earlier_errors), scheme, 8, 0,
+                                          *_earlier(plane, earlier, earlier_errors), scheme, variant, 8, 0,
                                           resolution, 0, False, *_no_stream())
     return m, logs, out, errors
 
 
+_SCALES = ZERO_INDEX + np.array([SLOPE_SCALE, SHIFT_SCALE, VARIANT_SCALE])
+
+
 def write_parameters(encoder, parameters):
-    values = np.array([parameters.slope - 8, parameters.shift], np.int64)
-    encoder.add(values, np.zeros(2, np.int64), ZERO_INDEX + np.array([SLOPE_SCALE, SHIFT_SCALE]))
+    """The current format's: slope, shift and variant."""
+    values = np.array([parameters.slope - 8, parameters.shift, parameters.variant], np.int64)
+    encoder.add(values, np.zeros(3, np.int64), _SCALES)
 
 
-def read_parameters(decoder):
-    """What write_parameters queued; EntropyError if out of range."""
-    slope, shift = (int(v) for v in decoder.decode(np.zeros(2, np.int64),
-                                                   ZERO_INDEX + np.array([SLOPE_SCALE, SHIFT_SCALE])))
-    if slope + 8 not in SLOPES or abs(shift) > SHIFT_MAX:
+def read_parameters(decoder, scheme=CROSS):
+    """What write_parameters queued (before format 22, no variant);
+    EntropyError if out of range."""
+    n = 3 if scheme == CROSS else 2
+    slope, shift, *variant = (int(v) for v in decoder.decode(np.zeros(n, np.int64), _SCALES[:n]))
+    variant = variant[0] if variant else 0
+    if slope + 8 not in SLOPES or abs(shift) > SHIFT_MAX or not 0 <= variant < len(VARIANTS):
         raise EntropyError("pixel prediction parameters out of range")
-    return Parameters(slope + 8, shift)
+    return Parameters(slope + 8, shift, variant)
 
 
 def _decode(buf, pos, x, plane, extra, earlier, earlier_errors, scheme, parameters, resolution, limit,
             cum, radius, quarters):
-    _, _, out, errors, x, pos, ok = _walk(plane, extra, earlier, earlier_errors, scheme, parameters.slope,
-                                          parameters.shift, resolution, limit, True, buf, pos, x, cum,
-                                          radius, quarters)
+    _, _, out, errors, x, pos, ok = _walk(plane, extra, earlier, earlier_errors, scheme, parameters.variant,
+                                          parameters.slope, parameters.shift, resolution, limit, True, buf,
+                                          pos, x, cum, radius, quarters)
     return x, pos, (out, errors), ok
 
 
@@ -256,7 +287,7 @@ def read(decoders, shape, depth, resolution, scheme=CROSS):
     planes = np.zeros((len(decoders),) + tuple(shape), np.int64)
     extra, errors = np.zeros(shape, np.int64), None
     for c, d in enumerate(decoders):
-        parameters = read_parameters(d)
+        parameters = read_parameters(d, scheme)
         before = _earlier(planes[c], planes[:c], errors)
         out, errors = d.decode_with(_decode, planes[c], extra, *before, scheme,
                                     parameters, resolution, 1 << depth, *d.coder_tables)

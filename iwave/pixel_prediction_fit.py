@@ -42,18 +42,26 @@ def fit(values, means, logs, tables):
     return best[1]
 
 
-def encode(model, planes, head=None, sample_maps=None):
+def encode(model, planes, head=None, sample_maps=None, every_variant=False):
     """The streams of a lossless group's planes (int64 (n, H, W)) coded pixel
     by pixel: the first starts with what `head` writes and the path
     PIXELS; each then has its sample map flag (and map), its parameters and
-    its samples."""
+    its samples. Each plane's blend is its default variant, or with
+    `every_variant` (effort 9) whichever codes it smallest, plane by plane."""
     tables, resolution = model.tables, model.mean_resolution
     extra, errors = np.zeros(planes.shape[1:], np.int64), None
     streams = []
     for c, plane in enumerate(planes):
-        means, logs, out, errors = pixel_prediction.analyse(plane, extra, resolution, planes[:c], errors)
         values = plane.reshape(-1).astype(np.int64)
-        parameters = fit(values, means, logs, tables)
+        best = None
+        for variant in (pixel_prediction.tried_variants(c) if every_variant
+                        else [pixel_prediction.default_variant(c)]):
+            analysed = pixel_prediction.analyse(plane, extra, resolution, planes[:c], errors, variant=variant)
+            parameters = fit(values, *analysed[:2], tables)._replace(variant=variant)
+            bits = _bits(values, *analysed[:2], parameters, tables) if every_variant else 0
+            if best is None or bits < best[0]:
+                best = bits, parameters, analysed
+        _, parameters, (means, logs, out, errors) = best
         encoder = ValueEncoder(tables)
         if c == 0:
             if head is not None:

@@ -320,10 +320,12 @@ def test_neighbours_are_the_adjacent_samples_of_earlier_phases():
 def test_plan_mixes_make_correlated_colours_cheaper(codec, monkeypatch):
     """Colour planes that are scaled copies of one texture: Co and Cg follow
     Y, which the plans' mixes (entropy.plan_fit) predict. (The image has
-    few colours: its palette coding, format 11, is kept out.)"""
-    from iwave import palette
+    few colours: its palette coding, format 11, is kept out, and it is coded
+    on the wavelet: pixel by pixel, format 22, has no plans.)"""
+    from iwave import lifting_paths, palette
     from iwave.entropy import plan_fit
     monkeypatch.setattr(palette, "candidate", lambda pixels: None)
+    force_lossless_path(monkeypatch, lifting_paths.OWN)
     rng = np.random.default_rng(4)
     t = rng.normal(0, 12, (96, 96))
     a = np.clip(np.round(np.stack([128 + t, 128 + 0.4 * t, 128 - 0.3 * t], -1)), 0, 255).astype(np.uint8)

@@ -18,7 +18,7 @@ from tests.conftest import force_lossless_path
 def _sliding_sums(taps):
     """The window's and row's sums before each sample, as the walk keeps them."""
     h, w, n = taps.shape[0], taps.shape[1], taps.shape[2] - 1
-    ring, columns, window, row, _, _ = lls.state(w)
+    ring, columns, window, row, _, _ = lls.state(w, lls.RADIUS)
     out = np.zeros((h, w, lls.sums(n)), np.int64)
     f = np.zeros(lls.TAPS, np.int64)
     for i in range(h):

@@ -102,14 +102,54 @@ def test_the_fitted_parameters_code_smallest_and_are_in_range(model):
                 assert bits(best) <= bits(pixel_prediction.Parameters(slope, shift)) + 1e-6
 
 
-@pytest.mark.parametrize("values", [[5, 0], [-5, 0], [0, 97], [0, -97]])
+@pytest.mark.parametrize("values", [[5, 0, 0], [-5, 0, 0], [0, 97, 0], [0, -97, 0], [0, 0, -1], [0, 0, 5]])
 def test_parameters_out_of_range_are_refused(values):
     encoder = ValueEncoder()
-    encoder.add(np.array(values), np.zeros(2, np.int64),
-                pixel_prediction.ZERO_INDEX + np.array([pixel_prediction.SLOPE_SCALE,
-                                                        pixel_prediction.SHIFT_SCALE]))
+    encoder.add(np.array(values), np.zeros(3, np.int64), pixel_prediction._SCALES)
     with pytest.raises(EntropyError, match="pixel prediction parameters out of range"):
         pixel_prediction.read_parameters(ValueDecoder(encoder.finish()))
+
+
+def test_before_format_22_the_parameters_have_no_variant():
+    encoder = ValueEncoder()
+    pixel_prediction.write_parameters(encoder, pixel_prediction.Parameters(9, -4, 3))
+    decoder = ValueDecoder(encoder.finish())
+    assert pixel_prediction.read_parameters(decoder, pixel_prediction.LOCAL) == (9, -4, 0)
+
+
+def _decoded(model, streams, shape):
+    """The planes of a group's pixel-by-pixel streams (no sample maps)."""
+    decoders = [ValueDecoder(s, model.tables) for s in streams]
+    assert lifting_paths.read(decoders[0], pixels=True) == lifting_paths.PIXELS
+    for d in decoders:
+        d.decode(np.zeros(1, np.int64), np.full(1, pixel_prediction.ZERO_INDEX))     # the map flag
+    planes = pixel_prediction.read(decoders, shape, 8, model.mean_resolution)
+    for d in decoders:
+        d.check_end()
+    return planes
+
+
+@pytest.mark.parametrize("variant", range(len(pixel_prediction.VARIANTS)))
+def test_each_blend_variant_round_trips(model, monkeypatch, variant):
+    """Each of format 22's variants, named in every plane's stream, decodes
+    to the same planes (and codes them otherwise than the default)."""
+    planes = np.moveaxis(smooth(30, 34, seed=4), -1, 0).astype(np.int64)
+    default = pixel_prediction_fit.encode(model, planes)
+    monkeypatch.setattr(pixel_prediction, "DEFAULT_VARIANTS", (variant,) * 3)
+    streams = pixel_prediction_fit.encode(model, planes)
+    np.testing.assert_array_equal(_decoded(model, streams, planes.shape[1:]), planes)
+    assert variant == 0 or streams != default
+
+
+def test_effort_9_codes_each_plane_with_its_smallest_variant(model, codec, monkeypatch):
+    planes = np.moveaxis(smooth(48, 40, seed=5), -1, 0).astype(np.int64)
+    every = pixel_prediction_fit.encode(model, planes, every_variant=True)
+    np.testing.assert_array_equal(_decoded(model, every, planes.shape[1:]), planes)
+    assert len(every[0]) <= len(pixel_prediction_fit.encode(model, planes[:1])[0])
+    assert sum(map(len, every)) <= sum(map(len, pixel_prediction_fit.encode(model, planes)))
+    forced(monkeypatch, lifting_paths.PIXELS)
+    image = np.moveaxis(planes, 0, -1).astype(np.uint8)
+    assert np.array_equal(codec.decompress(codec.compress(image, effort=9)), image)
 
 
 def test_samples_beyond_the_depth_are_a_corrupt_stream(model):
