@@ -20,9 +20,9 @@ the exact rules):
   with the earlier planes' samples among its taps);
 * each predictor's error sum e_k over the coded neighbours (|error| at W, N,
   NW, NE, plus half that at WW and NN; the least-squares one's halved; from
-  format 22, in a group's later planes, plus twice its |error| at this pixel
-  in the plane before), capped at 2^24, weights
-  w_k = floor(4096 (e_min + 32)^2 / (e_k + 32)^2), and the blend
+  format 22, in a group's later planes, plus its |error| at this pixel in
+  the plane before, weighted), capped at 2^24, weights
+  w_k = floor(4096 (e_min + c)^2 / (e_k + c)^2) (c = 32), and the blend
   p = floor((sum w_k p_k + sum w_k / 2) / sum w_k);
 * a bias: the mean error so far (sum and count halved at 128) of the
   context (activity octave a, which of W, N, NW, NE lie above p), added to p;
@@ -35,7 +35,9 @@ the exact rules):
 All integer (but for the least-squares solve, whose float operations are
 in a fixed order), so the encoder and decoder compute the same (m, k); one
 function walks a plane for both. Per component the stream says (slope,
-shift); the encoder fits them (iwave.pixel_prediction_fit)."""
+shift) and from format 22 a variant of the blend (VARIANTS: the local
+predictor's shift, the earlier plane's weight, c); the encoder fits them
+(iwave.pixel_prediction_fit)."""
 from typing import NamedTuple
 
 import numba as nb
