@@ -117,6 +117,17 @@ def _log6(a):
     return LOG6[a + 1] + t
 
 
+@nb.njit(cache=True, inline="always")
+def _blend(p, err, row0, J, count, e_min, offset):
+    """The blend of the predictions p by their error sums err[row0, J]."""
+    num, den, top = 0, 0, (e_min + offset) ** 2 * 4096
+    for k in range(count):
+        wk = top // (err[row0, J, k] + offset) ** 2
+        num += wk * p[k]
+        den += wk
+    return (num + den // 2) // den
+
+
 @nb.njit(cache=True)
 def _walk(plane, extra, earlier, earlier_errors, scheme, variant, slope, shift, resolution, limit, decode,
           buf, pos, x, cum, radius, quarters):
@@ -133,8 +144,8 @@ def _walk(plane, extra, earlier, earlier_errors, scheme, variant, slope, shift, 
     fixed = 8 if scheme == CROSS else 10
     count = fixed + (scheme != FIXED_ONLY)
     later = scheme == CROSS and earlier.shape[0] > 0
-    errors = np.zeros((count, h, w) if scheme == CROSS else (count, 0, 0), np.int32)
-    err = np.zeros((count, 3, w + 4), np.int64)      # rows i - 2, i - 1, i (mod 3)
+    errors = np.zeros((h, w, count) if scheme == CROSS else (0, 0, count), np.int32)
+    err = np.zeros((3, w + 4, count), np.int64)      # rows i - 2, i - 1, i (mod 3)
     res = np.zeros((3, w + 4), np.int64)
     out = np.zeros((h, w), np.int64)
     bias_sum, bias_n = np.zeros(BIAS_CONTEXTS, np.int64), np.zeros(BIAS_CONTEXTS, np.int64)
@@ -146,7 +157,7 @@ def _walk(plane, extra, earlier, earlier_errors, scheme, variant, slope, shift, 
     taps = 0
     for i in range(h):
         row0, row1, row2 = i % 3, (i + 2) % 3, (i + 1) % 3       # this row, the one above, two above
-        err[:, row0, :] = 0
+        err[row0] = 0
         res[row0, :] = 0
         if scheme != FIXED_ONLY:
             lls.start_row(ring, columns, window, row, i)
@@ -169,26 +180,36 @@ def _walk(plane, extra, earlier, earlier_errors, scheme, variant, slope, shift, 
                 NEE = plane[i - 1, j + 2] if i > 0 and j + 2 < w else NE
                 spatial = lls.spatial_taps(f, later, scheme == CROSS, W, N, NW, NE, WW, NN, NNE, NNW, NEE)
                 taps = lls.earlier_taps(f, spatial, earlier, i, j) if later else spatial
-                if j > 0:
-                    lls.slide(ring, columns, window, row, i, j, lls.sums(taps))
-                q = N + lls.predict(window, row, f, matrix, weights, j, taps, spatial)
+                # (each tap count its own inlined copy: loops of known length)
+                if taps == 8:
+                    if j > 0:
+                        lls.slide(ring, columns, window, row, i, j, lls.sums(8))
+                    q = N + lls.predict(window, row, f, matrix, weights, j, 8, spatial)
+                elif taps == 6:
+                    if j > 0:
+                        lls.slide(ring, columns, window, row, i, j, lls.sums(6))
+                    q = N + lls.predict(window, row, f, matrix, weights, j, 6, spatial)
+                else:
+                    if j > 0:
+                        lls.slide(ring, columns, window, row, i, j, lls.sums(7))
+                    q = N + lls.predict(window, row, f, matrix, weights, j, 7, spatial)
                 p[fixed] = np.int64(np.floor(q * P + 0.5))
             e_min = ERROR_CAP
             for k in range(count):
-                e = err[k, row0, J - 1] + err[k, row1, J] + err[k, row1, J - 1] + err[k, row1, J + 1] + \
-                    (err[k, row0, J - 2] + err[k, row2, J]) // 2
+                e = err[row0, J - 1, k] + err[row1, J, k] + err[row1, J - 1, k] + err[row1, J + 1, k] + \
+                    (err[row0, J - 2, k] + err[row2, J, k]) // 2
                 if k == fixed:
                     e >>= local_shift
                 if later:
-                    e += cross_weight * np.int64(earlier_errors[k, i, j])
-                err[k, row0, J] = min(e, ERROR_CAP)          # (this sample's own error replaces it below)
-                e_min = min(e_min, err[k, row0, J])
-            num, den, top = 0, 0, (e_min + offset) ** 2 * 4096
-            for k in range(count):
-                wk = top // (err[k, row0, J] + offset) ** 2
-                num += wk * p[k]
-                den += wk
-            pred = (num + den // 2) // den
+                    e += cross_weight * np.int64(earlier_errors[i, j, k])
+                err[row0, J, k] = min(e, ERROR_CAP)          # (this sample's own error replaces it below)
+                e_min = min(e_min, err[row0, J, k])
+            # (each offset its own inlined copy: a constant there makes the
+            # divisions markedly faster)
+            if offset == 32:
+                pred = _blend(p, err, row0, J, count, e_min, 32)
+            else:
+                pred = _blend(p, err, row0, J, count, e_min, 16)
             a = res[row0, J - 1] + res[row1, J] + (res[row1, J - 1] + res[row1, J + 1]) // 2
             octave = min(_log6(a // P), 63)
             pattern = (W * P > pred) + 2 * (N * P > pred) + 4 * (NW * P > pred) + 8 * (NE * P > pred)
@@ -207,12 +228,17 @@ def _walk(plane, extra, earlier, earlier_errors, scheme, variant, slope, shift, 
                 means[i * w + j], logs[i * w + j] = m, log
             v = plane[i, j] * P
             for k in range(count):
-                err[k, row0, J] = abs(v - p[k])
+                err[row0, J, k] = abs(v - p[k])
             if scheme == CROSS:
                 for k in range(count):
-                    errors[k, i, j] = min(err[k, row0, J], ERROR_CAP)
+                    errors[i, j, k] = min(err[row0, J, k], ERROR_CAP)
             if scheme != FIXED_ONLY:
-                lls.record(ring, i, j, f, plane[i, j] - N, taps)
+                if taps == 8:
+                    lls.record(ring, i, j, f, plane[i, j] - N, 8)
+                elif taps == 6:
+                    lls.record(ring, i, j, f, plane[i, j] - N, 6)
+                else:
+                    lls.record(ring, i, j, f, plane[i, j] - N, 7)
             res[row0, J] = abs(v - (m * P) // resolution)
             out[i, j] = abs(v - pred) // P
             bias_sum[cx] += v - pred
