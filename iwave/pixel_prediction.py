@@ -129,22 +129,24 @@ def _blend(p, err, row0, J, count, e_min, offset):
 
 
 @nb.njit(cache=True)
-def _walk(plane, extra, earlier, earlier_errors, scheme, variant, slope, shift, resolution, limit, decode,
-          buf, pos, x, cum, radius, quarters):
+def _walk(plane, extra, earlier, earlier_errors, keep_errors, scheme, variant, slope, shift, resolution,
+          limit, decode, buf, pos, x, cum, radius, quarters):
     """Encode (decode=False: `plane` given; returns each sample's (m, L(A)))
     or decode (`plane` filled; |v| < limit, else not ok) one plane in raster
     order, predicted as `scheme` and (CROSS) VARIANTS[variant] say;
     `earlier`: the group's planes before it, `earlier_errors`: the plane
     before's |v - p_k| (CROSS). Also
     returns the plane's residual magnitudes (the next plane's X) and its
-    own |v - p_k| (CROSS; else empty)."""
+    own |v - p_k| (CROSS and `keep_errors`, for a plane after it; else
+    empty)."""
     h, w = plane.shape
     n = h * w if not decode else 0
     means, logs = np.zeros(n, np.int64), np.zeros(n, np.int64)
     fixed = 8 if scheme == CROSS else 10
     count = fixed + (scheme != FIXED_ONLY)
     later = scheme == CROSS and earlier.shape[0] > 0
-    errors = np.zeros((h, w, count) if scheme == CROSS else (0, 0, count), np.int32)
+    keep_errors = keep_errors and scheme == CROSS
+    errors = np.zeros((h, w, count) if keep_errors else (0, 0, count), np.int32)
     err = np.zeros((3, w + 4, count), np.int64)      # rows i - 2, i - 1, i (mod 3)
     res = np.zeros((3, w + 4), np.int64)
     out = np.zeros((h, w), np.int64)
@@ -180,7 +182,8 @@ def _walk(plane, extra, earlier, earlier_errors, scheme, variant, slope, shift, 
                 NEE = plane[i - 1, j + 2] if i > 0 and j + 2 < w else NE
                 spatial = lls.spatial_taps(f, later, scheme == CROSS, W, N, NW, NE, WW, NN, NNE, NNW, NEE)
                 taps = lls.earlier_taps(f, spatial, earlier, i, j) if later else spatial
-                # (each tap count its own inlined copy: loops of known length)
+                # (each tap count its own inlined copy: loops of known length;
+                # a first plane has 7 or 8 taps, a later one 6 or 8)
                 if taps == 8:
                     if j > 0:
                         lls.slide(ring, columns, window, row, i, j, lls.sums(8))
@@ -208,8 +211,10 @@ def _walk(plane, extra, earlier, earlier_errors, scheme, variant, slope, shift, 
             # divisions markedly faster)
             if offset == 32:
                 pred = _blend(p, err, row0, J, count, e_min, 32)
-            else:
+            elif offset == 16:
                 pred = _blend(p, err, row0, J, count, e_min, 16)
+            else:
+                pred = _blend(p, err, row0, J, count, e_min, offset)
             a = res[row0, J - 1] + res[row1, J] + (res[row1, J - 1] + res[row1, J + 1]) // 2
             octave = min(_log6(a // P), 63)
             pattern = (W * P > pred) + 2 * (N * P > pred) + 4 * (NW * P > pred) + 8 * (NE * P > pred)
@@ -229,7 +234,7 @@ def _walk(plane, extra, earlier, earlier_errors, scheme, variant, slope, shift, 
             v = plane[i, j] * P
             for k in range(count):
                 err[row0, J, k] = abs(v - p[k])
-            if scheme == CROSS:
+            if keep_errors:
                 for k in range(count):
                     errors[i, j, k] = min(err[row0, J, k], ERROR_CAP)
             if scheme != FIXED_ONLY:
@@ -266,16 +271,18 @@ def _earlier(plane, earlier, earlier_errors):
     return np.ascontiguousarray(earlier, np.int64), earlier_errors
 
 
-def analyse(plane, extra, resolution, earlier=None, earlier_errors=None, scheme=CROSS, variant=0):
+def analyse(plane, extra, resolution, earlier=None, earlier_errors=None, scheme=CROSS, variant=0,
+            last=False):
     """(means, activity logs, residual magnitudes, errors) of an (h, w)
     plane's samples in raster order; `extra`: the earlier planes' residual
     magnitudes summed; `earlier`, `earlier_errors`: the group's planes
     before this one and the last one's errors (what analyse returned for
     it); `scheme`: how the file format predicts (FIXED_ONLY, LOCAL, CROSS),
-    `variant`: which of VARIANTS (CROSS)."""
+    `variant`: which of VARIANTS (CROSS); `last`: no plane follows, which
+    needs no errors."""
     m, logs, out, errors, _, _, _ = _walk(np.ascontiguousarray(plane, dtype=np.int64), extra,
-                                          *_earlier(plane, earlier, earlier_errors), scheme, variant, 8, 0,
-                                          resolution, 0, False, *_no_stream())
+                                          *_earlier(plane, earlier, earlier_errors), not last, scheme,
+                                          variant, 8, 0, resolution, 0, False, *_no_stream())
     return m, logs, out, errors
 
 
@@ -299,11 +306,11 @@ def read_parameters(decoder, scheme=CROSS):
     return Parameters(slope + 8, shift, variant)
 
 
-def _decode(buf, pos, x, plane, extra, earlier, earlier_errors, scheme, parameters, resolution, limit,
-            cum, radius, quarters):
-    _, _, out, errors, x, pos, ok = _walk(plane, extra, earlier, earlier_errors, scheme, parameters.variant,
-                                          parameters.slope, parameters.shift, resolution, limit, True, buf,
-                                          pos, x, cum, radius, quarters)
+def _decode(buf, pos, x, plane, extra, earlier, earlier_errors, keep_errors, scheme, parameters, resolution,
+            limit, cum, radius, quarters):
+    _, _, out, errors, x, pos, ok = _walk(plane, extra, earlier, earlier_errors, keep_errors, scheme,
+                                          parameters.variant, parameters.slope, parameters.shift, resolution,
+                                          limit, True, buf, pos, x, cum, radius, quarters)
     return x, pos, (out, errors), ok
 
 
@@ -317,7 +324,7 @@ def read(decoders, shape, depth, resolution, scheme=CROSS):
     for c, d in enumerate(decoders):
         parameters = read_parameters(d, scheme)
         before = _earlier(planes[c], planes[:c], errors)
-        out, errors = d.decode_with(_decode, planes[c], extra, *before, scheme,
+        out, errors = d.decode_with(_decode, planes[c], extra, *before, c + 1 < len(decoders), scheme,
                                     parameters, resolution, 1 << depth, *d.coder_tables)
         extra = extra + out
     return planes

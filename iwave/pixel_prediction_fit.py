@@ -56,7 +56,8 @@ def encode(model, planes, head=None, sample_maps=None, every_variant=False):
         best = None
         for variant in (pixel_prediction.tried_variants(c) if every_variant
                         else [pixel_prediction.default_variant(c)]):
-            analysed = pixel_prediction.analyse(plane, extra, resolution, planes[:c], errors, variant=variant)
+            analysed = pixel_prediction.analyse(plane, extra, resolution, planes[:c], errors, variant=variant,
+                                                last=c + 1 == len(planes))
             parameters = fit(values, *analysed[:2], tables)._replace(variant=variant)
             bits = _bits(values, *analysed[:2], parameters, tables) if every_variant else 0
             if best is None or bits < best[0]:

@@ -115,8 +115,9 @@ def test_effort_9_codes_every_path_for_the_smaller_form_of_a_sparse_scan_only(co
         sizes.append((kwargs["path"], kwargs["sample_maps"][0] is not None, sum(map(len, streams))))
         return streams
 
-    def counted_pixels(model, planes, head, maps):
-        streams = pixels(model, planes, head, maps)
+    def counted_pixels(model, planes, head, maps, **kwargs):
+        assert kwargs == {"every_variant": True}     # (effort 9: each plane's every blend variant)
+        streams = pixels(model, planes, head, maps, **kwargs)
         sizes.append((lifting_paths.PIXELS, maps[0] is not None, sum(map(len, streams))))
         return streams
     monkeypatch.setattr(encoder, "encode_group", counted)
