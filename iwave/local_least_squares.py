@@ -4,8 +4,8 @@
 Why: the blend's fixed predictors follow edges in a few directions only;
 weights fitted to the coded samples just around a pixel follow whatever
 structure is there (GLICBAWLS, MRP and TMW predict this way). On 20
-held-out images it took 1.7% off the pixel coder's bits, and with the
-earlier components' samples among its taps (format 22) 1.6% more
+held-out images it took 1.7% off the pixel coder's bits, and format 22
+(the earlier planes' samples among its taps, and NEE) 1.7% more
 (docs/effort.md "A local least-squares predictor").
 
 Taps, each minus N, predicting v - N (so the weights need no intercept and
