@@ -34,7 +34,7 @@ import numpy as np
 
 TAPS = 8                       # at most
 EARLIER = 2                    # earlier planes whose samples are taps (format 22), at most
-RADIUS = 5                     # the window's (format 21's: 4)
+RADIUS, RADIUS_21 = 5, 4        # the window's, and format 21's
 RIDGE = 8.0
 
 

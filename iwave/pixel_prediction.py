@@ -54,7 +54,6 @@ P = 16                        # the predictions' precision, 1/16 of a sample
 # a local least-squares one), 22 (eight fixed, the local one with the earlier
 # planes' samples, and their errors in the error sums)
 FIXED_ONLY, LOCAL, CROSS = 0, 1, 2
-RADIUS_21 = 4                 # format 21's local window (22's: local_least_squares.RADIUS)
 # format 22's settings of a plane's blend, one named per stream: (the local
 # predictor's error sum shifted right by, the weight of the plane before's
 # errors at this pixel, the weights' offset); before 22 (1, -, 32). The
@@ -77,11 +76,9 @@ SLOPE_SCALE, SHIFT_SCALE = 6, 18     # how the parameters are coded, as scale in
 OPS_PER_SAMPLE = 160
 
 
-def ops_per_pixel(components=3, scheme=CROSS):
+def ops_per_pixel(components=3):
     """Operations per pixel of a group of `components` planes coded pixel by
-    pixel in file format 22 (scheme CROSS) or 21 (LOCAL)."""
-    if scheme == LOCAL:
-        return components * (OPS_PER_SAMPLE + lls.ops_per_sample(7))
+    pixel in the current file format."""
     return sum(OPS_PER_SAMPLE + lls.ops_per_sample(4 + 2 * min(c, lls.EARLIER) if c else lls.TAPS)
                for c in range(components))
 
@@ -154,7 +151,7 @@ def _walk(plane, extra, earlier, earlier_errors, keep_errors, scheme, variant, s
     p = np.zeros(count, np.int64)
     local_shift, cross_weight, offset = VARIANTS[variant] if scheme == CROSS else VARIANTS[0]
     ring, columns, window, row, matrix, weights = lls.state(w if scheme != FIXED_ONLY else 0,
-                                                            lls.RADIUS if scheme == CROSS else RADIUS_21)
+                                                            lls.RADIUS if scheme == CROSS else lls.RADIUS_21)
     f = np.zeros(lls.TAPS, np.int64)
     taps = 0
     for i in range(h):
