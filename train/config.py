@@ -43,6 +43,7 @@ class TrainConfig:
     validate_every: int = 250
     validation_images: int = 41
     holdout_every: int = 20       # every Nth image held out for validation (without --val)
+    train_include: list = None    # file-name patterns: train on the matching images only
 
 
 SETTINGS = {f.name for f in fields(TrainConfig)}

@@ -1,5 +1,8 @@
 """Random crops with flips from a folder of images (8-bit RGB)."""
 
+import fnmatch
+from pathlib import Path
+
 import numpy as np
 import torch
 from PIL import Image
@@ -7,15 +10,22 @@ from PIL import Image
 from iwave.files import list_images as image_files
 
 
-def list_images(folder, part="all", holdout_every=0):
+def list_images(folder, part="all", holdout_every=0, include=None):
     """Sorted image files; with holdout_every=N, every Nth file is held out
-    for validation (part="val") and the rest are for training (part="train")."""
+    for validation (part="val") and the rest are for training (part="train").
+    `include`, a list of file-name patterns (fnmatch), keeps only the files
+    that match one of them, after the split, so the held-out files stay the
+    same whatever subset trains."""
     files = image_files(folder, recursive=False)
     if not files:
         raise SystemExit(f"no images found in {folder}")
     if holdout_every and part != "all":
         keep = (lambda i: i % holdout_every == 0) if part == "val" else (lambda i: i % holdout_every)
         files = [f for i, f in enumerate(files) if keep(i)]
+    if include:
+        files = [f for f in files if any(fnmatch.fnmatch(Path(f).name, p) for p in include)]
+        if not files:
+            raise SystemExit(f"no image in {folder} matches {', '.join(include)}")
     return files
 
 
@@ -38,9 +48,9 @@ def training_sample(folder, images, holdout_every):
 class CropDataset:
     """Loads every image once (RGB uint8) and serves random crops."""
 
-    def __init__(self, folder, crop, part="all", holdout_every=0):
+    def __init__(self, folder, crop, part="all", holdout_every=0, include=None):
         self.images = []
-        for p in list_images(folder, part, holdout_every):
+        for p in list_images(folder, part, holdout_every, include):
             a = np.asarray(Image.open(p).convert("RGB"))
             if min(a.shape[:2]) >= crop:
                 self.images.append(a)

@@ -259,11 +259,11 @@ def train(cfg, data_dir, out_dir, val_dir=None, progress=True, stop_after=None, 
         (out / "config.json").write_text(json.dumps(cfg, indent=2))
 
     if val_dir:
-        data = CropDataset(data_dir, cfg["crop"])
+        data = CropDataset(data_dir, cfg["crop"], include=cfg["train_include"])
         val = CropDataset(val_dir, cfg["crop"])
     else:   # hold out every Nth image of the training folder
         n = cfg["holdout_every"]
-        data = CropDataset(data_dir, cfg["crop"], "train", n)
+        data = CropDataset(data_dir, cfg["crop"], "train", n, cfg["train_include"])
         val = CropDataset(data_dir, cfg["crop"], "val", n)
     val_rgb = val.fixed_crops(cfg["validation_images"]) if val and ddp.main else None
     val_bands = analyse(model, val_rgb) if val_rgb is not None else None
