@@ -104,4 +104,10 @@ def load_config(path, overrides=()):
         cfg["denoiser_lr"] = cfg["lr"]
     if cfg["denoiser_step_range"] is None:
         cfg["denoiser_step_range"] = cfg["step_range"]
+    include = cfg["train_include"]
+    if isinstance(include, str):          # one pattern, as `--set train_include=bsds*` gives it
+        cfg["train_include"] = include = [include]
+    if include is not None and not (isinstance(include, list) and include
+                                    and all(isinstance(p, str) for p in include)):
+        raise ConfigError(f"config {path}: train_include must be a file-name pattern or a list of them")
     return cfg

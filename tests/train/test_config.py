@@ -38,7 +38,9 @@ def test_a_base_is_merged_under_its_config(tmp_path):
     ({"c.json": {"stpes": 10}}, "unknown setting stpes"),
     ({"c.json": {"base": "d"}, "d.json": {"base": "c"}}, "loop"),
     ({"c.json": {"base": "missing"}}, "no such file"),
-    ({"c.json": [1, 2]}, "JSON object")])
+    ({"c.json": [1, 2]}, "JSON object"),
+    ({"c.json": {"train_include": [1]}}, "train_include must be"),
+    ({"c.json": {"train_include": []}}, "train_include must be")])
 def test_bad_configs_are_clear_errors(tmp_path, files, match):
     for name, content in files.items():
         (tmp_path / name).write_text(json.dumps(content))
@@ -46,3 +48,10 @@ def test_bad_configs_are_clear_errors(tmp_path, files, match):
         load_config(tmp_path / "c.json")
     with pytest.raises(ConfigError, match="unknown setting"):
         load_config(CONFIGS / "default.json", ["learning_rate=0.1"])
+
+
+def test_one_training_pattern_may_be_given_alone():
+    cfg = load_config(CONFIGS / "default.json", ["train_include=bsds300*"])
+    assert cfg["train_include"] == ["bsds300*"]
+    cfg = load_config(CONFIGS / "default.json", ['train_include=["a*", "b*"]'])
+    assert cfg["train_include"] == ["a*", "b*"]
