@@ -59,13 +59,15 @@ def card_markdown(name, card):
             if card.get("init") else "")
     if card.get("coding_tables"):
         init += f"| coding tables | {card['coding_tables']} |\n"
+    include = card['config'].get("train_include")
+    subset = f", the files matching {', '.join(f'`{p}`' for p in include)}" if include else ""
     return f"""# {name}
 
 Made by `{card['command']}`.
 
 | | |
 |---|---|
-| training data | `{card['data']}` (random {card['config']['crop']} px crops with flips) |
+| training data | `{card['data']}`{subset} (random {card['config']['crop']} px crops with flips) |
 {init}| validation | {card['validation']} |
 | steps | {card['steps']} (batch {card['config']['batch']}) |
 | wall time | {card['wall_seconds'] / 60:.0f} min |

@@ -32,3 +32,17 @@ def test_patterns_choose_training_images_after_the_held_out_split(folder):
 def test_patterns_that_match_nothing_are_a_clear_error(folder):
     with pytest.raises(SystemExit, match="matches z"):
         list_images(folder, "train", 3, ["z*"])
+
+
+def test_a_models_card_names_the_images_it_trained_on():
+    from iwave.train.config import DEFAULT_CONFIG_PATH, load_config
+    from iwave.train.export import card_markdown
+    card = {"data": "DATA", "validation": "held out", "steps": 1, "wall_seconds": 60, "machine": "m",
+            "val_bpsp_lossless": None, "command": "c"}
+    rows = lambda cfg: [r for r in card_markdown("m", {**card, "config": cfg}).splitlines()  # noqa: E731
+                        if r.startswith("| training data")]
+    everything = load_config(DEFAULT_CONFIG_PATH)
+    assert rows(everything) == ["| training data | `DATA` (random 128 px crops with flips) |"]
+    subset = load_config(DEFAULT_CONFIG_PATH, ['train_include=["a*", "b*"]'])
+    assert rows(subset) == ["| training data | `DATA`, the files matching `a*`, `b*` (random 128 px crops "
+                            "with flips) |"]
