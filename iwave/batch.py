@@ -154,7 +154,8 @@ def _inputs(args, kind, options=None):
 
 def cmd_compress(args):
     pairs = _inputs(args, "compress", {"step": args.step, "quality": args.quality, "bpp": args.bpp,
-                                       "strip": args.strip, "effort": args.effort})
+                                       "strip": args.strip, "effort": args.effort,
+                                       "progressive": args.progressive})
     if pairs is None:
         return
     from iwave.codec import is_lossy
@@ -172,7 +173,7 @@ def cmd_compress(args):
                 print(f"note: model {model.name} was not trained on {mode} files; they code "
                       f"larger than with the default model", file=sys.stderr)
         image, data = compress_file(codec[0], inp, out, args.step, args.quality, args.bpp,
-                                    strip=args.strip, effort=args.effort)
+                                    strip=args.strip, effort=args.effort, progressive=args.progressive)
         pixels = image.shape[0] * image.shape[1]
         channels = 1 if image.ndim == 2 else image.shape[2]
         model = codec[0].model_for(mode == "lossy")

@@ -214,6 +214,9 @@ def build_parser():
                    help="encoder effort 1-9 (default 7): higher searches longer for a smaller "
                         "file; decoding speed is the same at every effort")
     c.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
+    c.add_argument("--progressive", action="store_true",
+                   help="lossless: code every part on the wavelet, so that a preview (decompress "
+                        "--scale) reads the coarse subbands alone; files a little larger")
     c.add_argument("--strip", action="store_true",
                    help="leave out the input's ICC profile, EXIF and XMP (kept by default; "
                         "decompress writes them back into PNG and TIFF)")

@@ -136,17 +136,21 @@ class Codec:
 
     # ---------------------------------------------------------------- encode
     def compress(self, image, *, step=None, quality=None, bpp=None, strip=False, metadata=None,
-                 effort=None) -> bytes:
+                 effort=None, progressive=False) -> bytes:
         """Compress an image: a uint8 or uint16 array of shape (H, W) or
         (H, W, C) with C from 1 to 4, a PIL image, or an image file's path.
         Lossless unless step, quality (below 100) or bpp is given; `effort`
         1-9 (default: the Codec's) trades encoding time for size.
+        `progressive`: a lossless file codes every group on the wavelet, so
+        that a preview (decompress's scale) reads its coarse subbands alone
+        rather than decoding it whole (lossy files always are so).
 
         A file's ICC profile, EXIF and XMP are kept unless strip is set;
         `metadata` ({"icc", "exif", "xmp" -> bytes}) gives them for an array
         (or replaces a file's). --bpp's target counts the image, not them."""
-        if not isinstance(strip, bool):
-            raise IWaveError(f"strip must be True or False, not {strip!r}")
+        for name, flag in (("strip", strip), ("progressive", progressive)):
+            if not isinstance(flag, bool):
+                raise IWaveError(f"{name} must be True or False, not {flag!r}")
         if strip and metadata:
             raise IWaveError("give metadata or strip, not both")
         step, quality, bpp = _rate_options(step, quality, bpp)
@@ -183,9 +187,9 @@ class Codec:
         metadata = checked(metadata)
         if bpp is not None:
             return self._search_bpp(a, bit_depth, bpp, metadata, level)
-        return self._code(a, bit_depth, step if lossy else None, metadata, level)
+        return self._code(a, bit_depth, step if lossy else None, metadata, level, progressive)
 
-    def _code(self, a, bit_depth, step, metadata=None, level=efforts.DEFAULT_EFFORT):
+    def _code(self, a, bit_depth, step, metadata=None, level=efforts.DEFAULT_EFFORT, progressive=False):
         h, w = a.shape[:2]
         if step is not None:
             step = bitstream.stored_step(step)
@@ -194,7 +198,7 @@ class Codec:
         jobs = []
         for core in bitstream.tile_grid(h, w, self.tile):
             (y0, y1, x0, x1), keep = tile_window(core, overlap, h, w)
-            jobs.append((a[y0:y1, x0:x1], keep, bit_depth, step, level))
+            jobs.append((a[y0:y1, x0:x1], keep, bit_depth, step, level, progressive))
         chunks = [c for t in self._map(encode_tile, model, jobs) for c in t]
         header = bitstream.Header(
             width=w, height=h, components=1 if a.ndim == 2 else a.shape[2], bit_depth=bit_depth,
@@ -302,14 +306,15 @@ def _codec():
 
 
 def compress(image, *, step=None, quality=None, bpp=None, strip=False, metadata=None,
-             effort=None) -> bytes:
+             effort=None, progressive=False) -> bytes:
     """Compress an image (uint8/uint16 array, PIL image or file path) to
     .iwv bytes. Lossless unless step, quality (below 100) or bpp is given.
     A file's ICC profile, EXIF and XMP are kept unless strip=True; metadata=
     {"icc", "exif", "xmp" -> bytes} gives them for an array. effort: 1
-    (fastest) to 9 (smallest), default 7."""
+    (fastest) to 9 (smallest), default 7. progressive=True: a lossless file
+    whose previews need no full decode (Codec.compress)."""
     return _codec().compress(image, step=step, quality=quality, bpp=bpp, strip=strip,
-                             metadata=metadata, effort=effort)
+                             metadata=metadata, effort=effort, progressive=progressive)
 
 
 def decompress(data: bytes, *, scale=1) -> np.ndarray:

@@ -3,6 +3,7 @@ Effort only changes what the encoder searches; every level writes files the
 same decoder reads at the same speed. What each level does, and what it was
 measured to buy, is in docs/effort.md. Torch-free, so the command line can
 check the option before loading anything."""
+import dataclasses
 import operator
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ class Settings:
     lifting_paths: str = "own"  # lossless: "own" path, the "estimate"d best, or "all" coded
     directions: str = "no"     # lossy: lifting along directions: "no", where "estimate"d to pay,
     #                            or "both" ways coded and the better kept (iwave.directions_fit)
+    pixels: bool = True        # lossless: groups may be coded pixel by pixel (else on the wavelet
+    #                            alone, so that previews decode the coarse subbands only)
 
 
 _FULL = 1 << 30                # every value of a group
@@ -51,5 +54,8 @@ def checked(effort) -> int:
     return level
 
 
-def settings(effort) -> Settings:
-    return _LEVELS[checked(effort)]
+def settings(effort, progressive=False) -> Settings:
+    """What the encoder does at `effort`; `progressive`: lossless groups on
+    the wavelet only (iwave compress --progressive)."""
+    chosen = _LEVELS[checked(effort)]
+    return dataclasses.replace(chosen, pixels=False) if progressive else chosen

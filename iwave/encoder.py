@@ -237,20 +237,21 @@ def rd_choice(x, m, k, tables, lam):
     return np.where(cost(high) < cost(low), high, low) + 0.0
 
 
-def encode_tile(model, pixels, keep, bit_depth, step, level=effort.DEFAULT_EFFORT):
+def encode_tile(model, pixels, keep, bit_depth, step, level=effort.DEFAULT_EFFORT, progressive=False):
     """Chunks of one tile, one per component: `pixels` is the tile with the
     overlap it reaches into its neighbours, `keep` the slices of its own
     pixels in it (what the post filter is fitted to). Each component group
     is transformed, quantised (colour only, in lossy mode) and coded, with
-    the searches of effort `level` (iwave.effort)."""
-    settings = effort.settings(level)
+    the searches of effort `level` (iwave.effort; `progressive`: lossless
+    groups on the wavelet alone)."""
+    settings = effort.settings(level, progressive)
     search = plan_search(settings)
     chunks = []
     for gi, (x, _) in enumerate(component_groups(pixels)):
         if step is None or gi > 0:          # alpha is always lossless
             rgb = pixels[:, :, :3].astype(np.int64).transpose(2, 0, 1) if len(x) == 3 else None
             chunks += encode_lossless_group(model, x, bit_depth, search=search, rgb=rgb,
-                                            paths=settings.lifting_paths)
+                                            paths=settings.lifting_paths, pixels=settings.pixels)
             continue
         maps = directions_fit.choose(model, x, step) if settings.directions != "no" else None
         tries = [maps] + ([None] if maps is not None and settings.directions == "both" else [])
@@ -258,7 +259,7 @@ def encode_tile(model, pixels, keep, bit_depth, step, level=effort.DEFAULT_EFFOR
                  for m in tries]
         chunks += min(coded, key=lambda c: c[0])[1]
     if step is None and bit_depth == 8 and pixels.ndim == 3 and pixels.shape[2] >= 3:
-        chunks = encode_palette(model, pixels, chunks, search, settings.lifting_paths)
+        chunks = encode_palette(model, pixels, chunks, search, settings.lifting_paths, settings.pixels)
     return chunks
 
 
@@ -276,7 +277,7 @@ def encode_lossy_group(model, x, step, keep, rd_rounding, search, maps=None, wit
             streams)
 
 
-def encode_palette(model, pixels, chunks, search=plan_fit.DEFAULT_SEARCH, paths="own"):
+def encode_palette(model, pixels, chunks, search=plan_fit.DEFAULT_SEARCH, paths="own", pixel_coding=True):
     """A lossless 8-bit RGB(A) tile's chunks: `chunks` (its full-colour
     coding) or, if the tile has few colours and that is smaller, one plane
     of indices into its palette (iwave.palette) and empty chunks for its
@@ -289,7 +290,7 @@ def encode_palette(model, pixels, chunks, search=plan_fit.DEFAULT_SEARCH, paths=
         entries = palette.ordered(colours, pixels, order)
         indices = palette.to_indices(pixels, entries)[None]
         coded = encode_lossless_group(model, indices, 8, head=lambda e, p=entries: palette.write(e, p),
-                                      search=search, paths=paths)
+                                      search=search, paths=paths, pixels=pixel_coding)
         coded += [b""] * (pixels.shape[2] - 1)
         if sum(map(len, coded)) < sum(map(len, best)):
             best = coded
@@ -297,14 +298,15 @@ def encode_palette(model, pixels, chunks, search=plan_fit.DEFAULT_SEARCH, paths=
 
 
 def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAULT_SEARCH, rgb=None,
-                          paths="own"):
+                          paths="own", pixels=True):
     """The streams of a losslessly coded component group (int64 (n, H, W)), in the smallest of its
     forms: as is; through a sample map of the values a component (or a colour group's RGB planes, `rgb`,
     whose YCoCg-R x is) uses (iwave.sample_map); a colour group as the YCbCr planes it was decoded from,
     its chroma at full or half resolution (iwave.ycbcr). Each on the lifting paths (iwave.lifting_paths)
     `paths` asks for: the model's "own", the one whose subbands "estimate" smallest, or "all" (with
     several forms, on the estimated path first for each, then every other path for the smallest alone),
-    and each pixel by pixel (iwave.pixel_prediction).
+    and, if `pixels`, pixel by pixel (iwave.pixel_prediction) and a few-valued component as context-coded
+    indices (iwave.index_coder): else every form is on the wavelet, for previews of the coarse subbands.
     head: writes what the first stream starts with (a palette), if anything; search: the coding plans'
     (entropy.plan_fit.Search)."""
     head = (lambda e: ycbcr.write(e, None)) if len(x) == 3 else head     # format 18: the colour form
@@ -326,7 +328,7 @@ def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAUL
 
         def bands_on(transform):
             return subbands(model, planes, depth, None, transform=transform)[0]
-        for path, bands in lifting_paths.tried(model, which, bands_on, pixels=done is None):
+        for path, bands in lifting_paths.tried(model, which, bands_on, pixels=pixels and done is None):
             if path == lifting_paths.PIXELS:         # (tried in the first round only)
                 yield path, pixel_prediction_fit.encode(model, planes, head, maps,
                                                         every_variant=paths == "all")    # (effort 9)
@@ -348,8 +350,8 @@ def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAUL
     best = best[0]
     if half:          # each plane coded as grey
         best = ycbcr420_fit.smaller(half, best, lambda p, h: encode_lossless_group(
-            model, p[None], 8, h, search, paths=paths)[0])
-    if len(x) == 1 and len(values := np.unique(x)) <= index_coder.MAX_VALUES and \
+            model, p[None], 8, h, search, paths=paths, pixels=pixels)[0])
+    if pixels and len(x) == 1 and len(values := np.unique(x)) <= index_coder.MAX_VALUES and \
             not index_coder.hopeless(sample_map.to_indices(x[0], values), len(values), len(best[0])):
         direct = [encode_direct(model, x[0], values, head, len(best[0]))]
         best = direct if len(direct[0]) < len(best[0]) else best

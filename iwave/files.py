@@ -171,7 +171,7 @@ def progress(done, total, label, enabled=True):
 
 
 def compress_file(codec, inp, out, step=None, quality=None, bpp=None, strip=False, effort=None,
-                  warn=True):
+                  warn=True, progressive=False):
     """Read, compress and write one file (at `effort`, default the codec's),
     with its ICC profile, EXIF and XMP unless strip (warn: say on stderr what
     the file held that changes how it looks and is not kept). The output is
@@ -187,7 +187,7 @@ def compress_file(codec, inp, out, step=None, quality=None, bpp=None, strip=Fals
             for what in not_kept(inp, stripped=strip):
                 print(f"iwave: warning: {inp}: {what}", file=sys.stderr)
         data = codec.compress(image, step=step, quality=quality, bpp=bpp, metadata=metadata,
-                              effort=effort)
+                              effort=effort, progressive=progressive)
         target.commit(data)
     return image, data
 

@@ -2,7 +2,8 @@
 --out results/preview [--quality 80 --quality 60] [--images N] [--repeats R]`.
 
 For each image (every image of FOLDER, or the first N in name order), and
-for its lossless file and a lossy file at each quality, it times a full
+for its lossless file, its progressive lossless file (every group on the
+wavelet: compress --progressive) and a lossy file at each quality, it times a full
 decode and decodes at scales 1/2, 1/4 and 1/8 in the same process (warm:
 models loaded, numba compiled, one untimed decode of each first; then R
 rounds over the scales, median per scale), and reports the speed ratio full /
@@ -81,14 +82,14 @@ def measure(codec, path, qualities, repeats):
     image = read_image(path)
     peak = 65535 if image.dtype == np.uint16 else 255
     rows = []
-    for quality in [None] + list(qualities):
-        data = codec.compress(image, quality=quality)
+    for mode, quality, progressive in [("lossless", None, False), ("lossless progressive", None, True)] + [
+            (f"quality {q:g}", q, False) for q in qualities]:
+        data = codec.compress(image, quality=quality, progressive=progressive)
         full = codec.decompress(data)
         if quality is None:
             assert np.array_equal(full, image), f"{path}: lossless round trip failed"
         t = _timings(codec, data, repeats)
-        row = {"image": Path(path).name, "mode": "lossless" if quality is None else f"quality {quality:g}",
-               "bytes": len(data), "full_s": t[0], "scales": {}}
+        row = {"image": Path(path).name, "mode": mode, "bytes": len(data), "full_s": t[0], "scales": {}}
         for k in LEVELS:
             p = codec.decompress(data, scale=f"1/{1 << k}")
             s = {"shape": list(p.shape), "seconds": t[k], "speedup": t[0] / t[k],
@@ -123,7 +124,8 @@ def summary(rows):
     out = {}
     for mode in dict.fromkeys(r["mode"] for r in rows):
         mine = [r for r in rows if r["mode"] == mode]
-        entry = {"images": len(mine), "full_s_median": statistics.median(r["full_s"] for r in mine)}
+        entry = {"images": len(mine), "bytes": sum(r["bytes"] for r in mine),
+                 "full_s_median": statistics.median(r["full_s"] for r in mine)}
         for scale in mine[0]["scales"]:
             ss = [r["scales"][scale] for r in mine]
             entry[scale] = {"seconds_median": statistics.median(s["seconds"] for s in ss),
@@ -145,12 +147,13 @@ def markdown(res):
              "process; speed-up = full decode time / preview time, per image (median and minimum "
              "over the images); PSNR (mean over the images, dB) against the box-downscaled "
              "original, and for lossy files against the unquantised low-pass.", "",
-             "| file | full decode (s) | scale | preview (s) | speed-up (median, min) | PSNR vs box | "
-             "PSNR vs unquantised |", "|---|---|---|---|---|---|---|"]
+             "| file | bytes (all images) | full decode (s) | scale | preview (s) | speed-up (median, min) | "
+             "PSNR vs box | PSNR vs unquantised |", "|---|---|---|---|---|---|---|---|"]
     for mode, e in res["summary"].items():
         for scale, s in ((k, v) for k, v in e.items() if isinstance(v, dict)):
             unq = f"{s['psnr_unquantised_mean']:.2f}" if "psnr_unquantised_mean" in s else "exact"
-            lines.append(f"| {mode} | {e['full_s_median']:.3f} | {scale} | {s['seconds_median']:.3f} | "
+            lines.append(f"| {mode} | {e['bytes']} | {e['full_s_median']:.3f} | {scale} | "
+                         f"{s['seconds_median']:.3f} | "
                          f"{s['speedup_median']:.1f}x, {s['speedup_min']:.1f}x | {s['psnr_box_mean']:.2f} | "
                          f"{unq} |")
     lines += ["", "## Per image", "", "| image | file | bytes | full (s) | " + " | ".join(

@@ -1,0 +1,77 @@
+"""compress(progressive=True) / `iwave compress --progressive`: a lossless
+file whose groups are all on the wavelet, so that a preview decodes the
+coarse subbands alone instead of the whole image."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from iwave import IWaveError, bitstream, decoder, file_info
+from iwave.cli import main
+from iwave.imageio import read_image
+from iwave.model import find_shipped_model
+from tests.conftest import ROOT
+
+
+def coding(codec, data):
+    """How the file's groups are coded (as `iwave info` says), read with the model that made it."""
+    header, chunks = bitstream.read(data, 1 << 30)
+    model = find_shipped_model(header.weights_id) or codec.model_for(False)
+    return file_info.lossless_tiles(model, header, chunks)["coding"]
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return read_image(ROOT / "iwave" / "data" / "sample.png")
+
+
+@pytest.fixture
+def pixel_groups(monkeypatch):
+    """How many groups the decoder decodes pixel by pixel."""
+    calls = []
+    real = decoder._pixel_group
+    monkeypatch.setattr(decoder, "_pixel_group", lambda *a: calls.append(1) or real(*a))
+    return calls
+
+
+def test_progressive_files_are_on_the_wavelet_and_previews_skip_the_full_decode(codec, sample,
+                                                                               pixel_groups):
+    plain, progressive = codec.compress(sample), codec.compress(sample, progressive=True)
+    assert coding(codec, plain) == "pixel by pixel"      # (else this test would show nothing)
+    assert coding(codec, progressive) == "wavelet"
+    np.testing.assert_array_equal(codec.decompress(progressive), sample)
+    pixel_groups.clear()
+    for scale in ("1/2", "1/4"):
+        preview = codec.decompress(progressive, scale=scale)
+        k = int(scale[2:])
+        assert preview.shape == (-(-sample.shape[0] // k), -(-sample.shape[1] // k), 3)
+    assert not pixel_groups
+    codec.decompress(plain, scale="1/4")
+    assert pixel_groups
+
+
+def test_few_valued_planes_are_not_coded_as_indices(codec):
+    grey = (np.arange(48 * 40).reshape(48, 40) % 7 * 30).astype(np.uint8)
+    assert coding(codec, codec.compress(grey)) == "indices"
+    data = codec.compress(grey, progressive=True)
+    assert coding(codec, data) == "wavelet"
+    np.testing.assert_array_equal(codec.decompress(data), grey)
+
+
+def test_lossy_files_are_the_same_either_way(codec, sample):
+    assert codec.compress(sample, step=30, progressive=True) == codec.compress(sample, step=30)
+
+
+@pytest.mark.parametrize("bad", ["yes", 1, None])
+def test_the_flag_must_be_a_bool(codec, sample, bad):
+    with pytest.raises(IWaveError, match="progressive must be True or False"):
+        codec.compress(sample, progressive=bad)
+
+
+def test_cli_option_for_files_and_folders(codec, tmp_path, sample):
+    Image.fromarray(sample).save(tmp_path / "a.png")
+    assert main(["compress", str(tmp_path / "a.png"), "--progressive", "-q"]) == 0
+    assert coding(codec, (tmp_path / "a.iwv").read_bytes()) == "wavelet"
+    (tmp_path / "in").mkdir()
+    Image.fromarray(sample[:40, :56]).save(tmp_path / "in" / "b.png")
+    assert main(["compress", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--progressive", "-q"]) == 0
+    assert coding(codec, (tmp_path / "out" / "b.iwv").read_bytes()) == "wavelet"
