@@ -215,7 +215,7 @@ def build_parser():
                         "file; decoding speed is the same at every effort")
     c.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
     c.add_argument("--progressive", action="store_true",
-                   help="lossless: code every part on the wavelet, so that a preview (decompress "
+                   help="lossless: code nothing pixel by pixel, so that a preview (decompress "
                         "--scale) reads the coarse subbands alone; files some 3-8%% larger on photos")
     c.add_argument("--strip", action="store_true",
                    help="leave out the input's ICC profile, EXIF and XMP (kept by default; "

@@ -141,9 +141,10 @@ class Codec:
         (H, W, C) with C from 1 to 4, a PIL image, or an image file's path.
         Lossless unless step, quality (below 100) or bpp is given; `effort`
         1-9 (default: the Codec's) trades encoding time for size.
-        `progressive`: a lossless file codes every group on the wavelet, so
+        `progressive`: a lossless file codes no group pixel by pixel, so
         that a preview (decompress's scale) reads its coarse subbands alone
-        rather than decoding it whole (lossy files always are so).
+        rather than decoding it whole (lossy files always are so; planes of
+        few values, such as palettes, may still be coded as indices).
 
         A file's ICC profile, EXIF and XMP are kept unless strip is set;
         `metadata` ({"icc", "exif", "xmp" -> bytes}) gives them for an array

@@ -22,8 +22,8 @@ class Settings:
     lifting_paths: str = "own"  # lossless: "own" path, the "estimate"d best, or "all" coded
     directions: str = "no"     # lossy: lifting along directions: "no", where "estimate"d to pay,
     #                            or "both" ways coded and the better kept (iwave.directions_fit)
-    pixels: bool = True        # lossless: groups may be coded pixel by pixel (else on the wavelet
-    #                            alone, so that previews decode the coarse subbands only)
+    pixels: bool = True        # lossless: groups may be coded pixel by pixel (else not, so that
+    #                            previews decode the coarse subbands only)
 
 
 _FULL = 1 << 30                # every value of a group
@@ -55,7 +55,7 @@ def checked(effort) -> int:
 
 
 def settings(effort, progressive=False) -> Settings:
-    """What the encoder does at `effort`; `progressive`: lossless groups on
-    the wavelet only (iwave compress --progressive)."""
+    """What the encoder does at `effort`; `progressive`: no lossless group
+    pixel by pixel (iwave compress --progressive)."""
     chosen = _LEVELS[checked(effort)]
     return dataclasses.replace(chosen, pixels=False) if progressive else chosen

@@ -242,8 +242,8 @@ def encode_tile(model, pixels, keep, bit_depth, step, level=effort.DEFAULT_EFFOR
     overlap it reaches into its neighbours, `keep` the slices of its own
     pixels in it (what the post filter is fitted to). Each component group
     is transformed, quantised (colour only, in lossy mode) and coded, with
-    the searches of effort `level` (iwave.effort; `progressive`: lossless
-    groups on the wavelet alone)."""
+    the searches of effort `level` (iwave.effort; `progressive`: no lossless
+    group pixel by pixel)."""
     settings = effort.settings(level, progressive)
     search = plan_search(settings)
     chunks = []
@@ -305,8 +305,8 @@ def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAUL
     its chroma at full or half resolution (iwave.ycbcr). Each on the lifting paths (iwave.lifting_paths)
     `paths` asks for: the model's "own", the one whose subbands "estimate" smallest, or "all" (with
     several forms, on the estimated path first for each, then every other path for the smallest alone),
-    and, if `pixels`, pixel by pixel (iwave.pixel_prediction) and a few-valued component as context-coded
-    indices (iwave.index_coder): else every form is on the wavelet, for previews of the coarse subbands.
+    and, if `pixels`, pixel by pixel (iwave.pixel_prediction; else previews decode the coarse subbands
+    alone); a component of few values also as context-coded indices (iwave.index_coder).
     head: writes what the first stream starts with (a palette), if anything; search: the coding plans'
     (entropy.plan_fit.Search)."""
     head = (lambda e: ycbcr.write(e, None)) if len(x) == 3 else head     # format 18: the colour form
@@ -351,7 +351,7 @@ def encode_lossless_group(model, x, bit_depth, head=None, search=plan_fit.DEFAUL
     if half:          # each plane coded as grey
         best = ycbcr420_fit.smaller(half, best, lambda p, h: encode_lossless_group(
             model, p[None], 8, h, search, paths=paths, pixels=pixels)[0])
-    if pixels and len(x) == 1 and len(values := np.unique(x)) <= index_coder.MAX_VALUES and \
+    if len(x) == 1 and len(values := np.unique(x)) <= index_coder.MAX_VALUES and \
             not index_coder.hopeless(sample_map.to_indices(x[0], values), len(values), len(best[0])):
         direct = [encode_direct(model, x[0], values, head, len(best[0]))]
         best = direct if len(direct[0]) < len(best[0]) else best

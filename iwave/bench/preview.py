@@ -2,8 +2,8 @@
 --out results/preview [--quality 80 --quality 60] [--images N] [--repeats R]`.
 
 For each image (every image of FOLDER, or the first N in name order), and
-for its lossless file, its progressive lossless file (every group on the
-wavelet: compress --progressive) and a lossy file at each quality, it times a full
+for its lossless file, its progressive lossless file (no group pixel by
+pixel: compress --progressive) and a lossy file at each quality, it times a full
 decode and decodes at scales 1/2, 1/4 and 1/8 in the same process (warm:
 models loaded, numba compiled, one untimed decode of each first; then R
 rounds over the scales, median per scale), and reports the speed ratio full /
