@@ -1,7 +1,6 @@
 """Random crops with flips from a folder of images (8-bit RGB)."""
 
 import fnmatch
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -23,7 +22,7 @@ def list_images(folder, part="all", holdout_every=0, include=None):
         keep = (lambda i: i % holdout_every == 0) if part == "val" else (lambda i: i % holdout_every)
         files = [f for i, f in enumerate(files) if keep(i)]
     if include:
-        files = [f for f in files if any(fnmatch.fnmatch(Path(f).name, p) for p in include)]
+        files = [f for f in files if any(fnmatch.fnmatch(f.name, p) for p in include)]
         if not files:
             raise SystemExit(f"no image in {folder} matches {', '.join(include)}")
     return files
