@@ -32,6 +32,16 @@ def codec(model):
     return Codec(model)
 
 
+def lossless_info(data):
+    """What `iwave info` says of a lossless file's tiles (colour form, coding: iwave.file_info),
+    read with the shipped model that made it."""
+    from iwave import bitstream
+    from iwave.file_info import lossless_tiles
+    from iwave.model import find_shipped_model
+    header, chunks = bitstream.read(data)
+    return lossless_tiles(find_shipped_model(header.weights_id), header, chunks)
+
+
 @pytest.fixture
 def sample():
     from iwave.imageio import read_image

@@ -10,14 +10,13 @@ from iwave.cli import main
 from iwave.errors import IWaveError
 from iwave.file_info import lossless_tiles
 from iwave.model import find_shipped_model
-from tests.conftest import ROOT, photo_like
+from tests.conftest import ROOT, lossless_info, photo_like
 
 VECTORS = ROOT / "tests" / "vectors"
 
 
 def info(name):
-    header, chunks = bitstream.read((VECTORS / name).read_bytes())
-    return lossless_tiles(find_shipped_model(header.weights_id), header, chunks)
+    return lossless_info((VECTORS / name).read_bytes())
 
 
 @pytest.mark.parametrize("name, expected", [

@@ -5,23 +5,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from iwave import IWaveError, bitstream, decoder, file_info
+from iwave import IWaveError, decoder
 from iwave.cli import main
-from iwave.imageio import read_image
-from iwave.model import find_shipped_model
-from tests.conftest import ROOT
+from tests.conftest import lossless_info
 
 
-def coding(codec, data):
-    """How the file's groups are coded (as `iwave info` says), read with the model that made it."""
-    header, chunks = bitstream.read(data, 1 << 30)
-    model = find_shipped_model(header.weights_id) or codec.model_for(False)
-    return file_info.lossless_tiles(model, header, chunks)["coding"]
-
-
-@pytest.fixture(scope="module")
-def sample():
-    return read_image(ROOT / "iwave" / "data" / "sample.png")
+def coding(data):
+    return lossless_info(data)["coding"]
 
 
 @pytest.fixture
@@ -36,8 +26,8 @@ def pixel_groups(monkeypatch):
 def test_progressive_files_are_on_the_wavelet_and_previews_skip_the_full_decode(codec, sample,
                                                                                pixel_groups):
     plain, progressive = codec.compress(sample), codec.compress(sample, progressive=True)
-    assert coding(codec, plain) == "pixel by pixel"      # (else this test would show nothing)
-    assert coding(codec, progressive) == "wavelet"
+    assert coding(plain) == "pixel by pixel"      # (else this test would show nothing)
+    assert coding(progressive) == "wavelet"
     np.testing.assert_array_equal(codec.decompress(progressive), sample)
     pixel_groups.clear()
     for scale in ("1/2", "1/4"):
@@ -54,7 +44,7 @@ def test_few_valued_planes_keep_their_indices(codec):
     subbands there, and small files decode fast whole.)"""
     grey = (np.arange(48 * 40).reshape(48, 40) % 7 * 30).astype(np.uint8)
     data = codec.compress(grey, progressive=True)
-    assert coding(codec, data) == "indices" and data == codec.compress(grey)
+    assert coding(data) == "indices" and data == codec.compress(grey)
     np.testing.assert_array_equal(codec.decompress(data), grey)
 
 
@@ -68,11 +58,11 @@ def test_the_flag_must_be_a_bool(codec, sample, bad):
         codec.compress(sample, progressive=bad)
 
 
-def test_cli_option_for_files_and_folders(codec, tmp_path, sample):
+def test_cli_option_for_files_and_folders(tmp_path, sample):
     Image.fromarray(sample).save(tmp_path / "a.png")
     assert main(["compress", str(tmp_path / "a.png"), "--progressive", "-q"]) == 0
-    assert coding(codec, (tmp_path / "a.iwv").read_bytes()) == "wavelet"
+    assert coding((tmp_path / "a.iwv").read_bytes()) == "wavelet"
     (tmp_path / "in").mkdir()
     Image.fromarray(sample[:40, :56]).save(tmp_path / "in" / "b.png")
     assert main(["compress", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--progressive", "-q"]) == 0
-    assert coding(codec, (tmp_path / "out" / "b.iwv").read_bytes()) == "wavelet"
+    assert coding((tmp_path / "out" / "b.iwv").read_bytes()) == "wavelet"
