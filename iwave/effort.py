@@ -3,9 +3,8 @@ Effort only changes what the encoder searches; every level writes files the
 same decoder reads at the same speed. What each level does, and what it was
 measured to buy, is in docs/effort.md. Torch-free, so the command line can
 check the option before loading anything."""
-import dataclasses
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from iwave.errors import IWaveError
 
@@ -58,4 +57,4 @@ def settings(effort, progressive=False) -> Settings:
     """What the encoder does at `effort`; `progressive`: no lossless group
     pixel by pixel (iwave compress --progressive)."""
     chosen = _LEVELS[checked(effort)]
-    return dataclasses.replace(chosen, pixels=False) if progressive else chosen
+    return replace(chosen, pixels=False) if progressive else chosen
